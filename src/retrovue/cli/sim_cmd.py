@@ -1,0 +1,1 @@
+"""`retrovue sim`: serve the bundled Plex simulator (placeholder until the simulator lands)."""
