@@ -1,0 +1,499 @@
+"""Shows, seasons, media items and parts: the batch-shaped data access the sync engine runs on.
+
+Every write takes a page of records and issues a fixed number of statements, whatever the page size:
+one upsert per table, one bulk touch, one delete-and-insert of parts. The caller owns the transaction
+(one per page). Reads return small snapshots keyed by rating key so the engine can compare digests
+without loading a whole library into memory.
+
+Seen/state bookkeeping follows the design note's section 02:
+- add: first_seen_at = last_seen_at = now; change: update, keep first_seen_at;
+- unchanged: `last_seen_at` touched in bulk, nothing else written;
+- finalize: whatever was not seen since the run began becomes MISSING (missing_since = now), and
+  MISSING past the retention period becomes DELETED. Every state change is written to item_events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from retrovue.states import ItemState
+from retrovue.store import schema as t
+from retrovue.store.upsert import upsert
+
+__all__ = [
+    "ItemRecord",
+    "ItemSnapshot",
+    "PartRecord",
+    "SeasonRecord",
+    "ShowRecord",
+    "ShowSnapshot",
+    "children_hydrated",
+    "count_not_seen_since",
+    "item_snapshot",
+    "library_missing_deleted_counts",
+    "library_state_counts",
+    "mark_missing_not_seen",
+    "promote_deleted_past_retention",
+    "show_digest_changed",
+    "show_snapshot",
+    "touch_items",
+    "touch_library",
+    "upsert_episode",
+    "upsert_items",
+    "upsert_movie",
+    "upsert_seasons",
+    "upsert_show_digest",
+    "upsert_shows",
+]
+
+GONE = (ItemState.MISSING.value, ItemState.DELETED.value)
+# Chunk IN-lists well below every dialect's bound-parameter limit (SQLite: 32,766).
+IN_CHUNK = 900
+
+
+def chunks(seq: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(seq), size):
+        yield seq[start : start + size]
+
+
+@dataclass(frozen=True)
+class PartRecord:
+    media_index: int
+    part_index: int
+    plex_media_id: int | None = None
+    plex_part_id: int | None = None
+    part_key: str | None = None
+    file: str | None = None
+    size: int | None = None
+    duration_ms: int | None = None
+    container: str | None = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    audio_channels: int | None = None
+    video_resolution: str | None = None
+    width: int | None = None
+    height: int | None = None
+    bitrate: int | None = None
+    streams: str | None = None
+    accessible: bool | None = None
+    file_exists: bool | None = None
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    """An episode or movie as the engine wants it stored (a digest already computed)."""
+
+    rating_key: str
+    kind: str  # episode | movie
+    title: str
+    digest: str
+    state: str = ItemState.ACTIVE.value
+    show_rating_key: str | None = None
+    season_rating_key: str | None = None
+    show_title: str | None = None
+    season_index: int | None = None
+    episode_index: int | None = None
+    year: int | None = None
+    guid_primary: str | None = None
+    duration_ms: int | None = None
+    file_size: int | None = None
+    part_count: int = 0
+    streams_signature: str | None = None
+    added_at_plex: int | None = None
+    updated_at_plex: int | None = None
+    parts: tuple[PartRecord, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ShowRecord:
+    rating_key: str
+    title: str
+    show_digest: str
+    children_hydrated: bool
+    guid: str | None = None
+    title_sort: str | None = None
+    year: int | None = None
+    child_count: int | None = None
+    leaf_count: int | None = None
+    added_at_plex: int | None = None
+    updated_at_plex: int | None = None
+
+
+@dataclass(frozen=True)
+class SeasonRecord:
+    rating_key: str
+    show_rating_key: str
+    season_index: int | None = None
+    title: str | None = None
+    leaf_count: int | None = None
+    updated_at_plex: int | None = None
+
+
+@dataclass(frozen=True)
+class ItemSnapshot:
+    id: int
+    digest: str | None
+    state: str
+
+
+@dataclass(frozen=True)
+class ShowSnapshot:
+    show_digest: str | None
+    children_hydrated: bool
+    state: str
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+def item_snapshot(conn: Connection, library_id: int, rating_keys: Sequence[str]) -> dict[str, ItemSnapshot]:
+    """Stored id, digest and state of the given items (those that exist), keyed by rating key."""
+    c = t.media_items.c
+    out: dict[str, ItemSnapshot] = {}
+    for part in chunks(list(rating_keys)):
+        rows = conn.execute(
+            sa.select(c.rating_key, c.id, c.digest, c.state).where(
+                c.library_id == library_id, c.rating_key.in_(part)
+            )
+        )
+        for r in rows:
+            out[r.rating_key] = ItemSnapshot(r.id, r.digest, r.state)
+    return out
+
+
+def show_snapshot(conn: Connection, library_id: int, rating_keys: Sequence[str]) -> dict[str, ShowSnapshot]:
+    c = t.shows.c
+    out: dict[str, ShowSnapshot] = {}
+    for part in chunks(list(rating_keys)):
+        rows = conn.execute(
+            sa.select(c.rating_key, c.show_digest, c.children_hydrated, c.state).where(
+                c.library_id == library_id, c.rating_key.in_(part)
+            )
+        )
+        for r in rows:
+            out[r.rating_key] = ShowSnapshot(r.show_digest, bool(r.children_hydrated), r.state)
+    return out
+
+
+def show_digest_changed(conn: Connection, library_id: int, show_key: str, digest: str) -> bool:
+    """The design note's helper: does the stored show digest differ from `digest` (or is none stored)?"""
+    snap = show_snapshot(conn, library_id, [show_key]).get(show_key)
+    return snap is None or snap.show_digest != digest
+
+
+def children_hydrated(conn: Connection, library_id: int, show_key: str) -> bool:
+    snap = show_snapshot(conn, library_id, [show_key]).get(show_key)
+    return snap is not None and snap.children_hydrated
+
+
+def library_state_counts(conn: Connection, library_id: int) -> dict[str, int]:
+    """Items per state, every state present as a key (zero where none)."""
+    c = t.media_items.c
+    counts = {s.value: 0 for s in ItemState}
+    rows = conn.execute(
+        sa.select(c.state, sa.func.count()).where(c.library_id == library_id).group_by(c.state)
+    )
+    for state, n in rows:
+        counts[state] = int(n)
+    return counts
+
+
+def library_missing_deleted_counts(conn: Connection, library_id: int) -> tuple[int, int]:
+    counts = library_state_counts(conn, library_id)
+    return counts[ItemState.MISSING.value], counts[ItemState.DELETED.value]
+
+
+def count_not_seen_since(conn: Connection, library_id: int, since: int) -> tuple[int, int]:
+    """(items that finalize would mark MISSING, items currently present) — for the safety threshold."""
+    c = t.media_items.c
+    present = sa.and_(c.library_id == library_id, c.state.notin_(GONE))
+    would = conn.execute(sa.select(sa.func.count()).where(present, c.last_seen_at < since)).scalar_one()
+    total = conn.execute(sa.select(sa.func.count()).where(present)).scalar_one()
+    return int(would), int(total)
+
+
+# --- writes ------------------------------------------------------------------------------------
+
+_ITEM_UPDATE = (
+    "server_id",
+    "kind",
+    "show_rating_key",
+    "season_rating_key",
+    "title",
+    "show_title",
+    "season_index",
+    "episode_index",
+    "year",
+    "guid_primary",
+    "duration_ms",
+    "file_size",
+    "part_count",
+    "streams_signature",
+    "digest",
+    "added_at_plex",
+    "updated_at_plex",
+    "last_seen_at",
+    "last_scan_at",
+    "state",
+    "missing_since",
+)
+
+
+def upsert_items(
+    conn: Connection,
+    server_id: int,
+    library_id: int,
+    items: Sequence[ItemRecord],
+    *,
+    now: int,
+    run_id: int | None = None,
+) -> dict[str, int]:
+    """Insert new and rewrite changed items with their parts; returns {rating_key: item id}.
+
+    Statements: one snapshot read, one upsert, one id read, one parts delete, one parts insert, and
+    one events insert when states changed — independent of the page size.
+    """
+    if not items:
+        return {}
+    keys = [i.rating_key for i in items]
+    before = item_snapshot(conn, library_id, keys)
+    rows = []
+    for item in items:
+        row = asdict(item)
+        row.pop("parts")
+        row.update(
+            server_id=server_id,
+            library_id=library_id,
+            first_seen_at=now,
+            last_seen_at=now,
+            last_scan_at=now,
+            missing_since=None,
+            error_count=0,
+        )
+        rows.append(row)
+    upsert(conn, t.media_items, rows, conflict=("library_id", "rating_key"), update=_ITEM_UPDATE)
+    ids = {k: snap.id for k, snap in item_snapshot(conn, library_id, keys).items()}
+    _replace_parts(conn, ids, items)
+    events = [
+        {
+            "item_id": ids[i.rating_key],
+            "run_id": run_id,
+            "at": now,
+            "event": "state",
+            "old_value": before[i.rating_key].state if i.rating_key in before else None,
+            "new_value": i.state,
+        }
+        for i in items
+        if i.rating_key in before and before[i.rating_key].state != i.state
+    ]
+    if events:
+        conn.execute(t.item_events.insert(), events)
+    return ids
+
+
+def _replace_parts(conn: Connection, ids: Mapping[str, int], items: Sequence[ItemRecord]) -> None:
+    item_ids = list(ids.values())
+    for part in chunks(item_ids):
+        conn.execute(t.media_parts.delete().where(t.media_parts.c.item_id.in_(part)))
+    rows = [{"item_id": ids[i.rating_key], **asdict(p)} for i in items for p in i.parts]
+    if rows:
+        conn.execute(t.media_parts.insert(), rows)
+
+
+def upsert_episode(
+    conn: Connection, server_id: int, library_id: int, episode: ItemRecord, *, now: int
+) -> int:
+    """Single-item form of the design note's helper; the engine uses `upsert_items` with pages."""
+    if episode.kind != "episode":
+        raise ValueError("upsert_episode takes an episode record")
+    return upsert_items(conn, server_id, library_id, [episode], now=now)[episode.rating_key]
+
+
+def upsert_movie(conn: Connection, server_id: int, library_id: int, movie: ItemRecord, *, now: int) -> int:
+    if movie.kind != "movie":
+        raise ValueError("upsert_movie takes a movie record")
+    return upsert_items(conn, server_id, library_id, [movie], now=now)[movie.rating_key]
+
+
+def touch_items(conn: Connection, library_id: int, rating_keys: Sequence[str], *, now: int) -> int:
+    """Record unchanged items as seen: one UPDATE of `last_seen_at` per chunk, nothing else."""
+    c = t.media_items.c
+    touched = 0
+    for part in chunks(list(rating_keys)):
+        touched += conn.execute(
+            t.media_items.update()
+            .where(c.library_id == library_id, c.rating_key.in_(part))
+            .values(last_seen_at=now)
+        ).rowcount
+    return touched
+
+
+def touch_library(conn: Connection, library_id: int, *, now: int) -> int:
+    """Record every present item, show and season of a library as seen (the library did not change)."""
+    for table in (t.shows, t.seasons):
+        conn.execute(
+            table.update()
+            .where(table.c.library_id == library_id, table.c.state.notin_(GONE))
+            .values(last_seen_at=now)
+        )
+    c = t.media_items.c
+    return conn.execute(
+        t.media_items.update()
+        .where(c.library_id == library_id, c.state.notin_(GONE))
+        .values(last_seen_at=now)
+    ).rowcount
+
+
+def upsert_shows(conn: Connection, library_id: int, shows: Sequence[ShowRecord], *, now: int) -> None:
+    rows = [
+        {
+            **asdict(s),
+            "library_id": library_id,
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "state": ItemState.ACTIVE.value,
+            "missing_since": None,
+        }
+        for s in shows
+    ]
+    update = [k for k in rows[0] if k not in ("library_id", "rating_key", "first_seen_at")] if rows else []
+    upsert(conn, t.shows, rows, conflict=("library_id", "rating_key"), update=update)
+
+
+def upsert_show_digest(
+    conn: Connection, library_id: int, show_key: str, digest: str, *, children_hydrated: bool
+) -> None:
+    """The design note's helper: store a show's digest once its children are in the catalog."""
+    conn.execute(
+        t.shows.update()
+        .where(t.shows.c.library_id == library_id, t.shows.c.rating_key == show_key)
+        .values(show_digest=digest, children_hydrated=children_hydrated)
+    )
+
+
+def upsert_seasons(conn: Connection, library_id: int, seasons: Sequence[SeasonRecord], *, now: int) -> None:
+    rows = [
+        {
+            **asdict(s),
+            "library_id": library_id,
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "state": ItemState.ACTIVE.value,
+            "missing_since": None,
+        }
+        for s in seasons
+    ]
+    update = [k for k in rows[0] if k not in ("library_id", "rating_key", "first_seen_at")] if rows else []
+    upsert(conn, t.seasons, rows, conflict=("library_id", "rating_key"), update=update)
+
+
+def record_item_errors(conn: Connection, library_id: int, errors: Mapping[str, str], *, now: int) -> int:
+    """Count a failure against each existing item (by rating key); items not yet stored are skipped."""
+    c = t.media_items.c
+    n = 0
+    for key, message in errors.items():
+        n += conn.execute(
+            t.media_items.update()
+            .where(c.library_id == library_id, c.rating_key == key)
+            .values(error_count=c.error_count + 1, last_error_at=now, last_error=message[:2000])
+        ).rowcount
+    return n
+
+
+def mark_missing_not_seen(
+    conn: Connection, library_id: int, since: int, *, now: int, run_id: int | None = None
+) -> int:
+    """Everything of the library not seen since `since` (the run's start) becomes MISSING.
+
+    Only call this after a complete listing: it is what turns an unseen item into a reported loss.
+    Returns the number of media items newly marked.
+    """
+    c = t.media_items.c
+    unseen = sa.and_(c.library_id == library_id, c.state.notin_(GONE), c.last_seen_at < since)
+    _log_transition(conn, unseen, ItemState.MISSING, now=now, run_id=run_id)
+    marked = conn.execute(
+        t.media_items.update().where(unseen).values(state=ItemState.MISSING.value, missing_since=now)
+    ).rowcount
+    for table in (t.shows, t.seasons):
+        conn.execute(
+            table.update()
+            .where(table.c.library_id == library_id, table.c.state.notin_(GONE), table.c.last_seen_at < since)
+            .values(state=ItemState.MISSING.value, missing_since=now)
+        )
+    return int(marked)
+
+
+def promote_deleted_past_retention(
+    conn: Connection, library_id: int, *, now: int, retention_days: int, run_id: int | None = None
+) -> int:
+    """MISSING for at least `retention_days` becomes DELETED; returns how many items were promoted."""
+    cutoff = now - retention_days * 86_400
+    c = t.media_items.c
+    due = sa.and_(c.library_id == library_id, c.state == ItemState.MISSING.value, c.missing_since <= cutoff)
+    _log_transition(conn, due, ItemState.DELETED, now=now, run_id=run_id)
+    promoted = conn.execute(t.media_items.update().where(due).values(state=ItemState.DELETED.value)).rowcount
+    for table in (t.shows, t.seasons):
+        conn.execute(
+            table.update()
+            .where(
+                table.c.library_id == library_id,
+                table.c.state == ItemState.MISSING.value,
+                table.c.missing_since <= cutoff,
+            )
+            .values(state=ItemState.DELETED.value)
+        )
+    return int(promoted)
+
+
+def confirm_deleted(
+    conn: Connection, library_id: int, rating_keys: Sequence[str], *, now: int, run_id: int | None = None
+) -> int:
+    """MISSING items that a deep run proved gone (their metadata request returned 404) become DELETED."""
+    c = t.media_items.c
+    n = 0
+    for part in chunks(list(rating_keys)):
+        due = sa.and_(c.library_id == library_id, c.state == ItemState.MISSING.value, c.rating_key.in_(part))
+        _log_transition(conn, due, ItemState.DELETED, now=now, run_id=run_id)
+        n += conn.execute(t.media_items.update().where(due).values(state=ItemState.DELETED.value)).rowcount
+    return n
+
+
+def _log_transition(
+    conn: Connection, where: sa.ColumnElement[bool], new: ItemState, *, now: int, run_id: int | None
+) -> None:
+    """Write one item_events row per item about to change state, set-based (INSERT … SELECT)."""
+    c = t.media_items.c
+    select = sa.select(
+        c.id,
+        sa.literal(run_id, sa.Integer),
+        sa.literal(now, sa.BigInteger),
+        sa.literal("state"),
+        c.state,
+        sa.literal(new.value),
+    ).where(where)
+    conn.execute(
+        t.item_events.insert().from_select(
+            ["item_id", "run_id", "at", "event", "old_value", "new_value"], select
+        )
+    )
+
+
+def purge_deleted(conn: Connection, library_id: int) -> int:
+    """Remove DELETED items (and their parts and history) for good; the explicit, separate clean-up."""
+    c = t.media_items.c
+    doomed = sa.select(c.id).where(c.library_id == library_id, c.state == ItemState.DELETED.value)
+    conn.execute(t.media_parts.delete().where(t.media_parts.c.item_id.in_(doomed)))
+    conn.execute(t.item_events.delete().where(t.item_events.c.item_id.in_(doomed)))
+    n = conn.execute(
+        t.media_items.delete().where(c.library_id == library_id, c.state == ItemState.DELETED.value)
+    ).rowcount
+    for table in (t.shows, t.seasons):
+        conn.execute(
+            table.delete().where(table.c.library_id == library_id, table.c.state == ItemState.DELETED.value)
+        )
+    return int(n)

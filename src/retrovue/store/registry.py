@@ -1,0 +1,378 @@
+"""Servers, libraries and path mappings: the part of the catalog the user edits by hand.
+
+Plain functions over a SQLAlchemy `Connection`, returning frozen dataclasses, so the CLI, the GUI and
+the sync engine share one way of reading and writing them. The caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from retrovue.errors import ConfigError, UnknownLibraryError, UnknownServerError
+from retrovue.store import schema as t
+
+__all__ = [
+    "LibraryRow",
+    "MappingRow",
+    "SectionInfo",
+    "ServerRow",
+    "add_mapping",
+    "add_server",
+    "get_library",
+    "get_server",
+    "list_libraries",
+    "list_mappings",
+    "list_servers",
+    "remove_mapping",
+    "remove_server",
+    "set_library_enabled",
+    "sync_sections",
+    "update_server",
+]
+
+
+@dataclass(frozen=True)
+class ServerRow:
+    id: int
+    name: str
+    base_url: str
+    token: str = field(repr=False)
+    machine_identifier: str | None
+    version: str | None
+    friendly_name: str | None
+    verify_tls: bool
+    ca_bundle: str | None
+    check_local_files: bool
+    created_at: int
+    updated_at: int
+
+    @property
+    def masked_token(self) -> str:
+        """What a screen may show of the token: enough to tell two apart, too little to use."""
+        return mask_token(self.token)
+
+
+def mask_token(token: str) -> str:
+    return "****" if len(token) < 8 else f"{token[:2]}…{token[-2:]}"
+
+
+@dataclass(frozen=True)
+class LibraryRow:
+    id: int
+    server_id: int
+    server_name: str
+    section_key: str
+    section_uuid: str | None
+    title: str
+    kind: str
+    agent: str | None
+    locations: tuple[str, ...]
+    enabled: bool
+    content_changed_at: str | None
+    retention_days: int
+    missing_threshold_pct: int
+    last_synced_at: int | None
+    last_sync_status: str | None
+
+
+@dataclass(frozen=True)
+class SectionInfo:
+    """What the registry keeps of a Plex library section (decoupled from the client's models)."""
+
+    key: str
+    uuid: str | None
+    title: str
+    kind: str
+    agent: str | None
+    locations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    id: int
+    server_id: int
+    plex_prefix: str
+    local_prefix: str
+
+
+def _server(row: sa.Row[tuple[object, ...]]) -> ServerRow:
+    m = row._mapping
+    return ServerRow(
+        id=m["id"],
+        name=m["name"],
+        base_url=m["base_url"],
+        token=m["token"],
+        machine_identifier=m["machine_identifier"],
+        version=m["version"],
+        friendly_name=m["friendly_name"],
+        verify_tls=bool(m["verify_tls"]),
+        ca_bundle=m["ca_bundle"],
+        check_local_files=bool(m["check_local_files"]),
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+def list_servers(conn: Connection) -> list[ServerRow]:
+    return [_server(r) for r in conn.execute(sa.select(t.servers).order_by(t.servers.c.name))]
+
+
+def get_server(conn: Connection, name: str) -> ServerRow:
+    row = conn.execute(sa.select(t.servers).where(t.servers.c.name == name)).first()
+    if row is None:
+        known = ", ".join(s.name for s in list_servers(conn)) or "none yet"
+        raise UnknownServerError(
+            f"no server named {name!r} (known: {known}); add it with `retrovue server add`"
+        )
+    return _server(row)
+
+
+def get_server_by_id(conn: Connection, server_id: int) -> ServerRow:
+    row = conn.execute(sa.select(t.servers).where(t.servers.c.id == server_id)).first()
+    if row is None:
+        raise UnknownServerError(f"no server with id {server_id}")
+    return _server(row)
+
+
+def add_server(
+    conn: Connection,
+    *,
+    name: str,
+    base_url: str,
+    token: str,
+    now: int,
+    machine_identifier: str | None = None,
+    version: str | None = None,
+    friendly_name: str | None = None,
+    verify_tls: bool = True,
+    ca_bundle: str | None = None,
+) -> ServerRow:
+    if not name.strip():
+        raise ConfigError("a server needs a non-empty name")
+    exists = conn.execute(sa.select(t.servers.c.id).where(t.servers.c.name == name)).first()
+    if exists is not None:
+        raise ConfigError(f"a server named {name!r} already exists; pick another name or use `server edit`")
+    conn.execute(
+        t.servers.insert().values(
+            name=name,
+            base_url=base_url,
+            token=token,
+            machine_identifier=machine_identifier,
+            version=version,
+            friendly_name=friendly_name,
+            verify_tls=verify_tls,
+            ca_bundle=ca_bundle,
+            check_local_files=True,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return get_server(conn, name)
+
+
+def update_server(conn: Connection, name: str, *, now: int, **changes: object) -> ServerRow:
+    """Change a server's settings; `changes` are column names of `servers` (e.g. base_url, token)."""
+    server = get_server(conn, name)
+    allowed = {c.name for c in t.servers.columns} - {"id", "created_at", "updated_at"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ConfigError(f"unknown server setting(s): {', '.join(sorted(unknown))}")
+    if not changes:
+        return server
+    new_name = changes.get("name")
+    if isinstance(new_name, str) and new_name != name:
+        clash = conn.execute(sa.select(t.servers.c.id).where(t.servers.c.name == new_name)).first()
+        if clash is not None:
+            raise ConfigError(f"a server named {new_name!r} already exists")
+    conn.execute(t.servers.update().where(t.servers.c.id == server.id).values(**changes, updated_at=now))
+    return get_server_by_id(conn, server.id)
+
+
+def remove_server(conn: Connection, name: str) -> None:
+    """Remove a server with its libraries, items, parts, mappings and runs (foreign-key cascade).
+
+    Children are deleted explicitly as well, so the result does not depend on the database honouring
+    ON DELETE CASCADE (SQLite only does with foreign keys switched on).
+    """
+    server = get_server(conn, name)
+    lib_ids = sa.select(t.libraries.c.id).where(t.libraries.c.server_id == server.id)
+    item_ids = sa.select(t.media_items.c.id).where(t.media_items.c.server_id == server.id)
+    conn.execute(t.media_parts.delete().where(t.media_parts.c.item_id.in_(item_ids)))
+    conn.execute(t.item_events.delete().where(t.item_events.c.item_id.in_(item_ids)))
+    conn.execute(t.media_items.delete().where(t.media_items.c.server_id == server.id))
+    for table in (t.shows, t.seasons, t.sync_runs, t.library_locks):
+        conn.execute(table.delete().where(table.c.library_id.in_(lib_ids)))
+    conn.execute(t.libraries.delete().where(t.libraries.c.server_id == server.id))
+    conn.execute(t.path_mappings.delete().where(t.path_mappings.c.server_id == server.id))
+    conn.execute(t.servers.delete().where(t.servers.c.id == server.id))
+
+
+def _library(m: sa.RowMapping) -> LibraryRow:
+    return LibraryRow(
+        id=m["id"],
+        server_id=m["server_id"],
+        server_name=m["server_name"],
+        section_key=m["section_key"],
+        section_uuid=m["section_uuid"],
+        title=m["title"],
+        kind=m["kind"],
+        agent=m["agent"],
+        locations=tuple(json.loads(m["locations"] or "[]")),
+        enabled=bool(m["enabled"]),
+        content_changed_at=m["content_changed_at"],
+        retention_days=m["retention_days"],
+        missing_threshold_pct=m["missing_threshold_pct"],
+        last_synced_at=m["last_synced_at"],
+        last_sync_status=m["last_sync_status"],
+    )
+
+
+def _library_query() -> sa.Select[tuple[object, ...]]:
+    return (
+        sa.select(t.libraries, t.servers.c.name.label("server_name"))
+        .join(t.servers, t.servers.c.id == t.libraries.c.server_id)
+        .order_by(t.servers.c.name, t.libraries.c.title, t.libraries.c.section_key)
+    )
+
+
+def list_libraries(
+    conn: Connection, *, server: str | None = None, enabled_only: bool = False
+) -> list[LibraryRow]:
+    query = _library_query()
+    if server is not None:
+        query = query.where(t.libraries.c.server_id == get_server(conn, server).id)
+    if enabled_only:
+        query = query.where(t.libraries.c.enabled.is_(True))
+    return [_library(r._mapping) for r in conn.execute(query)]
+
+
+def get_library_by_id(conn: Connection, library_id: int) -> LibraryRow:
+    row = conn.execute(_library_query().where(t.libraries.c.id == library_id)).first()
+    if row is None:
+        raise UnknownLibraryError(f"no library with id {library_id}")
+    return _library(row._mapping)
+
+
+def get_library(conn: Connection, spec: str, *, server: str | None = None) -> LibraryRow:
+    """Find one library by title, section key or numeric id, optionally within one server.
+
+    A title shared by libraries of two servers is ambiguous and must be narrowed with the server.
+    """
+    candidates = list_libraries(conn, server=server)
+    matches = [lib for lib in candidates if spec in (lib.title, str(lib.id))]
+    if not matches:
+        matches = [lib for lib in candidates if lib.title.casefold() == spec.casefold()]
+    if not matches and server is not None:
+        matches = [lib for lib in candidates if lib.section_key == spec]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        known = ", ".join(f"{lib.server_name}/{lib.title}" for lib in candidates) or "none yet"
+        raise UnknownLibraryError(
+            f"no library {spec!r} (known: {known}); list them with `retrovue libraries`"
+        )
+    where = ", ".join(f"{lib.server_name}/{lib.title} (id {lib.id})" for lib in matches)
+    raise UnknownLibraryError(f"library {spec!r} is ambiguous ({where}); add --server or use the id")
+
+
+def sync_sections(
+    conn: Connection, server_id: int, sections: Iterable[SectionInfo], *, now: int
+) -> tuple[int, int]:
+    """Record a server's movie and show sections as libraries; returns (added, updated).
+
+    New sections are enabled, so a plain sync right after `server add` covers them. Sections that
+    vanished from the server are kept (with their items) rather than deleted: a section list can be
+    wrong for a moment, and the catalog is the user's record.
+    """
+    existing = {
+        r.section_key: r.id
+        for r in conn.execute(
+            sa.select(t.libraries.c.section_key, t.libraries.c.id).where(t.libraries.c.server_id == server_id)
+        )
+    }
+    added = updated = 0
+    for sec in sections:
+        if sec.kind not in ("movie", "show"):
+            continue
+        values = {
+            "section_uuid": sec.uuid,
+            "title": sec.title,
+            "kind": sec.kind,
+            "agent": sec.agent,
+            "locations": json.dumps(list(sec.locations)),
+            "updated_at": now,
+        }
+        if sec.key in existing:
+            conn.execute(t.libraries.update().where(t.libraries.c.id == existing[sec.key]).values(**values))
+            updated += 1
+        else:
+            conn.execute(
+                t.libraries.insert().values(
+                    server_id=server_id,
+                    section_key=sec.key,
+                    enabled=True,
+                    retention_days=30,
+                    missing_threshold_pct=50,
+                    created_at=now,
+                    **values,
+                )
+            )
+            added += 1
+    return added, updated
+
+
+def set_library_enabled(conn: Connection, library_id: int, enabled: bool) -> None:
+    conn.execute(t.libraries.update().where(t.libraries.c.id == library_id).values(enabled=enabled))
+
+
+def set_library_options(
+    conn: Connection,
+    library_id: int,
+    *,
+    retention_days: int | None = None,
+    missing_threshold_pct: int | None = None,
+) -> None:
+    values: dict[str, int] = {}
+    if retention_days is not None:
+        if retention_days < 0:
+            raise ConfigError("retention days must be 0 or more")
+        values["retention_days"] = retention_days
+    if missing_threshold_pct is not None:
+        if not 0 <= missing_threshold_pct <= 100:
+            raise ConfigError("the missing threshold is a percentage from 0 to 100")
+        values["missing_threshold_pct"] = missing_threshold_pct
+    if values:
+        conn.execute(t.libraries.update().where(t.libraries.c.id == library_id).values(**values))
+
+
+def list_mappings(conn: Connection, server_id: int) -> list[MappingRow]:
+    rows = conn.execute(
+        sa.select(t.path_mappings)
+        .where(t.path_mappings.c.server_id == server_id)
+        .order_by(t.path_mappings.c.id)
+    )
+    return [MappingRow(r.id, r.server_id, r.plex_prefix, r.local_prefix) for r in rows]
+
+
+def add_mapping(conn: Connection, server_id: int, plex_prefix: str, local_prefix: str, *, now: int) -> int:
+    result = conn.execute(
+        t.path_mappings.insert().values(
+            server_id=server_id, plex_prefix=plex_prefix, local_prefix=local_prefix, created_at=now
+        )
+    )
+    key: Sequence[int] | None = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def remove_mapping(conn: Connection, server_id: int, plex_prefix: str) -> int:
+    return conn.execute(
+        t.path_mappings.delete().where(
+            t.path_mappings.c.server_id == server_id, t.path_mappings.c.plex_prefix == plex_prefix
+        )
+    ).rowcount

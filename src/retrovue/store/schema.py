@@ -1,0 +1,246 @@
+"""The catalog's tables, as SQLAlchemy Core metadata: the one place that says what the schema is.
+
+Alembic migrations in `store/migrations/versions/` create and upgrade real databases; a test checks
+that applying every migration yields exactly this metadata, so the two cannot drift apart.
+
+Conventions:
+- Times are epoch seconds in BIGINT columns, as in the design note.
+- Plex identifiers (rating keys, section keys) are strings: Plex calls them opaque.
+- There is no local-path column anywhere: local paths are derived on demand from `path_mappings`.
+- Strings that take part in an index have a bounded length that fits MariaDB's index limits.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+KEY = 64  # rating keys, section keys, machine identifiers
+STATE = 16
+
+servers = Table(
+    "servers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("base_url", String(1024), nullable=False),
+    Column("token", String(256), nullable=False),
+    Column("machine_identifier", String(KEY)),
+    Column("version", String(64)),
+    Column("friendly_name", String(256)),
+    Column("verify_tls", Boolean, nullable=False, default=True),
+    Column("ca_bundle", String(1024)),  # a custom CA to trust instead of the system store
+    Column("check_local_files", Boolean, nullable=False, default=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+libraries = Table(
+    "libraries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("server_id", Integer, ForeignKey("servers.id", ondelete="CASCADE"), nullable=False),
+    Column("section_key", String(KEY), nullable=False),
+    Column("section_uuid", String(KEY)),
+    Column("title", String(512), nullable=False),
+    Column("kind", String(16), nullable=False),  # movie | show
+    Column("agent", String(256)),
+    Column("locations", Text),  # JSON list of the section's Location paths on the Plex server
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("content_changed_at", String(KEY)),  # opaque Plex counter seen at the last complete sync
+    Column("retention_days", Integer, nullable=False, default=30),
+    Column("missing_threshold_pct", Integer, nullable=False, default=50),
+    Column("last_synced_at", BigInteger),
+    Column("last_sync_status", String(STATE)),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("server_id", "section_key"),
+)
+
+
+def _seen() -> list[Column[int] | Column[str]]:
+    """The seen/state columns shared by shows, seasons and media items."""
+    return [
+        Column("first_seen_at", BigInteger, nullable=False),
+        Column("last_seen_at", BigInteger, nullable=False),
+        Column("state", String(STATE), nullable=False, default="ACTIVE"),
+        Column("missing_since", BigInteger),
+    ]
+
+
+shows = Table(
+    "shows",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("library_id", Integer, ForeignKey("libraries.id", ondelete="CASCADE"), nullable=False),
+    Column("rating_key", String(KEY), nullable=False),
+    Column("guid", String(512)),
+    Column("title", Text, nullable=False),
+    Column("title_sort", Text),
+    Column("year", Integer),
+    Column("child_count", Integer),
+    Column("leaf_count", Integer),
+    Column("added_at_plex", BigInteger),
+    Column("updated_at_plex", BigInteger),
+    Column("show_digest", String(KEY)),
+    Column("children_hydrated", Boolean, nullable=False, default=False),
+    *_seen(),
+    UniqueConstraint("library_id", "rating_key"),
+    Index(None, "library_id", "state"),
+)
+
+seasons = Table(
+    "seasons",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("library_id", Integer, ForeignKey("libraries.id", ondelete="CASCADE"), nullable=False),
+    Column("rating_key", String(KEY), nullable=False),
+    Column("show_rating_key", String(KEY), nullable=False),
+    Column("season_index", Integer),
+    Column("title", Text),
+    Column("leaf_count", Integer),
+    Column("updated_at_plex", BigInteger),
+    *_seen(),
+    UniqueConstraint("library_id", "rating_key"),
+    Index(None, "library_id", "show_rating_key"),
+)
+
+media_items = Table(
+    "media_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("server_id", Integer, ForeignKey("servers.id", ondelete="CASCADE"), nullable=False),
+    Column("library_id", Integer, ForeignKey("libraries.id", ondelete="CASCADE"), nullable=False),
+    Column("rating_key", String(KEY), nullable=False),
+    Column("kind", String(16), nullable=False),  # episode | movie
+    Column("show_rating_key", String(KEY)),
+    Column("season_rating_key", String(KEY)),  # absent when a show's seasons are hidden
+    Column("title", Text, nullable=False),
+    Column("show_title", Text),
+    Column("season_index", Integer),
+    Column("episode_index", Integer),
+    Column("year", Integer),
+    Column("guid_primary", String(512)),
+    Column("duration_ms", BigInteger),
+    Column("file_size", BigInteger),
+    Column("part_count", Integer, nullable=False, default=0),
+    Column("streams_signature", String(256)),
+    Column("digest", String(KEY)),
+    Column("added_at_plex", BigInteger),
+    Column("updated_at_plex", BigInteger),
+    *_seen(),
+    Column("last_scan_at", BigInteger),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("last_error_at", BigInteger),
+    Column("last_error", Text),
+    UniqueConstraint("library_id", "rating_key"),
+    Index(None, "library_id", "state"),
+    Index(None, "library_id", "show_rating_key"),
+    Index(None, "library_id", "guid_primary"),
+    Index(None, "library_id", "last_seen_at"),
+)
+
+media_parts = Table(
+    "media_parts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("media_items.id", ondelete="CASCADE"), nullable=False),
+    Column("media_index", Integer, nullable=False),  # which Media (version) of the item
+    Column("part_index", Integer, nullable=False),  # which Part of that Media (CD1, CD2, …)
+    Column("plex_media_id", BigInteger),
+    Column("plex_part_id", BigInteger),
+    Column("part_key", String(1024)),  # /library/parts/{id}/{changestamp}/file.ext
+    Column("file", Text),  # the path on the Plex server; never a local path
+    Column("size", BigInteger),
+    Column("duration_ms", BigInteger),
+    Column("container", String(32)),
+    Column("video_codec", String(32)),
+    Column("audio_codec", String(32)),
+    Column("audio_channels", Integer),
+    Column("video_resolution", String(16)),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("bitrate", Integer),
+    Column("streams", Text),  # JSON summary of the Part's streams, when item detail was read
+    Column("accessible", Boolean),  # from checkFiles=1; NULL when never checked
+    Column("file_exists", Boolean),  # from checkFiles=1; NULL when never checked
+    UniqueConstraint("item_id", "media_index", "part_index"),
+)
+
+item_events = Table(
+    "item_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("media_items.id", ondelete="CASCADE"), nullable=False),
+    Column("run_id", Integer),
+    Column("at", BigInteger, nullable=False),
+    Column("event", String(32), nullable=False),  # state | rekey | error
+    Column("old_value", String(256)),
+    Column("new_value", String(256)),
+    Column("detail", Text),
+    Index(None, "item_id", "at"),
+)
+
+path_mappings = Table(
+    "path_mappings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("server_id", Integer, ForeignKey("servers.id", ondelete="CASCADE"), nullable=False),
+    Column("plex_prefix", String(1024), nullable=False),
+    Column("local_prefix", String(1024), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "server_id"),
+)
+
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("library_id", Integer, ForeignKey("libraries.id", ondelete="CASCADE"), nullable=False),
+    Column("mode", String(16), nullable=False),  # incremental | deep
+    Column("status", String(STATE), nullable=False),  # running | ok | partial | failed | cancelled
+    Column("started_at", BigInteger, nullable=False),
+    Column("finished_at", BigInteger),
+    Column("host", String(256)),
+    Column("pid", Integer),
+    Column("processed", Integer, nullable=False, default=0),
+    Column("changed", Integer, nullable=False, default=0),
+    Column("skipped", Integer, nullable=False, default=0),
+    Column("errors", Integer, nullable=False, default=0),
+    Column("missing", Integer, nullable=False, default=0),
+    Column("deleted", Integer, nullable=False, default=0),
+    Column("requests", Integer, nullable=False, default=0),
+    Column("error_text", Text),
+    Index(None, "library_id", "started_at"),
+)
+
+library_locks = Table(
+    "library_locks",
+    metadata,
+    Column("library_id", Integer, ForeignKey("libraries.id", ondelete="CASCADE"), primary_key=True),
+    Column("owner", String(KEY), nullable=False),  # a random token per holder
+    Column("host", String(256), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("acquired_at", BigInteger, nullable=False),
+    Column("heartbeat_at", BigInteger, nullable=False),
+)

@@ -1,0 +1,162 @@
+"""Shared fixtures: one catalog fixture parametrised over SQLite, PostgreSQL and MariaDB.
+
+Each test session creates its own PostgreSQL and MariaDB databases (random names) on the servers at
+127.0.0.1 and drops them at the end; each test gets an empty, fully migrated catalog. Admin URLs can
+be overridden with RETROVUE_TEST_PG_ADMIN_URL / RETROVUE_TEST_MYSQL_ADMIN_URL. When a server is not
+reachable its tests are skipped with the reason, unless RETROVUE_REQUIRE_ALL_DBS=1 (set by CI), in
+which case they fail: CI must never go green having tested SQLite alone.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from retrovue.store import schema
+from retrovue.store.db import open_catalog
+
+PG_ADMIN = os.environ.get(
+    "RETROVUE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+MYSQL_ADMIN = os.environ.get("RETROVUE_TEST_MYSQL_ADMIN_URL", "mysql+pymysql://root@127.0.0.1:3306/")
+BACKENDS = ("sqlite", "postgresql", "mariadb")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+
+
+def _unavailable(backend: str, reason: str) -> None:
+    message = f"{backend} server not reachable ({reason}); start it or set the admin URL env var"
+    if os.environ.get("RETROVUE_REQUIRE_ALL_DBS") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _create_server_database(backend: str) -> Iterator[str]:
+    admin_url = PG_ADMIN if backend == "postgresql" else MYSQL_ADMIN
+    name = f"retrovue_test_{secrets.token_hex(4)}"
+    try:
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            if backend == "postgresql":
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            else:
+                conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+    except Exception as exc:  # any failure to reach or create means the backend is unusable here
+        _unavailable(backend, f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
+        return
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            if backend == "postgresql":
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            else:
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def server_db_urls() -> Iterator[dict[str, Iterator[str]]]:
+    """Lazily created per-session databases, dropped when the session ends."""
+    created: dict[str, Iterator[str]] = {}
+    yield created
+    for gen in created.values():
+        for _ in gen:  # run the generator's cleanup
+            pass
+
+
+@pytest.fixture(scope="session")
+def _session_urls() -> dict[str, str]:
+    return {}
+
+
+@pytest.fixture
+def db_url(
+    db_backend: str,
+    tmp_path: Path,
+    server_db_urls: dict[str, Iterator[str]],
+    _session_urls: dict[str, str],
+) -> str:
+    """A URL to an empty database of the parametrised backend (SQLite: a fresh file per test)."""
+    if db_backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    if db_backend not in _session_urls:
+        gen = _create_server_database(db_backend)
+        _session_urls[db_backend] = next(gen)
+        server_db_urls[db_backend] = gen
+    return _session_urls[db_backend]
+
+
+def _clear(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for table in reversed(schema.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def catalog(db_url: str) -> Iterator[Engine]:
+    """An empty, migrated catalog on each backend."""
+    engine = open_catalog(db_url)
+    _clear(engine)
+    try:
+        yield engine
+    finally:
+        _clear(engine)
+        engine.dispose()
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent: the reference material lives beside the repository")
+    return SHARED
+
+
+@pytest.fixture
+def fresh_db_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
+    """A URL to a brand-new, never-migrated database of the backend, dropped after the test."""
+    if db_backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+        return
+    yield from _create_server_database(db_backend)
+
+
+class StatementCounter:
+    """Counts SQL statements sent to the database (an executemany counts once)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.statements: list[str] = []
+        self._engine = engine
+        sa.event.listen(engine, "before_cursor_execute", self._on_execute)
+
+    def _on_execute(self, _conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        self.statements.append(statement)
+
+    def writes(self) -> list[str]:
+        verbs = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+        return [s for s in self.statements if s.lstrip().upper().startswith(verbs)]
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+    def close(self) -> None:
+        sa.event.remove(self._engine, "before_cursor_execute", self._on_execute)
+
+
+@pytest.fixture
+def statements(catalog: Engine) -> Iterator[StatementCounter]:
+    counter = StatementCounter(catalog)
+    yield counter
+    counter.close()

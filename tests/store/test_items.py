@@ -1,0 +1,202 @@
+"""Batch-shaped item access: fixed statement counts per page, history kept, soft deletes."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from retrovue.states import ItemState
+from retrovue.store import items as dal
+from retrovue.store import registry
+from retrovue.store import schema as t
+from tests.conftest import StatementCounter
+
+DAY = 86_400
+
+
+def _library(engine: Engine) -> tuple[int, int]:
+    with engine.begin() as conn:
+        server = registry.add_server(conn, name="home", base_url="http://127.0.0.1:1", token="tok", now=1)
+        registry.sync_sections(
+            conn, server.id, [registry.SectionInfo("1", "u1", "TV", "show", "tv.plex.agents.series")], now=1
+        )
+        lib = registry.list_libraries(conn)[0]
+    return server.id, lib.id
+
+
+def _episode(n: int, digest: str = "d", **kw: object) -> dal.ItemRecord:
+    parts = (
+        dal.PartRecord(media_index=0, part_index=0, plex_part_id=n, file=f"/tv/show/e{n}.mkv", size=1000 + n),
+    )
+    return dal.ItemRecord(
+        rating_key=str(n),
+        kind="episode",
+        title=f"Episode {n}",
+        digest=digest,
+        show_rating_key="100",
+        season_rating_key="101",
+        part_count=1,
+        parts=parts,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_page_upsert_is_a_fixed_number_of_statements(catalog: Engine, statements: StatementCounter) -> None:
+    server_id, lib_id = _library(catalog)
+    for size in (5, 200):
+        statements.reset()
+        with catalog.begin() as conn:
+            dal.upsert_items(
+                conn, server_id, lib_id, [_episode(1000 * size + i) for i in range(size)], now=10
+            )
+        writes = statements.writes()
+        # items upsert, parts delete, parts insert — whatever the page size
+        assert len(writes) == 3, writes
+    with catalog.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.media_items)).scalar() == 205
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.media_parts)).scalar() == 205
+
+
+def test_change_keeps_first_seen_and_replaces_parts(catalog: Engine) -> None:
+    server_id, lib_id = _library(catalog)
+    with catalog.begin() as conn:
+        dal.upsert_items(conn, server_id, lib_id, [_episode(1)], now=10)
+    changed = dal.ItemRecord(
+        **{
+            **_episode(1).__dict__,
+            "digest": "d2",
+            "parts": (dal.PartRecord(0, 0, plex_part_id=9, file="/tv/new.mkv", size=5),),
+        }
+    )
+    with catalog.begin() as conn:
+        dal.upsert_items(conn, server_id, lib_id, [changed], now=20)
+    with catalog.connect() as conn:
+        row = conn.execute(sa.select(t.media_items)).one()._mapping
+        assert (row["first_seen_at"], row["last_seen_at"], row["digest"]) == (10, 20, "d2")
+        parts = conn.execute(sa.select(t.media_parts.c.file, t.media_parts.c.size)).all()
+        assert parts == [("/tv/new.mkv", 5)]
+
+
+def test_touch_writes_only_last_seen(catalog: Engine, statements: StatementCounter) -> None:
+    server_id, lib_id = _library(catalog)
+    with catalog.begin() as conn:
+        dal.upsert_items(conn, server_id, lib_id, [_episode(i) for i in range(300)], now=10)
+    statements.reset()
+    with catalog.begin() as conn:
+        assert dal.touch_items(conn, lib_id, [str(i) for i in range(300)], now=50) == 300
+    assert len(statements.writes()) == 1
+    with catalog.connect() as conn:
+        assert set(conn.execute(sa.select(t.media_items.c.last_seen_at)).scalars()) == {50}
+
+
+def test_soft_delete_lifecycle_with_history(catalog: Engine) -> None:
+    server_id, lib_id = _library(catalog)
+    with catalog.begin() as conn:
+        dal.upsert_items(conn, server_id, lib_id, [_episode(i) for i in range(4)], now=100)
+    run_start = 200
+    with catalog.begin() as conn:
+        dal.touch_items(conn, lib_id, ["0", "1"], now=run_start)
+        assert dal.count_not_seen_since(conn, lib_id, run_start) == (2, 4)
+        assert dal.mark_missing_not_seen(conn, lib_id, run_start, now=run_start) == 2
+        assert dal.library_missing_deleted_counts(conn, lib_id) == (2, 0)
+    # not yet past retention
+    with catalog.begin() as conn:
+        assert (
+            dal.promote_deleted_past_retention(conn, lib_id, now=run_start + 29 * DAY, retention_days=30) == 0
+        )
+    # item 2 comes back before retention: ACTIVE again, missing_since cleared
+    with catalog.begin() as conn:
+        dal.upsert_items(conn, server_id, lib_id, [_episode(2)], now=run_start + DAY)
+    with catalog.begin() as conn:
+        assert (
+            dal.promote_deleted_past_retention(conn, lib_id, now=run_start + 30 * DAY, retention_days=30) == 1
+        )
+        counts = dal.library_state_counts(conn, lib_id)
+    assert counts[ItemState.ACTIVE] == 3
+    assert counts[ItemState.DELETED] == 1
+    with catalog.connect() as conn:
+        row = conn.execute(sa.select(t.media_items).where(t.media_items.c.rating_key == "2")).one()._mapping
+        assert row["state"] == "ACTIVE"
+        assert row["missing_since"] is None
+        assert row["first_seen_at"] == 100
+        history = conn.execute(
+            sa.select(t.item_events.c.old_value, t.item_events.c.new_value)
+            .join(t.media_items, t.media_items.c.id == t.item_events.c.item_id)
+            .where(t.media_items.c.rating_key.in_(["2", "3"]))
+            .order_by(t.item_events.c.at, t.item_events.c.id)
+        ).all()
+    assert ("ACTIVE", "MISSING") in history
+    assert ("MISSING", "ACTIVE") in history
+    assert ("MISSING", "DELETED") in history
+
+
+def test_deleted_comes_back_with_history_and_purge_is_explicit(catalog: Engine) -> None:
+    server_id, lib_id = _library(catalog)
+    with catalog.begin() as conn:
+        dal.upsert_items(conn, server_id, lib_id, [_episode(1), _episode(2)], now=100)
+        dal.mark_missing_not_seen(conn, lib_id, 200, now=200)
+        assert dal.confirm_deleted(conn, lib_id, ["1", "2"], now=201) == 2
+        dal.upsert_items(conn, server_id, lib_id, [_episode(1)], now=300)
+        assert dal.purge_deleted(conn, lib_id) == 1
+    with catalog.connect() as conn:
+        keys = conn.execute(sa.select(t.media_items.c.rating_key, t.media_items.c.state)).all()
+        assert keys == [("1", "ACTIVE")]
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.media_parts)).scalar() == 1
+
+
+def test_touch_library_skips_gone_items_and_covers_shows(catalog: Engine) -> None:
+    server_id, lib_id = _library(catalog)
+    with catalog.begin() as conn:
+        dal.upsert_shows(conn, lib_id, [dal.ShowRecord("100", "Show", "sd", True)], now=100)
+        dal.upsert_seasons(conn, lib_id, [dal.SeasonRecord("101", "100", 1)], now=100)
+        dal.upsert_items(conn, server_id, lib_id, [_episode(1), _episode(2)], now=100)
+        dal.touch_items(conn, lib_id, ["1"], now=150)
+        dal.mark_missing_not_seen(conn, lib_id, 150, now=150)  # episode 2, show and season missing
+        dal.upsert_shows(conn, lib_id, [dal.ShowRecord("100", "Show", "sd", True)], now=160)
+        dal.upsert_seasons(conn, lib_id, [dal.SeasonRecord("101", "100", 1)], now=160)
+        assert dal.touch_library(conn, lib_id, now=400) == 1
+    with catalog.connect() as conn:
+        seen = dict(conn.execute(sa.select(t.media_items.c.rating_key, t.media_items.c.last_seen_at)).all())
+        assert seen == {"1": 400, "2": 100}
+        assert conn.execute(sa.select(t.shows.c.last_seen_at)).scalar() == 400
+
+
+def test_show_digest_helpers(catalog: Engine) -> None:
+    _, lib_id = _library(catalog)
+    with catalog.begin() as conn:
+        assert dal.show_digest_changed(conn, lib_id, "100", "abc")
+        assert not dal.children_hydrated(conn, lib_id, "100")
+        dal.upsert_shows(conn, lib_id, [dal.ShowRecord("100", "Show", "abc", False)], now=1)
+        assert not dal.show_digest_changed(conn, lib_id, "100", "abc")
+        dal.upsert_show_digest(conn, lib_id, "100", "def", children_hydrated=True)
+        assert dal.show_digest_changed(conn, lib_id, "100", "abc")
+        assert dal.children_hydrated(conn, lib_id, "100")
+
+
+def test_item_errors_are_counted(catalog: Engine) -> None:
+    server_id, lib_id = _library(catalog)
+    with catalog.begin() as conn:
+        dal.upsert_items(conn, server_id, lib_id, [_episode(1)], now=1)
+        assert dal.record_item_errors(conn, lib_id, {"1": "bad Media", "404": "unknown"}, now=5) == 1
+        dal.record_item_errors(conn, lib_id, {"1": "bad again"}, now=6)
+    with catalog.connect() as conn:
+        row = conn.execute(sa.select(t.media_items)).one()._mapping
+    assert (row["error_count"], row["last_error"], row["last_error_at"]) == (2, "bad again", 6)
+
+
+def test_unicode_and_long_values_round_trip(catalog: Engine) -> None:
+    server_id, lib_id = _library(catalog)
+    title = "Ünïcødé — 日本語 🎬 " * 40
+    item = dal.ItemRecord(
+        rating_key="7",
+        kind="movie",
+        title=title,
+        digest="x",
+        file_size=2**62,
+        parts=(dal.PartRecord(0, 0, file="/movies/Amélie (2001)/アメリ.mkv", size=2**62),),
+    )
+    with catalog.begin() as conn:
+        dal.upsert_movie(conn, server_id, lib_id, item, now=1)
+    with catalog.connect() as conn:
+        assert conn.execute(sa.select(t.media_items.c.title)).scalar() == title
+        assert conn.execute(sa.select(t.media_parts.c.file)).scalar() == "/movies/Amélie (2001)/アメリ.mkv"
