@@ -1,0 +1,151 @@
+"""`check_exists` against real and slow file systems, and the ACTIVE / REMOTE_ONLY rule."""
+
+from __future__ import annotations
+
+import errno
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from retrovue.paths import PathMapping, Resolver, check_exists, playable_state
+from retrovue.states import ItemState
+
+from .conftest import SlowStat
+
+MakeStat = Callable[..., SlowStat]
+
+
+class TestCheckExists:
+    def test_real_files(self, tmp_path: Path) -> None:
+        present = tmp_path / "a.mkv"
+        present.write_bytes(b"")
+        missing = tmp_path / "b.mkv"
+        under_a_file = present / "c.mkv"
+        got = check_exists([str(present), str(missing), str(under_a_file), str(tmp_path)])
+        assert got == {str(present): True, str(missing): False, str(under_a_file): False, str(tmp_path): True}
+
+    def test_nul_in_a_path_means_no_such_file(self) -> None:
+        assert check_exists(["/tmp/a\x00b"]) == {"/tmp/a\x00b": False}
+
+    def test_empty_and_duplicates(self, slow_stat: MakeStat) -> None:
+        stat = slow_stat({"/a"})
+        assert check_exists([], stat=stat) == {}
+        assert check_exists(["/a", "/a", "/b", "/a"], stat=stat) == {"/a": True, "/b": False}
+        assert sorted(stat.calls) == ["/a", "/b"]
+
+    def test_errors_other_than_not_found_are_unknown(self, slow_stat: MakeStat) -> None:
+        stat = slow_stat(
+            {"/a", "/b"}, errors={"/a": PermissionError(errno.EACCES, "denied"), "/b": OSError(116)}
+        )
+        assert check_exists(["/a", "/b", "/c"], stat=stat) == {"/a": None, "/b": None, "/c": False}
+
+    def test_a_hung_mount_answers_none_within_the_timeout(self, slow_stat: MakeStat) -> None:
+        fine = [f"/local/{i}" for i in range(40)]
+        stat = slow_stat(set(fine), hang={"/nfs/hung.mkv"})
+        start = time.monotonic()
+        got = check_exists(["/nfs/hung.mkv", *fine], max_workers=4, timeout=0.2, stat=stat)
+        elapsed = time.monotonic() - start
+        assert got["/nfs/hung.mkv"] is None
+        assert all(got[p] is True for p in fine)
+        assert elapsed < 1.5
+
+    def test_everything_hung_still_returns_promptly(self, slow_stat: MakeStat) -> None:
+        hung = [f"/nfs/{i}" for i in range(60)]
+        stat = slow_stat(set(), hang=set(hung))
+        start = time.monotonic()
+        got = check_exists(hung, max_workers=4, timeout=0.1, stat=stat)
+        elapsed = time.monotonic() - start
+        assert got == dict.fromkeys(hung)
+        assert elapsed < 1.5
+        assert len(stat.calls) <= 8  # the workers, plus one replacement each: no thread per path
+
+    def test_concurrency_is_bounded(self, slow_stat: MakeStat) -> None:
+        paths = [f"/p/{i}" for i in range(200)]
+        stat = slow_stat(set(paths))
+        got = check_exists(paths, max_workers=3, stat=stat)
+        assert set(got.values()) == {True}
+        assert 1 <= stat.peak <= 3
+
+    def test_abandoned_threads_do_not_answer_later(self, slow_stat: MakeStat) -> None:
+        stat = slow_stat({"/x"}, hang={"/x"})
+        got = check_exists(["/x"], max_workers=1, timeout=0.05, stat=stat)
+        stat.release.set()
+        time.sleep(0.05)
+        assert got == {"/x": None}
+
+    def test_workers_are_daemon_threads(self, slow_stat: MakeStat) -> None:
+        stat = slow_stat(set(), hang={"/x"})
+        check_exists(["/x"], max_workers=1, timeout=0.05, stat=stat)
+        stuck = [t for t in threading.enumerate() if t.name == "retrovue-exists" and t.is_alive()]
+        assert stuck
+        assert all(t.daemon for t in stuck)
+
+    def test_needs_a_worker(self) -> None:
+        with pytest.raises(ValueError, match="max_workers"):
+            check_exists(["/a"], max_workers=0)
+
+
+RESOLVER = Resolver([PathMapping("/data", "/mnt/data")], local_os="posix")
+A, B, UNMAPPED = "/data/film.cd1.avi", "/data/film.cd2.avi", "/elsewhere/film.avi"
+LOCAL_A, LOCAL_B = "/mnt/data/film.cd1.avi", "/mnt/data/film.cd2.avi"
+S = ItemState
+
+
+@pytest.mark.parametrize(
+    ("current", "parts", "on_disk", "expected"),
+    [
+        pytest.param(S.ACTIVE, [A], {LOCAL_A: True}, S.ACTIVE, id="active-stays"),
+        pytest.param(S.REMOTE_ONLY, [A], {LOCAL_A: True}, S.ACTIVE, id="file-appeared"),
+        pytest.param(S.ACTIVE, [A], {LOCAL_A: False}, S.REMOTE_ONLY, id="file-gone"),
+        pytest.param(S.ACTIVE, [UNMAPPED], {}, S.REMOTE_ONLY, id="no-mapping"),
+        pytest.param(S.REMOTE_ONLY, [UNMAPPED], {}, S.REMOTE_ONLY, id="still-no-mapping"),
+        pytest.param(S.ACTIVE, [A, B], {LOCAL_A: True, LOCAL_B: True}, S.ACTIVE, id="every-part-present"),
+        pytest.param(S.ACTIVE, [A, B], {LOCAL_A: True, LOCAL_B: False}, S.REMOTE_ONLY, id="one-part-missing"),
+        pytest.param(S.ACTIVE, [A, UNMAPPED], {LOCAL_A: True}, S.REMOTE_ONLY, id="one-part-unmapped"),
+        pytest.param(S.ACTIVE, [A], {LOCAL_A: None}, S.ACTIVE, id="unknown-keeps-active"),
+        pytest.param(S.REMOTE_ONLY, [A], {LOCAL_A: None}, S.REMOTE_ONLY, id="unknown-keeps-remote"),
+        pytest.param(
+            S.ACTIVE, [A, B], {LOCAL_A: None, LOCAL_B: False}, S.REMOTE_ONLY, id="known-missing-wins"
+        ),
+        pytest.param(
+            S.REMOTE_ONLY, [A, B], {LOCAL_A: None, LOCAL_B: True}, S.REMOTE_ONLY, id="partly-unknown"
+        ),
+        pytest.param(S.UNAVAILABLE, [A], {LOCAL_A: True}, S.UNAVAILABLE, id="unavailable-untouched"),
+        pytest.param(S.MISSING, [A], {LOCAL_A: True}, S.MISSING, id="missing-untouched"),
+        pytest.param(S.DELETED, [A], {LOCAL_A: True}, S.DELETED, id="deleted-untouched"),
+        pytest.param(S.DELETED, [UNMAPPED], {}, S.DELETED, id="deleted-unmapped-untouched"),
+        pytest.param(S.ACTIVE, [], {}, S.ACTIVE, id="no-parts-left-to-the-engine"),
+        pytest.param(S.REMOTE_ONLY, [], {}, S.REMOTE_ONLY, id="no-parts-remote"),
+    ],
+)
+def test_playable_state(
+    current: ItemState, parts: list[str], on_disk: dict[str, bool | None], expected: ItemState
+) -> None:
+    def exists(path: str) -> bool | None:
+        return on_disk[path]
+
+    assert playable_state(current, parts, RESOLVER, exists) is expected
+
+
+def test_playable_state_accepts_stored_strings() -> None:
+    got = playable_state("REMOTE_ONLY", [A], RESOLVER, lambda _: True)
+    assert got is ItemState.ACTIVE
+    assert got == "ACTIVE"
+
+
+def test_playable_state_rejects_unknown_states() -> None:
+    with pytest.raises(ValueError, match="GONE"):
+        playable_state("GONE", [A], RESOLVER, lambda _: True)
+
+
+def test_playable_state_with_check_exists_and_any_resolver_function(tmp_path: Path) -> None:
+    (tmp_path / "one.mkv").write_bytes(b"")
+    resolver = Resolver([PathMapping("/srv", str(tmp_path))])
+    parts = ["/srv/one.mkv", "/srv/two.mkv"]
+    known = check_exists(p for p in map(resolver, parts) if p is not None)
+    assert playable_state(S.ACTIVE, parts[:1], resolver, known.__getitem__) is S.ACTIVE
+    assert playable_state(S.ACTIVE, parts, resolver, known.__getitem__) is S.REMOTE_ONLY
+    assert playable_state(S.ACTIVE, parts[:1], lambda _: None, known.__getitem__) is S.REMOTE_ONLY
