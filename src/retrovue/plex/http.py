@@ -1,0 +1,303 @@
+"""The HTTP side of the Plex edge: one keep-alive connection pool per server, retries, typed errors.
+
+Every request is an idempotent GET, so connection failures, 5xx answers and unreadable bodies are
+retried with backoff (`retry.backoff_delay`). Each failure ends as exactly one `PlexError` subclass
+whose one-line message names the server and the request and says what to do; the token is sent only
+as a header, never appears in a URL, and is scrubbed from every message and repr.
+"""
+
+from __future__ import annotations
+
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+
+import retrovue
+from retrovue.errors import (
+    ConfigError,
+    NotPlexServerError,
+    PlexBadResponseError,
+    PlexError,
+    PlexNotFoundError,
+    PlexTLSError,
+    PlexUnauthorizedError,
+    PlexUnreachableError,
+    redact,
+)
+from retrovue.plex.decode import BodyError, MalformedBodyError
+from retrovue.plex.retry import backoff_delay
+
+__all__ = ["PRODUCT", "PlexHttp"]
+
+R = TypeVar("R")
+
+PRODUCT = "Retrovue Ingest"
+
+
+class _RetryableError(Exception):
+    """A failed attempt that may succeed if tried again; carries the error to raise if not."""
+
+    def __init__(self, error: PlexError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class PlexHttp:
+    """GETs against one Plex server, returning parsed bodies or raising one typed `PlexError`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        verify: bool | str = True,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        max_connections: int = 4,
+        transport: httpx.BaseTransport | None = None,
+        client_identifier: str = "retrovue-ingest",
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._token = token
+        self._base_url = _check_base_url(base_url)
+        self.server = redact(self._base_url, token)
+        self._max_retries = max(0, max_retries)
+        self._backoff = backoff
+        self._sleep = sleep
+        self._jitter = jitter
+        self._count = 0
+        self._count_lock = threading.Lock()
+        headers = {
+            "Accept": "application/json",
+            "X-Plex-Token": token,
+            "X-Plex-Client-Identifier": client_identifier,
+            "X-Plex-Product": PRODUCT,
+            "X-Plex-Version": retrovue.__version__,
+        }
+        self._client = httpx.Client(
+            base_url=self._base_url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            limits=httpx.Limits(
+                max_connections=max(1, max_connections), max_keepalive_connections=max(1, max_connections)
+            ),
+            transport=transport,
+            verify=_ssl_context(verify) if transport is None else True,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"PlexHttp(server={self.server!r})"
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests handed to the transport so far, retries included."""
+        with self._count_lock:
+            return self._count
+
+    def close(self) -> None:
+        self._client.close()
+
+    def get(
+        self,
+        path: str,
+        parse: Callable[[bytes], R],
+        params: Mapping[str, str] | None = None,
+        *,
+        shape_means_not_plex: bool = False,
+    ) -> R:
+        """GET `path` and return `parse(body)`, retrying what may be transient.
+
+        `parse` raises `MalformedBodyError` for a body that is not JSON (retried: often a truncated
+        transfer) and `UnexpectedShapeError` for JSON of the wrong shape (not retried). With
+        `shape_means_not_plex`, a wrong shape means whatever answered is not a Plex server.
+        """
+        target = path + (f"?{urlencode(params)}" if params else "")
+        where = redact(f"GET {target}", self._token)
+        attempt = 0
+        while True:
+            try:
+                return self._attempt(path, params, parse, where, attempt + 1, shape_means_not_plex)
+            except _RetryableError as failure:
+                if attempt >= self._max_retries:
+                    raise failure.error from failure.__cause__
+            delay = backoff_delay(attempt, self._backoff, self._jitter)
+            if delay > 0:
+                self._sleep(delay)
+            attempt += 1
+
+    # --- one attempt ----------------------------------------------------------------------------
+
+    def _attempt(
+        self,
+        path: str,
+        params: Mapping[str, str] | None,
+        parse: Callable[[bytes], R],
+        where: str,
+        attempts: int,
+        shape_means_not_plex: bool,
+    ) -> R:
+        with self._count_lock:
+            self._count += 1
+        tries = f"after {attempts} attempt{'s' if attempts > 1 else ''}"
+        try:
+            response = self._client.get(path, params=params)
+        except httpx.TransportError as exc:
+            raise self._transport_failure(exc, where, tries) from exc
+        except httpx.DecodingError as exc:
+            raise _RetryableError(
+                PlexBadResponseError(
+                    f"Plex server {self.server} sent a body that could not be decompressed for {where} "
+                    f"{tries} ({self._line(exc)}); try again, or check for a proxy in between"
+                )
+            ) from exc
+        self._raise_for_status(response, where, tries)
+        return self._parse(response, parse, where, tries, shape_means_not_plex)
+
+    def _transport_failure(self, exc: httpx.TransportError, where: str, tries: str) -> Exception:
+        reason = f"{type(exc).__name__}: {self._line(exc)}" if str(exc) else type(exc).__name__
+        if _is_tls_failure(exc):
+            return PlexTLSError(
+                f"TLS with Plex server {self.server} failed for {where} ({reason}); check http vs https, "
+                "or give the server's CA bundle as `verify`, or use its plex.direct address"
+            )
+        if isinstance(exc, httpx.RemoteProtocolError):
+            return _RetryableError(
+                PlexBadResponseError(
+                    f"Plex server {self.server} broke off its answer to {where} {tries} ({reason}); "
+                    "the server may be overloaded: try again later"
+                )
+            )
+        return _RetryableError(
+            PlexUnreachableError(
+                f"Cannot reach Plex server {self.server} for {where} {tries} ({reason}); "
+                "is the server running and the URL right?"
+            )
+        )
+
+    def _raise_for_status(self, response: httpx.Response, where: str, tries: str) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        if status in (401, 403):
+            raise PlexUnauthorizedError(
+                f"Plex server {self.server} refused the token for {where} (HTTP {status}); check the token: "
+                "it may be wrong, expired or revoked, or lack access to this server"
+            )
+        if status == 404:
+            raise PlexNotFoundError(
+                f"Plex server {self.server} has nothing at {where} (HTTP 404); the library or item may "
+                "have been deleted: refresh the library list and sync again"
+            )
+        if 300 <= status < 400:
+            location = self._line(response.headers.get("location", "?"))
+            raise PlexBadResponseError(
+                f"Plex server {self.server} redirected {where} to {location} (HTTP {status}); "
+                "use that address as the server URL"
+            )
+        if status >= 500 or status == 429:
+            raise _RetryableError(
+                PlexBadResponseError(
+                    f"Plex server {self.server} failed {where} with HTTP {status} {tries}; "
+                    "check the server's logs and try again later"
+                )
+            )
+        raise PlexBadResponseError(
+            f"Plex server {self.server} rejected {where} with HTTP {status}; "
+            "the server may be too old or too new for Retrovue"
+        )
+
+    def _parse(
+        self,
+        response: httpx.Response,
+        parse: Callable[[bytes], R],
+        where: str,
+        tries: str,
+        shape_means_not_plex: bool,
+    ) -> R:
+        body = response.content
+        content_type = response.headers.get("content-type", "").lower()
+        head = body.lstrip()[:64]
+        if "xml" in content_type or head.startswith((b"<?xml", b"<MediaContainer")):
+            raise PlexBadResponseError(
+                f"Plex server {self.server} answered {where} in XML although JSON was asked for; "
+                "the server may be too old for Retrovue: update Plex Media Server"
+            )
+        if "html" in content_type or head[:1] == b"<":
+            raise NotPlexServerError(
+                f"{self.server} answered {where} with a web page, not Plex JSON; it is not a Plex Media "
+                "Server: check the host and port (usually 32400)"
+            )
+        try:
+            return parse(body)
+        except MalformedBodyError as exc:
+            raise _RetryableError(
+                PlexBadResponseError(
+                    f"Plex server {self.server} sent an unreadable answer to {where} {tries} "
+                    f"({self._line(exc)}); try again, or check for a proxy in between"
+                )
+            ) from exc
+        except BodyError as exc:
+            if shape_means_not_plex:
+                raise NotPlexServerError(
+                    f"{self.server} answered {where}, but not like a Plex Media Server ({self._line(exc)}); "
+                    "check the host and port (usually 32400)"
+                ) from exc
+            raise PlexBadResponseError(
+                f"Plex server {self.server} sent an unexpected answer to {where} ({self._line(exc)}); "
+                "the server may be too old or too new for Retrovue"
+            ) from exc
+
+    def _line(self, value: object, limit: int = 200) -> str:
+        """One redacted line of at most `limit` characters, safe to put in a message."""
+        text = redact(" ".join(str(value).split()), self._token)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _check_base_url(base_url: str) -> str:
+    url = base_url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"Plex server URL {redact(url)!r} is not an http(s) URL; use e.g. http://192.168.1.10:32400"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(
+            f"Plex server URL {redact(url)!r} must not carry a query or fragment; "
+            "give only scheme, host, port (and path prefix, if behind a proxy)"
+        )
+    return url
+
+
+def _ssl_context(verify: bool | str) -> bool | ssl.SSLContext:
+    """httpx 0.28 wants an SSLContext, not a path, for a custom CA bundle."""
+    if isinstance(verify, bool):
+        return verify
+    try:
+        return ssl.create_default_context(cafile=verify)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot read CA bundle {verify!r}: {exc}") from exc
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    """True if a transport error comes from TLS (certificate, handshake), which retrying won't fix."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return True
+        text = str(current)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "[SSL" in text:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
