@@ -1,1 +1,89 @@
-"""`retrovue sim`: serve the bundled Plex simulator (placeholder until the simulator lands)."""
+"""`retrovue sim`: serve the bundled Plex simulator in the foreground.
+
+A thin shell over `retrovue.sim.Simulator`: parse options, build the simulator, print where it
+listens (never the token), serve until interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sys
+import time
+
+import typer
+
+from retrovue.cli import app
+from retrovue.errors import ConfigError
+from retrovue.sim import DEFAULT_TOKEN, FaultSpec, Simulator
+
+
+def _validate(*, port: int, shows: int, movies: int, seasons: int, episodes: int) -> None:
+    """Range checks done here (not by typer) so errors map to ConfigError: one line, exit 2."""
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port must be between 0 and 65535, not {port}")
+    for name, value, low in (("--shows", shows, 0), ("--movies", movies, 0)):
+        if value < low:
+            raise ConfigError(f"{name} must be at least {low}, not {value}")
+    for name, value in (("--seasons-per-show", seasons), ("--episodes-per-season", episodes)):
+        if value < 1:
+            raise ConfigError(f"{name} must be at least 1, not {value}")
+
+
+@app.command("sim")
+def sim(
+    host: str = typer.Option("127.0.0.1", help="Address to bind (loopback by default)."),
+    port: int = typer.Option(32400, help="Port to listen on (0: any free port)."),
+    token: str = typer.Option(
+        DEFAULT_TOKEN,
+        show_default=False,
+        help="The X-Plex-Token clients must send (default: the test token).",
+    ),
+    seed: int = typer.Option(0, help="Seed: the same seed serves the same library."),
+    shows: int = typer.Option(5, help="Shows in the TV section."),
+    movies: int = typer.Option(10, help="Movies in the movie section."),
+    seasons_per_show: int = typer.Option(2, help="Seasons per show."),
+    episodes_per_season: int = typer.Option(4, help="Episodes per season."),
+    windows_paths: bool = typer.Option(False, "--windows-paths", help="Use Windows drive/UNC file paths."),
+    latency_ms: float = typer.Option(0.0, help="Latency added to every request, in ms."),
+    fault: str | None = typer.Option(
+        None, help="Fault SPEC, e.g. 'status=503:0.05,reset:0.01,latency=20ms,revoke-after=100'."
+    ),
+) -> None:
+    """Serve a simulated Plex Media Server with a generated library."""
+    _validate(port=port, shows=shows, movies=movies, seasons=seasons_per_show, episodes=episodes_per_season)
+    if latency_ms < 0:
+        raise ConfigError("--latency-ms must not be negative")
+    if not token.strip():
+        raise ConfigError("--token must not be empty")
+    spec = FaultSpec.parse(fault)  # raises ConfigError (exit 2) on a malformed SPEC
+    if port == 0:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = int(probe.getsockname()[1])
+    started = time.perf_counter()
+    simulator = Simulator(
+        seed=seed,
+        shows=shows,
+        movies=movies,
+        seasons_per_show=seasons_per_show,
+        episodes_per_season=episodes_per_season,
+        token=token,
+        windows_paths=windows_paths,
+        latency_ms=latency_ms,
+        faults=spec,
+        host=host,
+        port=port,
+    )
+    elapsed = time.perf_counter() - started
+    counts = ", ".join(
+        f"{s['title']}: "
+        + (f"{s['shows']} shows/{s['episodes']} episodes" if s["type"] == "show" else f"{s['movies']} movies")
+        for s in simulator.sections()
+    )
+    print(f"Plex simulator on http://{host}:{port} ({counts}; built in {elapsed:.1f}s)", file=sys.stderr)
+    if spec:
+        print(f"faults: {spec}", file=sys.stderr)
+    print("Token: pass --token to choose it; it is not printed. Ctrl-C stops.", file=sys.stderr)
+    with contextlib.suppress(KeyboardInterrupt):
+        simulator.serve_forever()
