@@ -9,15 +9,20 @@ which case they fail: CI must never go green having tested SQLite alone.
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+from retrovue.cli import main
+from retrovue.sim import Simulator
 from retrovue.store import schema
 from retrovue.store.db import open_catalog
 
@@ -160,3 +165,41 @@ def statements(catalog: Engine) -> Iterator[StatementCounter]:
     counter = StatementCounter(catalog)
     yield counter
     counter.close()
+
+
+@pytest.fixture
+def plex_sim() -> Iterator[Simulator]:
+    """A small simulated Plex server (one show section, one movie section) on an ephemeral port."""
+    with Simulator(seed=7) as sim:
+        yield sim
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Callable[..., CliResult]:
+    """Run `retrovue ARGS…` in-process against a per-test SQLite catalog (or --db-url given)."""
+    default_db = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+
+    def run(*args: str, db_url: str | None = None, input: str | None = None) -> CliResult:
+        argv = ["--db-url", db_url or default_db, *args]
+        capsys.readouterr()
+        code = 0
+        stdin = sys.stdin
+        if input is not None:
+            sys.stdin = io.StringIO(input)
+        try:
+            main(argv)
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        finally:
+            sys.stdin = stdin
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

@@ -8,10 +8,11 @@ line on stderr: usage errors (`ConfigError`) exit 2, every other failure exits 1
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
-import click
 import typer
 
+from retrovue.cli.common import State
 from retrovue.errors import ConfigError, RetrovueError
 
 app = typer.Typer(
@@ -23,9 +24,26 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    db_url: Annotated[
+        str | None,
+        typer.Option(
+            "--db-url",
+            envvar="DB_URL",
+            show_envvar=True,
+            help="Catalog database URL (default: a SQLite file in your data directory).",
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = State(db_url)
+    ctx.call_on_close(ctx.obj.close)
+
+
 def _register_commands() -> None:
     # Imported for their side effect of adding commands to `app`.
-    from retrovue.cli import sim_cmd  # noqa: F401
+    from retrovue.cli import libraries_cmd, server_cmd, sim_cmd  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,14 +51,18 @@ def main(argv: list[str] | None = None) -> None:
     _register_commands()
     try:
         app(args=argv, standalone_mode=False)
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("Aborted.", file=sys.stderr)
         sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(2)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument, bad value
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            print(f"error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(exc.exit_code or 2)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

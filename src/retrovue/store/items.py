@@ -322,15 +322,67 @@ def upsert_movie(conn: Connection, server_id: int, library_id: int, movie: ItemR
 
 def touch_items(conn: Connection, library_id: int, rating_keys: Sequence[str], *, now: int) -> int:
     """Record unchanged items as seen: one UPDATE of `last_seen_at` per chunk, nothing else."""
-    c = t.media_items.c
+    return _touch(conn, t.media_items, library_id, rating_keys, now)
+
+
+def _touch(conn: Connection, table: sa.Table, library_id: int, rating_keys: Sequence[str], now: int) -> int:
     touched = 0
     for part in chunks(list(rating_keys)):
         touched += conn.execute(
-            t.media_items.update()
-            .where(c.library_id == library_id, c.rating_key.in_(part))
+            table.update()
+            .where(table.c.library_id == library_id, table.c.rating_key.in_(part))
             .values(last_seen_at=now)
         ).rowcount
     return touched
+
+
+def touch_shows(conn: Connection, library_id: int, rating_keys: Sequence[str], *, now: int) -> int:
+    return _touch(conn, t.shows, library_id, rating_keys, now)
+
+
+def touch_seasons(conn: Connection, library_id: int, rating_keys: Sequence[str], *, now: int) -> int:
+    return _touch(conn, t.seasons, library_id, rating_keys, now)
+
+
+def season_snapshot(
+    conn: Connection, library_id: int, rating_keys: Sequence[str]
+) -> dict[str, tuple[str, int | None, str | None, str]]:
+    """Stored (show key, index, title, state) of the given seasons, keyed by rating key."""
+    c = t.seasons.c
+    out: dict[str, tuple[str, int | None, str | None, str]] = {}
+    for part in chunks(list(rating_keys)):
+        rows = conn.execute(
+            sa.select(c.rating_key, c.show_rating_key, c.season_index, c.title, c.state).where(
+                c.library_id == library_id, c.rating_key.in_(part)
+            )
+        )
+        for r in rows:
+            out[r.rating_key] = (r.show_rating_key, r.season_index, r.title, r.state)
+    return out
+
+
+def mark_children_hydrated(conn: Connection, library_id: int, *, seen_since: int) -> None:
+    """After a complete episode listing, every show seen in it has its episodes in the catalog."""
+    conn.execute(
+        t.shows.update()
+        .where(t.shows.c.library_id == library_id, t.shows.c.last_seen_at >= seen_since)
+        .values(children_hydrated=True)
+    )
+
+
+def max_last_seen(conn: Connection, library_id: int) -> int:
+    """The newest `last_seen_at` in the library (0 if empty): a new run must stamp later than this."""
+    c = t.media_items.c
+    value = conn.execute(sa.select(sa.func.max(c.last_seen_at)).where(c.library_id == library_id)).scalar()
+    return int(value or 0)
+
+
+def missing_rating_keys(conn: Connection, library_id: int) -> list[str]:
+    c = t.media_items.c
+    rows = conn.execute(
+        sa.select(c.rating_key).where(c.library_id == library_id, c.state == ItemState.MISSING.value)
+    )
+    return [r for (r,) in rows]
 
 
 def touch_library(conn: Connection, library_id: int, *, now: int) -> int:

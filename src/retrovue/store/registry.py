@@ -175,7 +175,7 @@ def add_server(
     return get_server(conn, name)
 
 
-def update_server(conn: Connection, name: str, *, now: int, **changes: object) -> ServerRow:
+def update_server(conn: Connection, name: str, /, *, now: int, **changes: object) -> ServerRow:
     """Change a server's settings; `changes` are column names of `servers` (e.g. base_url, token)."""
     server = get_server(conn, name)
     allowed = {c.name for c in t.servers.columns} - {"id", "created_at", "updated_at"}

@@ -1,0 +1,210 @@
+"""Registering Plex servers: check a server before saving it, and keep its libraries current.
+
+The engine-level API behind `retrovue server …` and `retrovue libraries …` (and the GUI's server
+dialog). Nothing is written unless the server answered `/identity` and `/library/sections` as a
+Plex server with a token it accepts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import Engine
+
+from retrovue.errors import ConfigError, PlexError
+from retrovue.plex import PlexClient, Section
+from retrovue.store import registry
+from retrovue.store.registry import LibraryRow, SectionInfo, ServerRow
+
+__all__ = [
+    "AddedServer",
+    "PlexError",
+    "ServerCheck",
+    "add_server",
+    "check_server",
+    "client_for",
+    "edit_server",
+    "normalize_base_url",
+    "refresh_libraries",
+]
+
+ClientFactory = Callable[..., PlexClient]
+
+
+@dataclass(frozen=True)
+class ServerCheck:
+    """What a successful connection test learned."""
+
+    machine_identifier: str
+    version: str
+    sections: tuple[Section, ...]
+
+
+@dataclass(frozen=True)
+class AddedServer:
+    server: ServerRow
+    libraries: tuple[LibraryRow, ...]
+
+
+def normalize_base_url(url: str) -> str:
+    """Accept `http(s)://host[:port][/prefix]`; refuse anything else with a one-line reason."""
+    text = url.strip()
+    if "://" not in text:
+        raise ConfigError(f"server URL {url!r} needs a scheme, e.g. http://{text or 'host'}:32400")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(f"server URL {url!r} must start with http:// or https://")
+    if not parts.hostname:
+        raise ConfigError(f"server URL {url!r} has no host name")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"server URL {url!r} must not carry a query (pass the token with --token)")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ConfigError(f"server URL {url!r} has an invalid port") from None
+    return text.rstrip("/")
+
+
+def _verify(verify_tls: bool, ca_bundle: str | None) -> bool | str:
+    return ca_bundle if (verify_tls and ca_bundle) else verify_tls
+
+
+def client_for(
+    server: ServerRow, *, transport: httpx.BaseTransport | None = None, **options: object
+) -> PlexClient:
+    """A client for a registered server, honouring its TLS settings."""
+    return PlexClient(
+        server.base_url,
+        server.token,
+        verify=_verify(server.verify_tls, server.ca_bundle),
+        transport=transport,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def check_server(
+    base_url: str,
+    token: str,
+    *,
+    verify_tls: bool = True,
+    ca_bundle: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> ServerCheck:
+    """Connection test: `/identity` (is it Plex?) then `/library/sections` (does it take the token?)."""
+    if not token.strip():
+        raise ConfigError("the Plex token is empty; find it as described in the README (X-Plex-Token)")
+    with PlexClient(
+        normalize_base_url(base_url), token, verify=_verify(verify_tls, ca_bundle), transport=transport
+    ) as client:
+        identity = client.identity()
+        sections = client.sections()
+    return ServerCheck(identity.machine_identifier, identity.version, tuple(sections))
+
+
+def _section_infos(sections: tuple[Section, ...]) -> list[SectionInfo]:
+    return [
+        SectionInfo(
+            key=s.key,
+            uuid=s.uuid,
+            title=s.title,
+            kind=s.type,
+            agent=s.agent,
+            locations=tuple(loc.path for loc in s.locations),
+        )
+        for s in sections
+    ]
+
+
+def add_server(
+    engine: Engine,
+    name: str,
+    base_url: str,
+    token: str,
+    *,
+    verify_tls: bool = True,
+    ca_bundle: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> AddedServer:
+    """Check the server, then record it and its movie and show sections (enabled) in one transaction."""
+    url = normalize_base_url(base_url)
+    with engine.connect() as conn:
+        if any(s.name == name for s in registry.list_servers(conn)):
+            raise ConfigError(
+                f"a server named {name!r} already exists; pick another name or use `server edit`"
+            )
+    check = check_server(url, token, verify_tls=verify_tls, ca_bundle=ca_bundle, transport=transport)
+    now = int(time.time())
+    with engine.begin() as conn:
+        server = registry.add_server(
+            conn,
+            name=name,
+            base_url=url,
+            token=token,
+            now=now,
+            machine_identifier=check.machine_identifier,
+            version=check.version,
+            verify_tls=verify_tls,
+            ca_bundle=ca_bundle,
+        )
+        registry.sync_sections(conn, server.id, _section_infos(check.sections), now=now)
+        libraries = registry.list_libraries(conn, server=name)
+    return AddedServer(server, tuple(libraries))
+
+
+def edit_server(
+    engine: Engine,
+    name: str,
+    *,
+    new_name: str | None = None,
+    base_url: str | None = None,
+    token: str | None = None,
+    verify_tls: bool | None = None,
+    ca_bundle: str | None = None,
+    check_local_files: bool | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> ServerRow:
+    """Change a server's settings; a new URL, token or TLS setting is tested before it is saved."""
+    with engine.connect() as conn:
+        current = registry.get_server(conn, name)
+    changes: dict[str, object] = {}
+    if new_name is not None:
+        changes["name"] = new_name
+    if base_url is not None:
+        changes["base_url"] = normalize_base_url(base_url)
+    if token is not None:
+        changes["token"] = token
+    if verify_tls is not None:
+        changes["verify_tls"] = verify_tls
+    if ca_bundle is not None:
+        changes["ca_bundle"] = ca_bundle or None
+    if check_local_files is not None:
+        changes["check_local_files"] = check_local_files
+    if {"base_url", "token", "verify_tls", "ca_bundle"} & changes.keys():
+        check = check_server(
+            str(changes.get("base_url", current.base_url)),
+            str(changes.get("token", current.token)),
+            verify_tls=bool(changes.get("verify_tls", current.verify_tls)),
+            ca_bundle=changes.get("ca_bundle", current.ca_bundle),  # type: ignore[arg-type]
+            transport=transport,
+        )
+        changes["machine_identifier"] = check.machine_identifier
+        changes["version"] = check.version
+    with engine.begin() as conn:
+        return registry.update_server(conn, name, now=int(time.time()), **changes)
+
+
+def refresh_libraries(
+    engine: Engine, server_name: str, *, transport: httpx.BaseTransport | None = None
+) -> list[LibraryRow]:
+    """Re-read the server's sections: new movie/show sections become enabled libraries."""
+    with engine.connect() as conn:
+        server = registry.get_server(conn, server_name)
+    with client_for(server, transport=transport) as client:
+        sections = tuple(client.sections())
+    with engine.begin() as conn:
+        registry.sync_sections(conn, server.id, _section_infos(sections), now=int(time.time()))
+        return registry.list_libraries(conn, server=server_name)
