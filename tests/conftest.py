@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -139,25 +140,39 @@ def fresh_db_url(db_backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 class StatementCounter:
-    """Counts SQL statements sent to the database (an executemany counts once)."""
+    """Counts SQL statements sent to the database (an executemany counts once) and rows they wrote."""
 
     def __init__(self, engine: Engine) -> None:
         self.statements: list[str] = []
+        self.rowcounts: list[int] = []
         self._engine = engine
-        sa.event.listen(engine, "before_cursor_execute", self._on_execute)
+        sa.event.listen(engine, "after_cursor_execute", self._on_execute)
 
-    def _on_execute(self, _conn: object, _cursor: object, statement: str, *_args: object) -> None:
+    def _on_execute(self, _conn: object, cursor: Any, statement: str, *_args: object) -> None:
         self.statements.append(statement)
+        self.rowcounts.append(int(getattr(cursor, "rowcount", -1)))
 
     def writes(self) -> list[str]:
         verbs = ("INSERT", "UPDATE", "DELETE", "REPLACE")
         return [s for s in self.statements if s.lstrip().upper().startswith(verbs)]
 
+    def rows_written(self, table: str) -> list[tuple[str, int]]:
+        """(statement, rows) for each write that wrote at least one row into `table`."""
+        verbs = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+        out = []
+        for statement, rows in zip(self.statements, self.rowcounts, strict=True):
+            head = statement.lstrip().upper()
+            target = head.split(" SET ")[0].split(" SELECT ")[0].split("(")[0]
+            if head.startswith(verbs) and f" {table.upper()}" in target and rows != 0:
+                out.append((statement, rows))
+        return out
+
     def reset(self) -> None:
         self.statements.clear()
+        self.rowcounts.clear()
 
     def close(self) -> None:
-        sa.event.remove(self._engine, "before_cursor_execute", self._on_execute)
+        sa.event.remove(self._engine, "after_cursor_execute", self._on_execute)
 
 
 @pytest.fixture

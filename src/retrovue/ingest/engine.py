@@ -1,0 +1,154 @@
+"""The public sync API: every enabled library of every server, or a chosen server or library.
+
+`sync()` is what the CLI, the GUI worker and the demo call. It runs in the calling thread, reports
+through one event callback, and returns one `SyncSummary` per library. Servers are independent: one
+that cannot be reached gets failed summaries for its libraries (nothing marked missing) while the
+others sync. One `/library/sections` request per server feeds every library's change gate.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from itertools import groupby
+
+import httpx
+import sqlalchemy as sa
+
+from retrovue.errors import LockHeldError, PlexError, UnknownLibraryError
+from retrovue.ingest.events import RUN_FAILED, EventCallback, LibraryDone, LibraryStarted, SyncSummary
+from retrovue.ingest.library_sync import LibrarySync, SyncOptions
+from retrovue.servers import client_for
+from retrovue.store import registry, runs
+from retrovue.store import schema as t
+from retrovue.store.registry import LibraryRow, ServerRow
+
+__all__ = ["SyncOptions", "select_libraries", "sync"]
+
+
+def select_libraries(
+    engine: sa.Engine,
+    *,
+    server: str | None = None,
+    library: str | None = None,
+    library_id: int | None = None,
+) -> list[LibraryRow]:
+    """The libraries a sync covers: a named one (even if disabled), else every enabled one."""
+    with engine.connect() as conn:
+        if library_id is not None:
+            return [registry.get_library_by_id(conn, library_id)]
+        if library is not None:
+            return [registry.get_library(conn, library, server=server)]
+        libs = registry.list_libraries(conn, server=server, enabled_only=True)
+    return libs
+
+
+def sync(
+    engine: sa.Engine,
+    *,
+    server: str | None = None,
+    library: str | None = None,
+    library_id: int | None = None,
+    deep: bool = False,
+    force: bool = False,
+    on_event: EventCallback | None = None,
+    cancel: threading.Event | None = None,
+    page_size: int = 200,
+    use_gate: bool = True,
+    transport: httpx.BaseTransport | None = None,
+    clock: Callable[[], float] = time.time,
+    client_options: dict[str, object] | None = None,
+) -> list[SyncSummary]:
+    """Sync libraries and return their summaries, in server then library order.
+
+    `deep` skips the change gate, checks every item's files and confirms deletions; `force` marks
+    items MISSING even past the library's safety threshold; `use_gate=False` lists every library even
+    when its `contentChangedAt` did not move (a cheaper check than deep, for the suspicious).
+
+    Raises `LockHeldError` when a single library was asked for and another sync holds it; when several
+    were asked for, a held library gets a failed summary saying who holds it and the rest go on.
+    """
+    targets = select_libraries(engine, server=server, library=library, library_id=library_id)
+    if not targets and (library is not None or library_id is not None):
+        raise UnknownLibraryError("no such library")
+    single = library is not None or library_id is not None
+    emit: EventCallback = on_event or (lambda _event: None)
+    stop = cancel or threading.Event()
+    options = SyncOptions(deep=deep, force=force, page_size=page_size, use_gate=use_gate)
+    summaries: list[SyncSummary] = []
+    with engine.connect() as conn:
+        servers = {s.id: s for s in registry.list_servers(conn)}
+    for server_id, group in groupby(targets, key=lambda lib: lib.server_id):
+        libs = list(group)
+        srv = servers[server_id]
+        with client_for(srv, transport=transport, page_size=page_size, **(client_options or {})) as client:
+            try:
+                sections = {s.key: s for s in client.sections()}
+            except PlexError as exc:
+                summaries.extend(_unreachable(engine, srv, libs, str(exc), emit, clock))
+                continue
+            for lib in libs:
+                if stop.is_set():
+                    break
+                job = LibrarySync(
+                    engine,
+                    client,
+                    srv,
+                    lib,
+                    sections.get(lib.section_key),
+                    options=options,
+                    on_event=emit,
+                    cancel=stop,
+                    clock=clock,
+                )
+                try:
+                    summaries.append(job.run())
+                except LockHeldError as exc:
+                    if single:
+                        raise
+                    summaries.append(_failed(lib, str(exc), None, int(clock())))
+                    emit(LibraryDone(lib.server_id, lib.id, summaries[-1]))
+    return summaries
+
+
+def _failed(lib: LibraryRow, reason: str, run_id: int | None, now: int) -> SyncSummary:
+    return SyncSummary(
+        server_id=lib.server_id,
+        library_id=lib.id,
+        server_name=lib.server_name,
+        library_title=lib.title,
+        run_id=run_id,
+        mode="incremental",
+        status=RUN_FAILED,
+        reason=reason,
+        last_synced_at=lib.last_synced_at,
+    )
+
+
+def _unreachable(
+    engine: sa.Engine,
+    server: ServerRow,
+    libs: list[LibraryRow],
+    reason: str,
+    emit: EventCallback,
+    clock: Callable[[], float],
+) -> list[SyncSummary]:
+    """Record a failed run for each library of a server that could not be asked for its sections."""
+    out = []
+    now = int(clock())
+    message = f"{reason}; nothing was marked missing"
+    for lib in libs:
+        emit(LibraryStarted(lib.server_id, lib.id, lib.server_name, lib.title, "incremental"))
+        with engine.begin() as conn:
+            run_id = runs.start_run(conn, lib.id, mode="incremental", now=now)
+            runs.finish_run(
+                conn, run_id, status=RUN_FAILED, counts=runs.RunCounts(), now=now, error_text=message
+            )
+            conn.execute(
+                t.libraries.update().where(t.libraries.c.id == lib.id).values(last_sync_status=RUN_FAILED)
+            )
+        summary = _failed(lib, message, run_id, now)
+        out.append(summary)
+        emit(LibraryDone(lib.server_id, lib.id, summary))
+    return out

@@ -1,0 +1,330 @@
+"""The sync engine against a real simulated Plex server and a real catalog on every backend."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from tests.conftest import StatementCounter
+from tests.ingest.conftest import Home
+from tests.ingest.truth import assert_matches_truth, library_ids, states
+
+from retrovue import servers
+from retrovue.errors import LockHeldError
+from retrovue.ingest import LibraryDone, LibraryStarted, PageProgress, sync
+from retrovue.sim import Simulator
+from retrovue.store import registry, runs
+from retrovue.store import schema as t
+
+DAY = 86_400
+
+
+def _leaves(sim: Simulator, kind: str = "episode") -> list[dict[str, object]]:
+    truth = sim.ground_truth()
+    out: list[dict[str, object]] = []
+    for section in truth["sections"]:
+        if kind == "episode":
+            out += [
+                ep for show in section.get("shows", []) for se in show["seasons"] for ep in se["episodes"]
+            ]
+        else:
+            out += section.get("movies", [])
+    return out
+
+
+def _listing_requests(sim: Simulator, page_size: int) -> int:
+    """Pages of shows, episodes and movies for the simulator's current library."""
+    stats = {s["type"]: s for s in sim.sections()}
+    pages = 0
+    for section in sim.sections():
+        if section["type"] == "show":
+            # one page past a full last page is not needed: the walk stops at totalSize
+            pages += max(1, math.ceil(section["shows"] / page_size)) + max(
+                1, math.ceil(section["episodes"] / page_size)
+            )
+        else:
+            pages += max(1, math.ceil(section["movies"] / page_size))
+    assert stats
+    return pages
+
+
+def test_first_sync_mirrors_plex_exactly(home: Home) -> None:
+    summaries = sync(home.engine, page_size=7, on_event=home.record)
+    assert [s.status for s in summaries] == ["ok", "ok"]
+    assert_matches_truth(home.engine, home.sim, check_files=True)
+    leaves = len(_leaves(home.sim)) + len(_leaves(home.sim, "movie"))
+    assert sum(s.changed for s in summaries) == leaves
+    assert sum(s.processed for s in summaries) == leaves
+    # sections + listing pages + one batched checkFiles request per page that had new items
+    assert home.sim.request_count == sum(s.requests for s in summaries) + 1
+    detail_requests = [r for r in home.sim.requests if r[1].startswith("/library/metadata/")]
+    listing_requests = [r for r in home.sim.requests if r[1].endswith("/all")]
+    assert len(listing_requests) == _listing_requests(home.sim, 7)
+    assert len(detail_requests) <= len(listing_requests)
+    assert all("checkFiles=1" in r[2] for r in detail_requests)
+
+
+def test_no_change_costs_one_request_and_one_touch(home: Home) -> None:
+    sync(home.engine)
+    home.sim.reset_requests()
+    counter = StatementCounter(home.engine)
+    summaries = sync(home.engine)
+    counter.close()
+    assert home.sim.requests == [("GET", "/library/sections", "")]
+    assert all(s.gated and s.changed == 0 and s.status == "ok" for s in summaries)
+    item_writes = counter.rows_written("media_items")
+    assert len(item_writes) == len(summaries)  # one bulk touch per library, nothing else
+    assert all(w.startswith("UPDATE media_items SET last_seen_at=") for w, _rows in item_writes)
+    assert not counter.rows_written("media_parts")
+    assert not counter.rows_written("item_events")
+
+
+def test_no_change_without_gate_lists_but_writes_only_touches(home: Home) -> None:
+    sync(home.engine, page_size=5)
+    home.sim.reset_requests()
+    counter = StatementCounter(home.engine)
+    summaries = sync(home.engine, page_size=5, use_gate=False)
+    counter.close()
+    assert home.sim.request_count == 1 + _listing_requests(home.sim, 5)
+    assert sum(s.changed for s in summaries) == 0
+    item_writes = counter.rows_written("media_items")
+    assert item_writes
+    assert all(w.startswith("UPDATE media_items SET last_seen_at=") for w, _rows in item_writes)
+    assert not counter.rows_written("media_parts")
+
+
+def test_one_episode_edit_costs_one_extra_request(home: Home) -> None:
+    sync(home.engine)
+    episode = _leaves(home.sim)[3]
+    home.sim.edit(episode["ratingKey"], title="A New Title")
+    home.sim.reset_requests()
+    (movies, tv) = sync(home.engine)
+    assert movies.gated and not tv.gated
+    assert (tv.changed, tv.status) == (1, "ok")
+    # sections, shows page, episodes page, one detail request for the changed episode
+    assert home.sim.request_count == 4
+    assert_matches_truth(home.engine, home.sim)
+
+
+def test_replaced_file_is_caught_by_a_normal_run(home: Home) -> None:
+    sync(home.engine)
+    episode = _leaves(home.sim)[0]
+    home.sim.replace_file(episode["ratingKey"], size=123_456_789)
+    (_, tv) = sync(home.engine)
+    assert tv.changed == 1
+    assert_matches_truth(home.engine, home.sim)
+    with home.engine.connect() as conn:
+        size = conn.execute(
+            sa.select(t.media_parts.c.size)
+            .join(t.media_items, t.media_items.c.id == t.media_parts.c.item_id)
+            .where(t.media_items.c.rating_key == episode["ratingKey"])
+        ).scalar()
+    assert size == 123_456_789
+
+
+def test_adds_changes_and_removals_converge(home: Home) -> None:
+    sync(home.engine)
+    show = home.sim.ground_truth()["sections"][0]["shows"][0]
+    added = home.sim.add_episode(show["seasons"][0]["ratingKey"])
+    new_show = home.sim.add_show(seasons=2, episodes=2)
+    movie = home.sim.add_movie(parts=2)
+    gone = _leaves(home.sim)[-1]["ratingKey"]
+    home.sim.remove(gone)
+    summaries = sync(home.engine, page_size=3)
+    assert all(s.status == "ok" for s in summaries)
+    assert sum(s.changed for s in summaries) == 1 + 4 + 1
+    assert sum(s.missing_promoted for s in summaries) == 1
+    assert_matches_truth(home.engine, home.sim)
+    lib = library_ids(home.engine, "home")
+    assert states(home.engine, lib["1"])[gone] == "MISSING"
+    assert states(home.engine, lib["1"])[added] == "ACTIVE"
+    assert states(home.engine, lib["2"])[movie] == "ACTIVE"
+    assert new_show
+
+
+def test_missing_becomes_deleted_after_retention_and_keeps_history(home: Home) -> None:
+    t0 = 1_800_000_000
+    sync(home.engine, clock=lambda: t0)
+    gone = _leaves(home.sim)[0]["ratingKey"]
+    home.sim.remove(gone)
+    sync(home.engine, clock=lambda: t0 + 100)
+    lib = library_ids(home.engine, "home")["1"]
+    with home.engine.connect() as conn:
+        row = conn.execute(sa.select(t.media_items).where(t.media_items.c.rating_key == gone)).one()._mapping
+    assert (row["state"], row["missing_since"], row["first_seen_at"]) == ("MISSING", t0 + 100, t0)
+    (_, tv) = sync(home.engine, clock=lambda: t0 + 100 + 29 * DAY)
+    assert (tv.gated, tv.deleted_promoted) == (True, 0)
+    (_, tv) = sync(home.engine, clock=lambda: t0 + 100 + 30 * DAY)
+    assert tv.deleted_promoted == 1
+    assert states(home.engine, lib)[gone] == "DELETED"
+    with home.engine.connect() as conn:
+        history = conn.execute(
+            sa.select(t.item_events.c.old_value, t.item_events.c.new_value)
+            .join(t.media_items, t.media_items.c.id == t.item_events.c.item_id)
+            .where(t.media_items.c.rating_key == gone)
+            .order_by(t.item_events.c.id)
+        ).all()
+    assert history == [("ACTIVE", "MISSING"), ("MISSING", "DELETED")]
+
+
+def test_offline_section_marks_nothing_missing(home: Home) -> None:
+    sync(home.engine)
+    before = states(home.engine, library_ids(home.engine, "home")["1"])
+    home.sim.set_section_offline("1")
+    (_, tv) = sync(home.engine)
+    assert tv.status == "partial"
+    assert "threshold" in (tv.reason or "") and "drive offline" in (tv.reason or "")
+    assert tv.missing_promoted == 0
+    assert states(home.engine, library_ids(home.engine, "home")["1"]) == before
+    # back online: a plain run is complete again and nothing was lost
+    home.sim.set_section_offline("1", offline=False)
+    (_, tv) = sync(home.engine)
+    assert (tv.status, tv.missing_promoted) == ("ok", 0)
+    assert_matches_truth(home.engine, home.sim)
+
+
+def test_forced_empty_listing_then_return_restores_items(home: Home) -> None:
+    sync(home.engine)
+    lib = library_ids(home.engine, "home")["2"]
+    home.sim.set_section_offline("2")
+    (movies, _) = sync(home.engine, force=True)
+    assert movies.status == "ok"
+    assert set(states(home.engine, lib).values()) == {"MISSING"}
+    home.sim.set_section_offline("2", offline=False)
+    (movies, _) = sync(home.engine)
+    assert movies.status == "ok"
+    assert movies.changed == 0  # same digests: restored, not changed
+    assert_matches_truth(home.engine, home.sim)
+    with home.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.min(t.media_items.c.missing_since))).scalar() is None
+
+
+def test_failed_page_marks_nothing_and_next_run_converges(home: Home) -> None:
+    sync(home.engine, page_size=4)
+    gone = _leaves(home.sim)[0]["ratingKey"]
+    home.sim.remove(gone)
+    home.sim.set_faults("status=500", pattern="/library/sections/1/all")
+    (_, tv) = sync(home.engine, page_size=4, client_options={"max_retries": 1, "backoff": 0})
+    assert tv.status == "failed"
+    assert "nothing was marked missing" in (tv.reason or "")
+    lib = library_ids(home.engine, "home")["1"]
+    assert states(home.engine, lib)[gone] == "ACTIVE"
+    home.sim.clear_faults()
+    (_, tv) = sync(home.engine, page_size=4)
+    assert (tv.status, tv.missing_promoted) == ("ok", 1)
+    assert_matches_truth(home.engine, home.sim)
+
+
+def test_listing_that_shifts_mid_walk_marks_nothing(home: Home) -> None:
+    sync(home.engine, page_size=4)
+    gone = _leaves(home.sim)[0]["ratingKey"]
+    home.sim.remove(gone)
+    season = home.sim.ground_truth()["sections"][0]["shows"][-1]["seasons"][0]["ratingKey"]
+    mutated: list[str] = []
+
+    def mutate_once(event: object) -> None:
+        if isinstance(event, PageProgress) and event.phase == "items" and not mutated:
+            mutated.append(home.sim.add_episode(season))
+
+    (tv,) = sync(home.engine, page_size=4, library="TV Shows", on_event=mutate_once)
+    assert tv.status == "partial"
+    assert states(home.engine, library_ids(home.engine, "home")["1"])[gone] == "ACTIVE"
+    (tv,) = sync(home.engine, library="TV Shows", page_size=4)
+    assert tv.status == "ok"
+    assert_matches_truth(home.engine, home.sim)
+
+
+def test_cancel_between_pages(home: Home) -> None:
+    sync(home.engine)
+    gone = _leaves(home.sim)[0]["ratingKey"]
+    home.sim.remove(gone)
+    stop = threading.Event()
+
+    def cancel_on_first_page(event: object) -> None:
+        if isinstance(event, PageProgress):
+            stop.set()
+
+    (tv,) = sync(home.engine, library="TV Shows", page_size=3, cancel=stop, on_event=cancel_on_first_page)
+    assert tv.status == "cancelled"
+    assert states(home.engine, library_ids(home.engine, "home")["1"])[gone] == "ACTIVE"
+    with home.engine.connect() as conn:
+        assert runs.list_runs(conn, limit=1)[0].status == "cancelled"
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.library_locks)).scalar() == 0
+
+
+def test_events_arrive_in_order(home: Home) -> None:
+    sync(home.engine, page_size=6, on_event=home.record)
+    for lib_id in set(library_ids(home.engine, "home").values()):
+        mine = [e for e in home.events if e.library_id == lib_id]
+        assert isinstance(mine[0], LibraryStarted)
+        assert isinstance(mine[-1], LibraryDone)
+        progress = [e for e in mine[1:-1] if isinstance(e, PageProgress)]
+        assert len(progress) == len(mine) - 2 and progress
+        processed = [p.processed for p in progress]
+        assert processed == sorted(processed)
+        assert progress[-1].total == mine[-1].summary.processed
+
+
+def test_lock_held_single_library_raises_and_all_reports(home: Home) -> None:
+    with home.engine.connect() as conn:
+        lib = registry.get_library(conn, "Movies")
+    owner = runs.acquire_lock(home.engine, lib.id, now=int(time.time()))
+    try:
+        with pytest.raises(LockHeldError, match="being synced by pid"):
+            sync(home.engine, library="Movies")
+        summaries = {s.library_title: s for s in sync(home.engine)}
+        assert summaries["Movies"].status == "failed"
+        assert "being synced" in (summaries["Movies"].reason or "")
+        assert summaries["TV Shows"].status == "ok"
+    finally:
+        runs.release_lock(home.engine, lib.id, owner)
+
+
+def test_unreachable_server_fails_its_libraries_only(home: Home, tmp_path: object) -> None:
+    with Simulator(seed=99, shows=2, movies=3) as other:
+        servers.add_server(home.engine, "other", other.url, other.token)
+    # `other` is stopped now: its libraries fail, home's sync
+    summaries = sync(home.engine, client_options={"max_retries": 0, "connect_timeout": 1.0})
+    by_server = {(s.server_name, s.library_title): s for s in summaries}
+    assert {s.status for (name, _), s in by_server.items() if name == "other"} == {"failed"}
+    assert {s.status for (name, _), s in by_server.items() if name == "home"} == {"ok"}
+    with home.engine.connect() as conn:
+        failed = [r for r in runs.list_runs(conn) if r.server_name == "other"]
+    assert len(failed) == 2
+    assert all("Cannot reach" in (r.error_text or "") or "reach" in (r.error_text or "") for r in failed)
+
+
+def test_deep_run_checks_files_and_confirms_deletions(home: Home) -> None:
+    sync(home.engine)
+    leaves = _leaves(home.sim)
+    broken, gone = leaves[1]["ratingKey"], leaves[2]["ratingKey"]
+    home.sim.set_unavailable(broken)
+    home.sim.remove(gone)
+    sync(home.engine)
+    lib = library_ids(home.engine, "home")["1"]
+    assert states(home.engine, lib)[gone] == "MISSING"
+    (_, tv) = sync(home.engine, deep=True)
+    assert tv.status == "ok"
+    assert states(home.engine, lib)[broken] == "UNAVAILABLE"
+    assert states(home.engine, lib)[gone] == "DELETED"
+    assert tv.deleted_promoted == 1
+    assert_matches_truth(home.engine, home.sim, check_files=True)
+
+
+def test_rematch_move_and_hidden_seasons(home: Home) -> None:
+    sync(home.engine)
+    truth = home.sim.ground_truth()["sections"][0]
+    first, last = truth["shows"][0], truth["shows"][-1]
+    episode = first["seasons"][0]["episodes"][0]["ratingKey"]
+    home.sim.move_episode(episode, show_rk=last["ratingKey"], season_index=1)
+    home.sim.set_hidden_seasons(first["ratingKey"])
+    old_movie = _leaves(home.sim, "movie")[0]["ratingKey"]
+    new_movie = home.sim.rematch(old_movie)
+    summaries = sync(home.engine)
+    assert all(s.status == "ok" for s in summaries)
+    assert_matches_truth(home.engine, home.sim)
+    movies = states(home.engine, library_ids(home.engine, "home")["2"])
+    assert (movies[old_movie], movies[new_movie]) == ("MISSING", "ACTIVE")
