@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from tests.conftest import CliResult
 
 from retrovue.sim import Simulator
-from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
 
@@ -28,7 +28,8 @@ def test_add_list_and_libraries(cli: Cli, plex_sim: Simulator) -> None:
     added = cli("server", "add", "home", plex_sim.url, "--token", plex_sim.token)
     assert added.code == 0, added.err
     assert "Added server home" in added.out
-    assert "TV Shows (show" in added.out and "Movies (movie" in added.out
+    assert "TV Shows (show" in added.out
+    assert "Movies (movie" in added.out
     listed = cli("server", "list", "--json")
     (server,) = json.loads(listed.out)
     assert server["name"] == "home"
@@ -70,7 +71,8 @@ def test_wrong_token_saves_nothing(cli: Cli, plex_sim: Simulator) -> None:
 def test_unreachable_server(cli: Cli) -> None:
     result = cli("server", "add", "home", "http://127.0.0.1:9", "--token", "tok")
     assert result.code == 1
-    assert result.err.startswith("error: ") and result.err.count("\n") == 1
+    assert result.err.startswith("error: ")
+    assert result.err.count("\n") == 1
     assert "http://127.0.0.1:9" in result.err
 
 
@@ -109,9 +111,24 @@ def self_signed_https(tmp_path: Path, not_plex: str) -> Iterator[str]:
         pytest.skip("openssl is not installed; needed to make a self-signed certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -24,7 +23,7 @@ class Home:
 
 
 @pytest.fixture
-def home(catalog: Engine, plex_sim: Simulator) -> Iterator[Home]:
+def home(catalog: Engine, plex_sim: Simulator) -> Home:
     servers.add_server(catalog, "home", plex_sim.url, plex_sim.token)
     plex_sim.reset_requests()
-    yield Home(catalog, plex_sim)
+    return Home(catalog, plex_sim)

@@ -102,7 +102,8 @@ def test_one_episode_edit_costs_one_extra_request(home: Home) -> None:
     home.sim.edit(episode["ratingKey"], title="A New Title")
     home.sim.reset_requests()
     (movies, tv) = sync(home.engine)
-    assert movies.gated and not tv.gated
+    assert movies.gated
+    assert not tv.gated
     assert (tv.changed, tv.status) == (1, "ok")
     # sections, shows page, episodes page, one detail request for the changed episode
     assert home.sim.request_count == 4
@@ -176,7 +177,8 @@ def test_offline_section_marks_nothing_missing(home: Home) -> None:
     home.sim.set_section_offline("1")
     (_, tv) = sync(home.engine)
     assert tv.status == "partial"
-    assert "threshold" in (tv.reason or "") and "drive offline" in (tv.reason or "")
+    assert "threshold" in (tv.reason or "")
+    assert "drive offline" in (tv.reason or "")
     assert tv.missing_promoted == 0
     assert states(home.engine, library_ids(home.engine, "home")["1"]) == before
     # back online: a plain run is complete again and nothing was lost
@@ -262,7 +264,8 @@ def test_events_arrive_in_order(home: Home) -> None:
         assert isinstance(mine[0], LibraryStarted)
         assert isinstance(mine[-1], LibraryDone)
         progress = [e for e in mine[1:-1] if isinstance(e, PageProgress)]
-        assert len(progress) == len(mine) - 2 and progress
+        assert progress
+        assert len(progress) == len(mine) - 2
         processed = [p.processed for p in progress]
         assert processed == sorted(processed)
         assert progress[-1].total == mine[-1].summary.processed
