@@ -7,6 +7,7 @@ line on stderr: usage errors (`ConfigError`) exit 2, every other failure exits 1
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Annotated
 
@@ -41,16 +42,31 @@ def _root(
     ctx.call_on_close(ctx.obj.close)
 
 
+COMMAND_MODULES = (
+    "demo_cmd",
+    "gui_cmd",
+    "items_cmd",
+    "libraries_cmd",
+    "paths_cmd",
+    "server_cmd",
+    "sim_cmd",
+    "sync_cmd",
+)
+
+
 def _register_commands() -> None:
-    # Imported for their side effect of adding commands to `app`.
-    from retrovue.cli import libraries_cmd, server_cmd, sim_cmd  # noqa: F401
+    """Import each command module for its side effect of adding commands to `app`."""
+    for module in COMMAND_MODULES:
+        importlib.import_module(f"retrovue.cli.{module}")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app and map errors to one line and an exit code."""
     _register_commands()
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value here
+            sys.exit(code)
     except typer.Abort:
         print("Aborted.", file=sys.stderr)
         sys.exit(1)

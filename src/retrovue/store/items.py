@@ -15,7 +15,7 @@ Seen/state bookkeeping follows the design note's section 02:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -549,3 +549,104 @@ def purge_deleted(conn: Connection, library_id: int) -> int:
             table.delete().where(table.c.library_id == library_id, table.c.state == ItemState.DELETED.value)
         )
     return int(n)
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """An item as the CLI and GUI list it (one row per media item, parts summarised)."""
+
+    id: int
+    server_name: str
+    library_title: str
+    rating_key: str
+    kind: str
+    title: str
+    show_title: str | None
+    season_index: int | None
+    episode_index: int | None
+    year: int | None
+    duration_ms: int | None
+    file_size: int | None
+    state: str
+    last_seen_at: int
+    first_seen_at: int
+    file: str | None  # the first part's Plex path
+    last_error: str | None
+
+
+ITEM_SORTS = ("title", "show", "year", "state", "size", "duration", "last_seen", "id")
+
+
+def list_items(
+    conn: Connection,
+    *,
+    library_id: int | None = None,
+    server_id: int | None = None,
+    state: str | None = None,
+    search: str | None = None,
+    sort: str = "show",
+    descending: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[ItemRow]:
+    """Items matching the filters, in a stable order (ties broken by id) so pages do not overlap."""
+    i, lib, srv, p = t.media_items.c, t.libraries.c, t.servers.c, t.media_parts.c
+    first_file = (
+        sa.select(p.file)
+        .where(p.item_id == i.id)
+        .order_by(p.media_index, p.part_index)
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(
+            i.id,
+            srv.name,
+            lib.title.label("library_title"),
+            i.rating_key,
+            i.kind,
+            i.title,
+            i.show_title,
+            i.season_index,
+            i.episode_index,
+            i.year,
+            i.duration_ms,
+            i.file_size,
+            i.state,
+            i.last_seen_at,
+            i.first_seen_at,
+            first_file.label("file"),
+            i.last_error,
+        )
+        .join(t.libraries, lib.id == i.library_id)
+        .join(t.servers, srv.id == i.server_id)
+    )
+    if library_id is not None:
+        query = query.where(i.library_id == library_id)
+    if server_id is not None:
+        query = query.where(i.server_id == server_id)
+    if state is not None:
+        query = query.where(i.state == state)
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            sa.or_(i.title.ilike(pattern, escape="\\"), i.show_title.ilike(pattern, escape="\\"))
+        )
+    keys = {
+        "title": [i.title],
+        "show": [i.show_title, i.season_index, i.episode_index, i.title],
+        "year": [i.year, i.title],
+        "state": [i.state, i.title],
+        "size": [i.file_size],
+        "duration": [i.duration_ms],
+        "last_seen": [i.last_seen_at],
+        "id": [],
+    }[sort]
+    order = [k.desc() if descending else k.asc() for k in [*keys, i.id]]
+    query = query.order_by(*order).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [ItemRow(**dict(zip(_ITEM_ROW_FIELDS, row, strict=True))) for row in conn.execute(query)]
+
+
+_ITEM_ROW_FIELDS = tuple(f.name for f in fields(ItemRow))

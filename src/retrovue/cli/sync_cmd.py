@@ -1,0 +1,164 @@
+"""`retrovue sync`: bring the catalog up to date, with a progress bar per library."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.console import Group, JustifyMethod
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from retrovue.cli import app
+from retrovue.cli.common import console, engine, err_console, print_json
+from retrovue.ingest import Event, EventCallback, LibraryDone, LibraryStarted, PageProgress, SyncSummary, sync
+
+
+def summary_table(summaries: list[SyncSummary], title: str = "Sync summary") -> Group:
+    """One compact row per library (fits 80 columns), then one line per note (why not ok, gated)."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("Library", no_wrap=True, max_width=22, overflow="ellipsis")
+    for header in ("Status ", "Seen", "+Chg", "~Skip", "!Err", "Miss↑", "Del↑", "Secs"):
+        justify: JustifyMethod = "left" if header.startswith("Status") else "right"
+        table.add_column(header.strip(), justify=justify, min_width=len(header))
+    notes = []
+    for s in summaries:
+        colour = {"ok": "green", "partial": "yellow"}.get(s.status, "red")
+        name = f"{s.server_name}/{s.library_title}"
+        table.add_row(
+            name,
+            f"[{colour}]{s.status}[/]",
+            str(s.processed),
+            str(s.changed),
+            str(s.skipped),
+            str(s.errors),
+            str(s.missing_promoted),
+            str(s.deleted_promoted),
+            f"{s.elapsed_s:.1f}",
+        )
+        if s.reason:
+            notes.append(f"  {name}: {s.reason}")
+        elif s.gated:
+            notes.append(f"  {name}: unchanged on the server (contentChangedAt), nothing listed")
+    return Group(table, *notes)
+
+
+class _Rate(ProgressColumn):
+    """Items per second, once the engine has reported a few pages."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed:,.0f} items/s" if task.speed else "", style="progress.data.speed")
+
+
+class _Bars:
+    """Turns engine events into rich progress bars (one per library)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[int, TaskID] = {}
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, LibraryStarted):
+            self.tasks[event.library_id] = self.progress.add_task(
+                f"{event.server_name}/{event.library_title}", total=None
+            )
+        elif isinstance(event, PageProgress) and event.library_id in self.tasks:
+            self.progress.update(self.tasks[event.library_id], completed=event.processed, total=event.total)
+        elif isinstance(event, LibraryDone) and event.library_id in self.tasks:
+            task = self.tasks[event.library_id]
+            done = event.summary.processed
+            self.progress.update(task, completed=done, total=max(done, 1) if event.summary.ok else None)
+            self.progress.stop_task(task)
+
+
+@app.command("sync")
+def sync_command(
+    ctx: typer.Context,
+    server: Annotated[str | None, typer.Option("--server", "-s", help="Only this server.")] = None,
+    library: Annotated[
+        str | None, typer.Option("--library", "-l", help="Only this library (title or id).")
+    ] = None,
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Ignore the change gate, check every file, confirm deletions.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Mark items MISSING even past the library's safety threshold.")
+    ] = False,
+    page_size: Annotated[
+        int, typer.Option("--page-size", min=1, max=5000, help="Items per Plex request.")
+    ] = 200,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the summaries as JSON (no progress bars).")
+    ] = False,
+) -> None:
+    """Sync enabled libraries (or one server / library) into the catalog.
+
+    Exit code 0 when every run is ok, 1 when any failed, ended partial or was cancelled.
+    """
+    eng = engine(ctx)
+    cancel = threading.Event()
+    result: list[SyncSummary] = []
+    failure: list[BaseException] = []
+
+    def work(on_event: EventCallback) -> None:
+        try:
+            result.extend(
+                sync(
+                    eng,
+                    server=server,
+                    library=library,
+                    deep=deep,
+                    force=force,
+                    page_size=page_size,
+                    on_event=on_event,
+                    cancel=cancel,
+                )
+            )
+        except BaseException as exc:  # re-raised in the main thread, where errors are reported
+            failure.append(exc)
+
+    def run(on_event: EventCallback) -> None:
+        thread = threading.Thread(target=work, args=(on_event,), name="retrovue-sync")
+        thread.start()
+        try:
+            while thread.is_alive():
+                thread.join(0.2)
+        except KeyboardInterrupt:
+            err_console.print("Cancelling after the current page…")
+            cancel.set()
+            thread.join()
+        if failure:
+            raise failure[0]
+
+    if as_json:
+        run(lambda _event: None)
+        print_json([dataclasses.asdict(s) for s in result])
+    else:
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _Rate(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console, transient=False) as progress:
+            run(_Bars(progress))
+        if result:
+            console.print(summary_table(result))
+        else:
+            console.print("Nothing to sync: no enabled libraries. See `retrovue libraries`.")
+    if any(s.status != "ok" for s in result):
+        raise typer.Exit(1)
