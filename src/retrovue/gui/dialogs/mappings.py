@@ -1,0 +1,171 @@
+"""`MappingsDialog`: a server's path mappings, with add/remove and a live "test a Plex path" preview.
+
+Writes go through `store.registry` (add_mapping / remove_mapping) after `paths.validate_mapping`
+has checked and normalised the new mapping; the preview is `paths.Resolver.explain` over the mappings
+as they stand, so it shows exactly what the catalog's local-path column will show.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy import Engine
+
+from retrovue import paths
+from retrovue.errors import RetrovueError
+from retrovue.store import registry
+from retrovue.store.registry import MappingRow, ServerRow
+
+__all__ = ["MappingsDialog"]
+
+
+class MappingsDialog(QDialog):
+    def __init__(self, engine: Engine, server: ServerRow, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.server = server
+        self.mappings: list[MappingRow] = []
+        self.changed = False
+        self.setWindowTitle(f"Path mappings — {server.name}")
+
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels(["Plex prefix", "Local prefix"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.remove_button = QPushButton("Remove selected")
+        self.remove_button.clicked.connect(self.remove_selected)
+
+        self.plex_prefix = QLineEdit()
+        self.plex_prefix.setPlaceholderText("as Plex reports it, e.g. /data/media")
+        self.local_prefix = QLineEdit()
+        self.local_prefix.setPlaceholderText("where it is mounted here, e.g. /mnt/nas/media")
+        self.add_button = QPushButton("Add")
+        self.add_button.clicked.connect(self.add)
+        add_form = QFormLayout()
+        add_form.addRow("Plex prefix", self.plex_prefix)
+        add_form.addRow("Local prefix", self.local_prefix)
+        add_box = QGroupBox("Add a mapping")
+        add_layout = QVBoxLayout(add_box)
+        add_layout.addLayout(add_form)
+        add_layout.addWidget(self.add_button)
+
+        self.test_path = QLineEdit()
+        self.test_path.setPlaceholderText("paste a Plex path to see where it resolves")
+        self.test_path.textChanged.connect(self.update_preview)
+        self.preview = QLabel()
+        self.preview.setWordWrap(True)
+        test_box = QGroupBox("Test a Plex path")
+        test_layout = QVBoxLayout(test_box)
+        test_layout.addWidget(self.test_path)
+        test_layout.addWidget(self.preview)
+
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.coverage = QLabel()
+        self.coverage.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        buttons.accepted.connect(self.accept)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.remove_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addWidget(add_box)
+        layout.addWidget(test_box)
+        layout.addWidget(self.coverage)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+        self.resize(640, 520)
+        self.reload()
+
+    def reload(self) -> None:
+        with self.engine.connect() as conn:
+            self.mappings = registry.list_mappings(conn, self.server.id)
+        self.table.setRowCount(len(self.mappings))
+        for r, m in enumerate(self.mappings):
+            self.table.setItem(r, 0, QTableWidgetItem(m.plex_prefix))
+            self.table.setItem(r, 1, QTableWidgetItem(m.local_prefix))
+        self.update_preview()
+        self._update_coverage()
+
+    def resolver(self) -> paths.Resolver:
+        return paths.Resolver(paths.PathMapping(m.plex_prefix, m.local_prefix, m.id) for m in self.mappings)
+
+    def update_preview(self) -> None:
+        text = self.test_path.text().strip()
+        if not text:
+            self.preview.setText("")
+            return
+        self.preview.setText(self.resolver().explain(text).describe())
+
+    def add(self) -> None:
+        existing = [paths.PathMapping(m.plex_prefix, m.local_prefix, m.id) for m in self.mappings]
+        try:
+            mapping = paths.validate_mapping(self.plex_prefix.text(), self.local_prefix.text(), existing)
+            with self.engine.begin() as conn:
+                registry.add_mapping(
+                    conn, self.server.id, mapping.plex_prefix, mapping.local_prefix, now=int(time.time())
+                )
+        except RetrovueError as exc:
+            self.message.setText(f"✘ {exc}")
+            return
+        self.message.setText(f"✔ added {mapping.plex_prefix} → {mapping.local_prefix}")
+        self.plex_prefix.clear()
+        self.local_prefix.clear()
+        self.changed = True
+        self.reload()
+
+    def remove_selected(self) -> None:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        if not rows:
+            self.message.setText("Select a mapping to remove.")
+            return
+        with self.engine.begin() as conn:
+            for r in rows:
+                registry.remove_mapping(conn, self.server.id, self.mappings[r].plex_prefix)
+        self.message.setText(f"removed {len(rows)} mapping(s)")
+        self.changed = True
+        self.reload()
+
+    def _update_coverage(self) -> None:
+        """Coverage numbers from `retrovue.mapping` when that module offers them (optional)."""
+        text = _coverage_text(self.engine, self.server)
+        self.coverage.setVisible(bool(text))
+        self.coverage.setText(text)
+
+
+def _coverage_text(engine: Engine, server: ServerRow) -> str:
+    try:
+        from retrovue import mapping  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return ""
+    coverage: Any = getattr(mapping, "coverage", None)
+    if not callable(coverage):
+        return ""
+    try:
+        with engine.connect() as conn:
+            result = coverage(conn, server.id)
+    except Exception:  # an optional extra: never let it break the dialog
+        return ""
+    return str(result)

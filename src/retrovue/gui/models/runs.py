@@ -1,0 +1,99 @@
+"""`RunsModel`: the sync history (`sync_runs`, newest first) as a read-only table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+from sqlalchemy import Engine
+
+from retrovue.gui import fmt
+from retrovue.store import runs
+from retrovue.store.runs import RunRow
+
+__all__ = ["RunsModel"]
+
+HEADERS = (
+    "Started",
+    "Server",
+    "Library",
+    "Mode",
+    "Status",
+    "Processed",
+    "Changed",
+    "Skipped",
+    "Errors",
+    "Missing↑",
+    "Deleted↑",
+    "Requests",
+    "Took",
+    "Error",
+)
+BAD = QColor("#c62828")
+Index = QModelIndex | QPersistentModelIndex
+
+
+class RunsModel(QAbstractTableModel):
+    def __init__(self, engine: Engine, parent: Any = None, *, limit: int = 500) -> None:
+        super().__init__(parent)
+        self.engine = engine
+        self.limit = limit
+        self.library_id: int | None = None
+        self.rows: list[RunRow] = []
+
+    def reload(self, library_id: int | None = None) -> None:
+        self.beginResetModel()
+        self.library_id = library_id
+        with self.engine.connect() as conn:
+            self.rows = runs.list_runs(conn, library_id=library_id, limit=self.limit)
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(  # noqa: N802
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return HEADERS[section] if 0 <= section < len(HEADERS) else None
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+            return None
+        run = self.rows[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return self._text(run, index.column())
+        if (
+            role == Qt.ItemDataRole.ForegroundRole
+            and index.column() == 4
+            and run.status in ("failed", "partial")
+        ):
+            return QBrush(BAD)
+        return None
+
+    @staticmethod
+    def _text(run: RunRow, col: int) -> str:
+        c = run.counts
+        took = "" if run.finished_at is None else f"{run.finished_at - run.started_at} s"
+        values = (
+            fmt.when(run.started_at),
+            run.server_name,
+            run.library_title,
+            run.mode,
+            run.status,
+            c.processed,
+            c.changed,
+            c.skipped,
+            c.errors,
+            c.missing,
+            c.deleted,
+            c.requests,
+            took,
+            run.error_text or "",
+        )
+        return str(values[col]) if 0 <= col < len(values) else ""

@@ -1,0 +1,140 @@
+"""The server dialog (connection test before saving, masked token) and the path-mappings dialog."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import QLineEdit
+from sqlalchemy import Engine
+from tests.gui.conftest import fake_library
+
+from retrovue import servers
+from retrovue.gui.dialogs.mappings import MappingsDialog
+from retrovue.gui.dialogs.server import ServerDialog
+from retrovue.gui.main_window import MainWindow
+from retrovue.sim import Simulator
+from retrovue.store import registry
+
+
+def _fill(dialog: ServerDialog, name: str, url: str, token: str) -> None:
+    dialog.name.setText(name)
+    dialog.url.setText(url)
+    dialog.token.setText(token)
+
+
+def test_add_server_tests_the_connection_then_saves(
+    qtbot: Any, make_window: Callable[..., MainWindow], engine: Engine, plex_sim: Simulator
+) -> None:
+    window = make_window()
+    dialog = window.add_server()
+    assert dialog.token.echoMode() == QLineEdit.EchoMode.Password
+    _fill(dialog, "home", plex_sim.url, plex_sim.token)
+    assert not dialog.save_button.isEnabled()  # never saved untested
+
+    dialog.test_button.click()
+    qtbot.waitUntil(dialog.save_button.isEnabled, timeout=10_000)
+    assert "Plex" in dialog.status.text()
+    assert "2 movie/show libraries" in dialog.status.text()
+    dialog.token.setText(plex_sim.token + "x")  # any edit invalidates the test
+    assert not dialog.save_button.isEnabled()
+    dialog.token.setText(plex_sim.token)
+    assert dialog.save_button.isEnabled()
+
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        dialog.save_button.click()
+    with engine.connect() as conn:
+        assert [s.name for s in registry.list_servers(conn)] == ["home"]
+    server = window.tree_model.item(0, 0)
+    assert server.text() == "home"
+    assert sorted(server.child(r, 0).text() for r in range(server.rowCount())) == ["Movies", "TV Shows"]
+    assert "Server saved" in window.statusBar().currentMessage()
+
+
+def test_failed_connection_test_keeps_save_disabled(
+    qtbot: Any, make_window: Callable[..., MainWindow], engine: Engine, plex_sim: Simulator
+) -> None:
+    window = make_window()
+    dialog = window.add_server()
+    _fill(dialog, "home", plex_sim.url, "wrong-token")
+    dialog.test_button.click()
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("✘"), timeout=10_000)
+    assert "wrong-token" not in dialog.status.text()
+    assert not dialog.save_button.isEnabled()
+    dialog.save()  # ignored while untested
+    with engine.connect() as conn:
+        assert registry.list_servers(conn) == []
+    dialog.url.setText("ftp://nowhere")
+    dialog.token.setText("abc")
+    dialog.test_button.click()
+    qtbot.waitUntil(lambda: "http://" in dialog.status.text(), timeout=10_000)
+
+
+def test_edit_server_keeps_the_token_when_left_empty(
+    qtbot: Any, make_window: Callable[..., MainWindow], engine: Engine, plex_sim: Simulator
+) -> None:
+    servers.add_server(engine, "sim", plex_sim.url, plex_sim.token)
+    window = make_window()
+    dialog = window.edit_server()
+    assert dialog is not None
+    assert dialog.token.text() == ""
+    assert "unchanged" in dialog.token.placeholderText()
+    dialog.name.setText("renamed")
+    dialog.test_button.click()
+    qtbot.waitUntil(dialog.save_button.isEnabled, timeout=10_000)
+    with qtbot.waitSignal(dialog.accepted, timeout=10_000):
+        dialog.save_button.click()
+    with engine.connect() as conn:
+        server = registry.get_server(conn, "renamed")
+    assert server.token == plex_sim.token
+
+
+def test_mappings_dialog_adds_previews_and_removes(qtbot: Any, engine: Engine) -> None:
+    server_id, _library_id = fake_library(engine)
+    with engine.connect() as conn:
+        server = registry.get_server_by_id(conn, server_id)
+    dialog = MappingsDialog(engine, server)
+    qtbot.addWidget(dialog)
+    dialog.test_path.setText("/data/tv/Show/ep.mkv")
+    assert "unresolved" in dialog.preview.text()
+
+    dialog.plex_prefix.setText("/data/tv/")
+    dialog.local_prefix.setText("relative/path")
+    dialog.add_button.click()
+    assert dialog.message.text().startswith("✘")
+    assert "not an absolute path" in dialog.message.text()
+
+    dialog.local_prefix.setText("/mnt/nas/tv")
+    dialog.add_button.click()
+    assert dialog.table.rowCount() == 1
+    assert dialog.table.item(0, 0).text() == "/data/tv"  # normalised by validate_mapping
+    assert "/mnt/nas/tv/Show/ep.mkv" in dialog.preview.text()
+    dialog.plex_prefix.setText("/data/tv")
+    dialog.local_prefix.setText("/elsewhere")
+    dialog.add_button.click()
+    assert "already mapped" in dialog.message.text()
+
+    dialog.table.selectRow(0)
+    dialog.remove_button.click()
+    assert dialog.table.rowCount() == 0
+    assert dialog.changed
+    with engine.connect() as conn:
+        assert registry.list_mappings(conn, server_id) == []
+    assert "unresolved" in dialog.preview.text()
+
+
+def test_window_mappings_dialog_refreshes_local_paths(
+    qtbot: Any, make_window: Callable[..., MainWindow], engine: Engine
+) -> None:
+    server_id, _library_id = fake_library(engine)
+    with engine.begin() as conn:
+        registry.add_mapping(conn, server_id, "/data", "/mnt", now=int(time.time()))
+    window = make_window()
+    dialog = window.edit_mappings()
+    assert dialog is not None
+    assert dialog.table.rowCount() == 1
+    dialog.table.selectRow(0)
+    dialog.remove_button.click()
+    dialog.reject()
+    assert window.items_model.resolver(server_id).mappings == ()
