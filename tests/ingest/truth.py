@@ -87,7 +87,12 @@ def states(engine: Engine, library_id: int) -> dict[str, str]:
 
 
 def assert_matches_truth(
-    engine: Engine, sim: Simulator, server_name: str = "home", *, check_files: bool = False
+    engine: Engine,
+    sim: Simulator,
+    server_name: str = "home",
+    *,
+    check_files: bool = False,
+    sections: set[str] | None = None,
 ) -> None:
     """After a completed sync: the catalog's present items are exactly Plex's, with the same titles,
     parents, indices and parts; itemless entries are UNAVAILABLE; with `check_files` (after a deep or
@@ -95,6 +100,8 @@ def assert_matches_truth(
     truth = sim.ground_truth()
     libs = library_ids(engine, server_name)
     for section in truth["sections"]:
+        if sections is not None and section["key"] not in sections:
+            continue
         lib_id = libs[section["key"]]
         expected = expected_items(section)
         actual = catalog_items(engine, lib_id)
@@ -141,3 +148,13 @@ def assert_matches_truth(
             for se in s["seasons"]
             if se["episodes"]
         }
+
+
+def assert_nothing_falsely_missing(engine: Engine, sim: Simulator, server_name: str = "home") -> None:
+    """No item the server still has is MISSING or DELETED in the catalog — whatever the run's outcome."""
+    truth = sim.ground_truth()
+    libs = library_ids(engine, server_name)
+    for section in truth["sections"]:
+        exists = set(expected_items(section))
+        gone = {k for k, state in states(engine, libs[section["key"]]).items() if state in GONE}
+        assert not (exists & gone), f"falsely missing: {sorted(exists & gone)[:10]}"
