@@ -7,8 +7,9 @@ import io
 import json
 from collections.abc import Callable
 
-from retrovue.sim import Simulator
 from tests.conftest import CliResult
+
+from retrovue.sim import Simulator
 
 Cli = Callable[..., CliResult]
 
