@@ -29,11 +29,11 @@ def test_sync_json_then_items_and_runs(cli: Cli, plex_sim: Simulator) -> None:
     assert all(s["gated"] and s["changed"] == 0 for s in again)
     items = json.loads(cli("items", "--library", "Movies", "--format", "json").out)
     assert len(items) == summaries[0]["processed"]
-    assert all(i["state"] in ("ACTIVE", "UNAVAILABLE") for i in items)
+    assert all(i["state"] in ("REMOTE_ONLY", "UNAVAILABLE") for i in items)  # no path mapping yet
     assert all(i["file"] is None or i["file"].startswith("/") for i in items)
-    rows = list(csv.DictReader(io.StringIO(cli("items", "--format", "csv", "--state", "active").out)))
+    rows = list(csv.DictReader(io.StringIO(cli("items", "--format", "csv", "--state", "remote_only").out)))
     assert rows
-    assert {r["state"] for r in rows} == {"ACTIVE"}
+    assert {r["state"] for r in rows} == {"REMOTE_ONLY"}
     searched = json.loads(cli("items", "-q", items[0]["title"][:4], "--format", "json").out)
     assert any(i["id"] == items[0]["id"] for i in searched)
     history = json.loads(cli("runs", "--json").out)

@@ -141,8 +141,9 @@ def test_adds_changes_and_removals_converge(home: Home) -> None:
     assert_matches_truth(home.engine, home.sim)
     lib = library_ids(home.engine, "home")
     assert states(home.engine, lib["1"])[gone] == "MISSING"
-    assert states(home.engine, lib["1"])[added] == "ACTIVE"
-    assert states(home.engine, lib["2"])[movie] == "ACTIVE"
+    # playable through Plex, but no path mapping makes the files local: REMOTE_ONLY
+    assert states(home.engine, lib["1"])[added] == "REMOTE_ONLY"
+    assert states(home.engine, lib["2"])[movie] == "REMOTE_ONLY"
     assert new_show
 
 
@@ -168,7 +169,7 @@ def test_missing_becomes_deleted_after_retention_and_keeps_history(home: Home) -
             .where(t.media_items.c.rating_key == gone)
             .order_by(t.item_events.c.id)
         ).all()
-    assert history == [("ACTIVE", "MISSING"), ("MISSING", "DELETED")]
+    assert history == [("ACTIVE", "REMOTE_ONLY"), ("REMOTE_ONLY", "MISSING"), ("MISSING", "DELETED")]
 
 
 def test_offline_section_marks_nothing_missing(home: Home) -> None:
@@ -213,7 +214,7 @@ def test_failed_page_marks_nothing_and_next_run_converges(home: Home) -> None:
     assert tv.status == "failed"
     assert "nothing was marked missing" in (tv.reason or "")
     lib = library_ids(home.engine, "home")["1"]
-    assert states(home.engine, lib)[gone] == "ACTIVE"
+    assert states(home.engine, lib)[gone] == "REMOTE_ONLY"
     home.sim.clear_faults()
     (_, tv) = sync(home.engine, page_size=4)
     assert (tv.status, tv.missing_promoted) == ("ok", 1)
@@ -233,7 +234,7 @@ def test_listing_that_shifts_mid_walk_marks_nothing(home: Home) -> None:
 
     (tv,) = sync(home.engine, page_size=4, library="TV Shows", on_event=mutate_once)
     assert tv.status == "partial"
-    assert states(home.engine, library_ids(home.engine, "home")["1"])[gone] == "ACTIVE"
+    assert states(home.engine, library_ids(home.engine, "home")["1"])[gone] == "REMOTE_ONLY"
     (tv,) = sync(home.engine, library="TV Shows", page_size=4)
     assert tv.status == "ok"
     assert_matches_truth(home.engine, home.sim)
@@ -251,7 +252,7 @@ def test_cancel_between_pages(home: Home) -> None:
 
     (tv,) = sync(home.engine, library="TV Shows", page_size=3, cancel=stop, on_event=cancel_on_first_page)
     assert tv.status == "cancelled"
-    assert states(home.engine, library_ids(home.engine, "home")["1"])[gone] == "ACTIVE"
+    assert states(home.engine, library_ids(home.engine, "home")["1"])[gone] == "REMOTE_ONLY"
     with home.engine.connect() as conn:
         assert runs.list_runs(conn, limit=1)[0].status == "cancelled"
         assert conn.execute(sa.select(sa.func.count()).select_from(t.library_locks)).scalar() == 0
@@ -330,4 +331,32 @@ def test_rematch_move_and_hidden_seasons(home: Home) -> None:
     assert all(s.status == "ok" for s in summaries)
     assert_matches_truth(home.engine, home.sim)
     movies = states(home.engine, library_ids(home.engine, "home")["2"])
-    assert (movies[old_movie], movies[new_movie]) == ("MISSING", "ACTIVE")
+    assert (movies[old_movie], movies[new_movie]) == ("MISSING", "REMOTE_ONLY")
+
+
+def test_mapped_local_files_make_items_active(home: Home, tmp_path: object) -> None:
+    """After a sync, items whose files exist under a path mapping are ACTIVE, the rest REMOTE_ONLY."""
+    from pathlib import Path
+
+    from retrovue import mapping
+
+    root = Path(str(tmp_path)) / "media"
+    mapping.add_mapping(home.engine, "home", "/data/media", str(root))
+    movies = _leaves(home.sim, "movie")
+    present = [m for m in movies if m["parts"]][:3]
+    for movie in present:
+        for part in movie["parts"]:
+            local = root / str(part["file"]).removeprefix("/data/media/")
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(b"")
+    sync(home.engine)
+    lib = library_ids(home.engine, "home")["2"]
+    got = states(home.engine, lib)
+    for movie in movies:
+        broken = not movie["parts"] or any(not (p["accessible"] and p["exists"]) for p in movie["parts"])
+        if broken:
+            assert got[movie["ratingKey"]] == "UNAVAILABLE"
+        elif movie in present:
+            assert got[movie["ratingKey"]] == "ACTIVE"
+        else:
+            assert got[movie["ratingKey"]] == "REMOTE_ONLY"

@@ -48,6 +48,7 @@ class SyncSummary:
     reason: str | None = None  # why the run is not ok, one line
     gated: bool = False  # the section's contentChangedAt had not moved: nothing was listed
     rekeyed: int = 0
+    written: int = 0  # item rows rewritten (added, changed, restored, re-checked): 0 means touch only
     elapsed_s: float = 0.0
 
     @property

@@ -83,6 +83,7 @@ class _Tally:
     skipped: int = 0
     errors: int = 0
     unreadable: int = 0  # listing entries without a rating key: they cannot be touched
+    written: int = 0
     detail_failures: int = 0
 
 
@@ -173,6 +174,7 @@ class LibrarySync:
             deleted_promoted=deleted,
             last_synced_at=finished_at if status in (RUN_OK, RUN_PARTIAL) else lib.last_synced_at,
             requests=self.client.request_count - requests_before,
+            written=self.tally.written,
             reason=reason,
             gated=gated,
             elapsed_s=time.monotonic() - started,
@@ -390,6 +392,7 @@ class LibrarySync:
             )
             runs.heartbeat(conn, lib.id, self.owner, now=run_start)
         seasons_done.update(seasons)
+        self.tally.written += len(final)
         self.tally.processed += len(records) + len(errors)
         self.tally.changed += sum(
             1 for r in write if (s := snap.get(r.rating_key)) is None or s.digest != r.digest
