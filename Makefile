@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest bench lock clean
+.PHONY: demo test install lint typecheck pytest bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ $(VENV)/.dev-installed: requirements/dev.lock pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.app-installed
 	$(BIN)/retrovue demo
+
+# The app alone (no dev tools), for using Retrovue with your own Plex server: .venv/bin/retrovue
+install: $(VENV)/.app-installed
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check src tests bench
