@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import CliResult
 
 from retrovue.sim import Simulator
 from retrovue.store import registry
 from retrovue.store import schema as t
 from retrovue.store.db import open_catalog
 from retrovue.store.items import ItemRecord, PartRecord, upsert_items
+from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
 PLEX = "/data/media"

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import CliResult
 
 from retrovue.sim import Simulator
+from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
 

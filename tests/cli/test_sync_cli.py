@@ -7,9 +7,8 @@ import io
 import json
 from collections.abc import Callable
 
-from tests.conftest import CliResult
-
 from retrovue.sim import Simulator
+from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
 

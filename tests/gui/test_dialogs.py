@@ -8,7 +8,6 @@ from typing import Any
 
 from PySide6.QtWidgets import QLineEdit
 from sqlalchemy import Engine
-from tests.gui.conftest import fake_library
 
 from retrovue import servers
 from retrovue.gui.dialogs.mappings import MappingsDialog
@@ -16,6 +15,7 @@ from retrovue.gui.dialogs.server import ServerDialog
 from retrovue.gui.main_window import MainWindow
 from retrovue.sim import Simulator
 from retrovue.store import registry
+from tests.gui.conftest import fake_library
 
 
 def _fill(dialog: ServerDialog, name: str, url: str, token: str) -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt
 from sqlalchemy import Engine
-from tests.gui.conftest import fake_library, fill_items
 
 from retrovue.gui.models.items import COL_LOCAL, COL_PLEX, COL_STATE, COL_TITLE, ItemsModel
 from retrovue.store import registry
+from tests.gui.conftest import fake_library, fill_items
 
 
 def test_fetches_in_batches_as_the_view_asks(qtbot: Any, engine: Engine) -> None:

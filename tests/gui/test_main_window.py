@@ -10,12 +10,12 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QSettings
 from PySide6.QtGui import QGuiApplication
 from sqlalchemy import Engine
-from tests.gui.conftest import Recorder, fake_library, fill_items
 
 from retrovue.gui.main_window import MainWindow
 from retrovue.gui.models.tree import COL_ITEMS, COL_KIND, COL_STATES
 from retrovue.store import items, registry
 from retrovue.store.items import ItemRecord
+from tests.gui.conftest import Recorder, fake_library, fill_items
 
 
 def _select_first_item(qtbot: Any, window: MainWindow) -> None:

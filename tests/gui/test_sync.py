@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
-from tests.gui.conftest import fake_library
 
 from retrovue import servers
 from retrovue.errors import LockHeldError
@@ -24,6 +23,7 @@ from retrovue.gui.worker import SyncRequest, SyncWorker
 from retrovue.ingest.events import LibraryDone, LibraryStarted, PageProgress, SyncSummary
 from retrovue.sim import Simulator
 from retrovue.store import registry, runs, schema
+from tests.gui.conftest import fake_library
 
 
 def _summary(library_id: int, **kw: Any) -> SyncSummary:

@@ -10,13 +10,13 @@ from __future__ import annotations
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from tests.ingest.truth import assert_matches_truth, assert_nothing_falsely_missing
 
 from retrovue import servers
 from retrovue.ingest import sync
 from retrovue.sim import Simulator
 from retrovue.store import schema
 from retrovue.store.db import open_catalog
+from tests.ingest.truth import assert_matches_truth, assert_nothing_falsely_missing
 
 EXAMPLES = {"sqlite": 12, "postgresql": 4, "mariadb": 4}
 

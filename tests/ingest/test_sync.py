@@ -8,9 +8,6 @@ import time
 
 import pytest
 import sqlalchemy as sa
-from tests.conftest import StatementCounter
-from tests.ingest.conftest import Home
-from tests.ingest.truth import assert_matches_truth, library_ids, states
 
 from retrovue import servers
 from retrovue.errors import LockHeldError
@@ -18,6 +15,9 @@ from retrovue.ingest import LibraryDone, LibraryStarted, PageProgress, sync
 from retrovue.sim import Simulator
 from retrovue.store import registry, runs
 from retrovue.store import schema as t
+from tests.conftest import StatementCounter
+from tests.ingest.conftest import Home
+from tests.ingest.truth import assert_matches_truth, library_ids, states
 
 DAY = 86_400
 
@@ -331,7 +331,8 @@ def test_rematch_move_and_hidden_seasons(home: Home) -> None:
     assert all(s.status == "ok" for s in summaries)
     assert_matches_truth(home.engine, home.sim)
     movies = states(home.engine, library_ids(home.engine, "home")["2"])
-    assert (movies[old_movie], movies[new_movie]) == ("MISSING", "REMOTE_ONLY")
+    assert old_movie not in movies  # the row was re-keyed, not replaced (see test_rekey.py)
+    assert movies[new_movie] == "REMOTE_ONLY"
 
 
 def test_mapped_local_files_make_items_active(home: Home, tmp_path: object) -> None:

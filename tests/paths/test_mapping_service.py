@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
-from tests.conftest import StatementCounter
 
 from retrovue import mapping
 from retrovue.desktop import DesktopActionError
@@ -21,6 +20,7 @@ from retrovue.store import registry
 from retrovue.store import schema as t
 from retrovue.store.items import ItemRecord, PartRecord, upsert_items
 from retrovue.store.registry import SectionInfo
+from tests.conftest import StatementCounter
 
 from .conftest import Recorder
 

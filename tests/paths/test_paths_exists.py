@@ -50,7 +50,7 @@ class TestCheckExists:
         elapsed = time.monotonic() - start
         assert got["/nfs/hung.mkv"] is None
         assert all(got[p] is True for p in fine)
-        assert elapsed < 1.5
+        assert elapsed < 5.0  # far below the hang (which lasts until the test ends), generous for CI
 
     def test_everything_hung_still_returns_promptly(self, slow_stat: MakeStat) -> None:
         hung = [f"/nfs/{i}" for i in range(60)]
@@ -59,7 +59,7 @@ class TestCheckExists:
         got = check_exists(hung, max_workers=4, timeout=0.1, stat=stat)
         elapsed = time.monotonic() - start
         assert got == dict.fromkeys(hung)
-        assert elapsed < 1.5
+        assert elapsed < 5.0  # far below the hang (which lasts until the test ends), generous for CI
         assert len(stat.calls) <= 8  # the workers, plus one replacement each: no thread per path
 
     def test_concurrency_is_bounded(self, slow_stat: MakeStat) -> None:

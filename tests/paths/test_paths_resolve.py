@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from retrovue.paths import Flavour, Outcome, PathMapping, Resolver, detect_flavour, resolve
@@ -251,13 +249,11 @@ class TestResolver:
         assert resolver.resolve("d:/media/tv/a") == "/mnt/tv/a"
         assert resolver.resolve("//nas/share/tv/a") == "/mnt/nastv/a"
 
-    def test_100k_paths_well_under_a_second(self) -> None:
+    def test_100k_paths_with_many_mappings(self) -> None:
+        """Correct at scale; its speed is measured by `python -m bench.mapping_reeval`, not asserted."""
         mappings = [*POSIX_SERVER, *[PathMapping(f"/vol{i}/media", f"/mnt/vol{i}") for i in range(200)]]
         resolver = Resolver(mappings, local_os="posix")
         paths = [f"/data/tv/Show {i // 100}/Season {i % 7}/Episode {i}.mkv" for i in range(100_000)]
-        start = time.perf_counter()
-        for path in paths:
-            resolver.resolve(path)
-        elapsed = time.perf_counter() - start
-        assert resolver.resolve(paths[-1]) == "/srv/tv/Show 999/Season 4/Episode 99999.mkv"
-        assert elapsed < 1.0, f"100k uncached resolutions took {elapsed:.2f}s"
+        resolved = [resolver.resolve(path) for path in paths]
+        assert resolved[-1] == "/srv/tv/Show 999/Season 4/Episode 99999.mkv"
+        assert all(r is not None and r.startswith("/srv/tv/") for r in resolved)

@@ -8,11 +8,11 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from tests.plex.conftest import FakeListing, Recorder, container, episode, movie
 
 from retrovue.errors import PlexBadResponseError, PlexNotFoundError
 from retrovue.plex import Episode, Movie, OtherItem, PlexClient, Season, Show
 from retrovue.plex.concurrency import map_bounded
+from tests.plex.conftest import FakeListing, Recorder, container, episode, movie
 
 
 def routes(

@@ -9,7 +9,6 @@ import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.plex.conftest import episode, movie
 
 from retrovue.plex import (
     Episode,
@@ -26,6 +25,7 @@ from retrovue.plex import (
 )
 from retrovue.plex.decode import MalformedBodyError, UnexpectedShapeError
 from retrovue.plex.models import MAX_SIZE
+from tests.plex.conftest import episode, movie
 
 
 def body(**container: Any) -> bytes:

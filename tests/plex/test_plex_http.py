@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from tests.plex.conftest import BASE_URL, TOKEN, Recorder, container
 
 from retrovue.errors import (
     ConfigError,
@@ -21,6 +20,7 @@ from retrovue.errors import (
 )
 from retrovue.plex import PlexClient
 from retrovue.plex.retry import MAX_DELAY, backoff_delay
+from tests.plex.conftest import BASE_URL, TOKEN, Recorder, container
 
 IDENTITY = {"size": 0, "claimed": True, "machineIdentifier": "m1", "version": "1.41.0"}
 UNAUTHORIZED_HTML = (

@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from tests.plex.conftest import FakeListing, Recorder, container, episode, movie
 
 from retrovue.errors import PlexBadResponseError
 from retrovue.plex import ItemError, Page, PlexClient
 from retrovue.plex.paging import NotAdvancingError, walk_pages
+from tests.plex.conftest import FakeListing, Recorder, container, episode, movie
 
 
 class Keys:

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.plex.conftest import REFERENCE_DIR, reference_body, reference_files
 
 from retrovue.plex import (
     Episode,
@@ -18,6 +17,7 @@ from retrovue.plex import (
     decode_page,
     primary_guid,
 )
+from tests.plex.conftest import REFERENCE_DIR, reference_body, reference_files
 
 FILES = reference_files()
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from tests.conftest import StatementCounter
 
 from retrovue.states import ItemState
 from retrovue.store import items as dal
 from retrovue.store import registry
 from retrovue.store import schema as t
+from tests.conftest import StatementCounter
 
 DAY = 86_400
 

@@ -47,7 +47,8 @@ class SyncSummary:
     requests: int = 0
     reason: str | None = None  # why the run is not ok, one line
     gated: bool = False  # the section's contentChangedAt had not moved: nothing was listed
-    rekeyed: int = 0
+    rekeyed: int = 0  # items whose Plex rating key changed and whose catalog row was kept
+    ambiguous: tuple[str, ...] = ()  # re-key candidates not merged because they were ambiguous
     written: int = 0  # item rows rewritten (added, changed, restored, re-checked): 0 means touch only
     elapsed_s: float = 0.0
 

@@ -45,6 +45,7 @@ from retrovue.ingest.events import (
     SyncSummary,
 )
 from retrovue.ingest.records import apply_detail, item_record, season_record, show_record
+from retrovue.ingest.rekey import Candidate, match_rekeys
 from retrovue.plex import Page, PlexClient
 from retrovue.plex.models import Episode, Movie, Section, Show
 from retrovue.states import ItemState
@@ -84,6 +85,7 @@ class _Tally:
     errors: int = 0
     unreadable: int = 0  # listing entries without a rating key: they cannot be touched
     written: int = 0
+    rekeyed: int = 0
     detail_failures: int = 0
 
 
@@ -126,6 +128,7 @@ class LibrarySync:
         self.total: int | None = None
         self.run_id: int | None = None
         self.mode = "deep" if options.deep else "incremental"
+        self.ambiguous: list[str] = []
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -175,6 +178,8 @@ class LibrarySync:
             last_synced_at=finished_at if status in (RUN_OK, RUN_PARTIAL) else lib.last_synced_at,
             requests=self.client.request_count - requests_before,
             written=self.tally.written,
+            rekeyed=self.tally.rekeyed,
+            ambiguous=tuple(self.ambiguous),
             reason=reason,
             gated=gated,
             elapsed_s=time.monotonic() - started,
@@ -442,6 +447,9 @@ class LibrarySync:
             would, present = dal.count_not_seen_since(conn, lib.id, run_start)
         if would:
             self._check_section_unchanged()
+            self._carry_identities(run_start)
+            with self.engine.connect() as conn:
+                would, present = dal.count_not_seen_since(conn, lib.id, run_start)
             share = would * 100 / present if present else 0
             if share > lib.missing_threshold_pct and not self.options.force:
                 raise IncompleteListingError(
@@ -460,6 +468,27 @@ class LibrarySync:
         if self.options.deep:
             deleted += self._confirm_deleted(run_start)
         return missing, deleted
+
+    def _carry_identities(self, run_start: int) -> None:
+        """Re-keyed items keep their catalog row (see `ingest.rekey`); runs only after a complete
+        listing, when some rows went unseen."""
+        with self.engine.connect() as conn:
+            vanished, appeared = dal.rekey_candidates(conn, self.library.id, run_start)
+        if not vanished or not appeared:
+            return
+        plan = match_rekeys([Candidate(*row) for row in vanished], [Candidate(*row) for row in appeared])
+        if plan.pairs:
+            with self.engine.begin() as conn:
+                dal.merge_rekeyed(
+                    conn,
+                    self.library.id,
+                    [(old.item_id, new.item_id) for old, new in plan.pairs],
+                    now=run_start,
+                    run_id=self.run_id,
+                )
+            self.tally.rekeyed += len(plan.pairs)
+            self.tally.changed -= len(plan.pairs)
+        self.ambiguous.extend(plan.ambiguous)
 
     def _check_section_unchanged(self) -> None:
         """Before marking anything missing, make sure the section did not change under the walk

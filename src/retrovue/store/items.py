@@ -650,3 +650,100 @@ def list_items(
 
 
 _ITEM_ROW_FIELDS = tuple(f.name for f in fields(ItemRow))
+
+
+def rekey_candidates(
+    conn: Connection, library_id: int, run_start: int
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """(vanished, appeared) rows of a run as (id, rating_key, kind, guid, first file, its size).
+
+    Vanished: present or MISSING items not seen since `run_start`. Appeared: items first seen in
+    this run. Only these few rows are read, so a normal run costs two small queries.
+    """
+    i, p = t.media_items.c, t.media_parts.c
+    first_part = (
+        sa.select(p.file, p.size)
+        .where(p.item_id == i.id)
+        .order_by(p.media_index, p.part_index)
+        .limit(1)
+        .correlate(t.media_items)
+    )
+    file_col = first_part.with_only_columns(p.file).scalar_subquery()
+    size_col = first_part.with_only_columns(p.size).scalar_subquery()
+    cols = (i.id, i.rating_key, i.kind, i.guid_primary, file_col, size_col)
+    vanished = conn.execute(
+        sa.select(*cols).where(
+            i.library_id == library_id, i.last_seen_at < run_start, i.state != ItemState.DELETED.value
+        )
+    ).all()
+    appeared = conn.execute(
+        sa.select(*cols).where(i.library_id == library_id, i.first_seen_at >= run_start)
+    ).all()
+    return [tuple(r) for r in vanished], [tuple(r) for r in appeared]
+
+
+_REKEY_COPY = (*_ITEM_UPDATE, "rating_key", "error_count", "last_error_at", "last_error")
+
+
+def merge_rekeyed(
+    conn: Connection,
+    library_id: int,
+    pairs: Sequence[tuple[int, int]],
+    *,
+    now: int,
+    run_id: int | None = None,
+) -> int:
+    """Give each vanished row (old id) the identity data of its re-keyed twin (new id), then drop the
+    twin: the old row keeps its id, `first_seen_at` and history; its parts become the twin's.
+
+    Statements per chunk: a few reads and one executemany per table, whatever the number of pairs.
+    """
+    c = t.media_items.c
+    merged = 0
+    for chunk in chunks(list(pairs)):
+        old_ids = [o for o, _ in chunk]
+        new_ids = [n for _, n in chunk]
+        twin_rows = {
+            r.id: r._mapping for r in conn.execute(sa.select(t.media_items).where(c.id.in_(new_ids)))
+        }
+        old_keys = {
+            r.id: (r.rating_key, r.state)
+            for r in conn.execute(sa.select(c.id, c.rating_key, c.state).where(c.id.in_(old_ids)))
+        }
+        conn.execute(t.media_parts.delete().where(t.media_parts.c.item_id.in_(old_ids)))
+        conn.execute(
+            t.media_parts.update()
+            .where(t.media_parts.c.item_id == sa.bindparam("new_id"))
+            .values(item_id=sa.bindparam("old_id")),
+            [{"new_id": n, "old_id": o} for o, n in chunk],
+        )
+        conn.execute(t.item_events.delete().where(t.item_events.c.item_id.in_(new_ids)))
+        conn.execute(t.media_items.delete().where(c.id.in_(new_ids)))
+        updates = []
+        for o, n in chunk:
+            twin = twin_rows[n]
+            row = {f"v_{col}": twin[col] for col in _REKEY_COPY}
+            row["v_missing_since"] = None
+            row["target_id"] = o
+            updates.append(row)
+        conn.execute(
+            t.media_items.update()
+            .where(c.id == sa.bindparam("target_id"))
+            .values({col: sa.bindparam(f"v_{col}") for col in _REKEY_COPY}),
+            updates,
+        )
+        events = [
+            {
+                "item_id": o,
+                "run_id": run_id,
+                "at": now,
+                "event": "rekey",
+                "old_value": old_keys[o][0],
+                "new_value": twin_rows[n]["rating_key"],
+                "detail": f"state {old_keys[o][1]} -> {twin_rows[n]['state']}",
+            }
+            for o, n in chunk
+        ]
+        conn.execute(t.item_events.insert(), events)
+        merged += len(chunk)
+    return merged
