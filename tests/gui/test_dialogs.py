@@ -110,6 +110,8 @@ def test_mappings_dialog_adds_previews_and_removes(qtbot: Any, engine: Engine) -
     assert dialog.table.rowCount() == 1
     assert dialog.table.item(0, 0).text() == "/data/tv"  # normalised by validate_mapping
     assert "/mnt/nas/tv/Show/ep.mkv" in dialog.preview.text()
+    assert "re-evaluated" in dialog.message.text() or "examined" in dialog.message.text()
+    assert "items resolve to a local path" in dialog.coverage.text()
     dialog.plex_prefix.setText("/data/tv")
     dialog.local_prefix.setText("/elsewhere")
     dialog.add_button.click()

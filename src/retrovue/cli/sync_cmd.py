@@ -49,6 +49,9 @@ def summary_table(summaries: list[SyncSummary], title: str = "Sync summary") -> 
             str(s.deleted_promoted),
             f"{s.elapsed_s:.1f}",
         )
+        if s.rekeyed:
+            notes.append(f"  {name}: {s.rekeyed} items re-keyed by Plex kept their catalog rows")
+        notes.extend(f"  {name}: not merged, ambiguous: {line}" for line in s.ambiguous)
         if s.reason:
             notes.append(f"  {name}: {s.reason}")
         elif s.gated:

@@ -1,14 +1,12 @@
 """`MappingsDialog`: a server's path mappings, with add/remove and a live "test a Plex path" preview.
 
-Writes go through `store.registry` (add_mapping / remove_mapping) after `paths.validate_mapping`
-has checked and normalised the new mapping; the preview is `paths.Resolver.explain` over the mappings
-as they stand, so it shows exactly what the catalog's local-path column will show.
+Writes go through `retrovue.mapping` (add_mapping / remove_mapping), which validates and normalises
+the mapping and re-decides ACTIVE vs REMOTE_ONLY for the server's items; the preview is
+`paths.Resolver.explain` over the mappings as they stand, so it shows exactly what the catalog's
+local-path column will show; the coverage lines are `mapping.coverage` (resolution only, no disk).
 """
 
 from __future__ import annotations
-
-import time
-from typing import Any
 
 from PySide6.QtWidgets import (
     QDialog,
@@ -27,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import Engine
 
-from retrovue import paths
+from retrovue import mapping, paths
 from retrovue.errors import RetrovueError
 from retrovue.store import registry
 from retrovue.store.registry import MappingRow, ServerRow
@@ -120,17 +118,16 @@ class MappingsDialog(QDialog):
         self.preview.setText(self.resolver().explain(text).describe())
 
     def add(self) -> None:
-        existing = [paths.PathMapping(m.plex_prefix, m.local_prefix, m.id) for m in self.mappings]
         try:
-            mapping = paths.validate_mapping(self.plex_prefix.text(), self.local_prefix.text(), existing)
-            with self.engine.begin() as conn:
-                registry.add_mapping(
-                    conn, self.server.id, mapping.plex_prefix, mapping.local_prefix, now=int(time.time())
-                )
+            change = mapping.add_mapping(
+                self.engine, self.server.name, self.plex_prefix.text(), self.local_prefix.text()
+            )
         except RetrovueError as exc:
             self.message.setText(f"✘ {exc}")
             return
-        self.message.setText(f"✔ added {mapping.plex_prefix} → {mapping.local_prefix}")
+        added = change.mapping
+        note = f" — {change.reevaluation.describe()}" if change.reevaluation else ""
+        self.message.setText(f"✔ added {added.plex_prefix} → {added.local_prefix}{note}")
         self.plex_prefix.clear()
         self.local_prefix.clear()
         self.changed = True
@@ -141,31 +138,34 @@ class MappingsDialog(QDialog):
         if not rows:
             self.message.setText("Select a mapping to remove.")
             return
-        with self.engine.begin() as conn:
+        try:
             for r in rows:
-                registry.remove_mapping(conn, self.server.id, self.mappings[r].plex_prefix)
-        self.message.setText(f"removed {len(rows)} mapping(s)")
+                mapping.remove_mapping(self.engine, self.server.name, self.mappings[r].plex_prefix)
+        except RetrovueError as exc:
+            self.message.setText(f"✘ {exc}")
+        else:
+            self.message.setText(f"removed {len(rows)} mapping(s)")
         self.changed = True
         self.reload()
 
     def _update_coverage(self) -> None:
-        """Coverage numbers from `retrovue.mapping` when that module offers them (optional)."""
         text = _coverage_text(self.engine, self.server)
         self.coverage.setVisible(bool(text))
         self.coverage.setText(text)
 
 
 def _coverage_text(engine: Engine, server: ServerRow) -> str:
+    """One line per library: how much resolves locally, and the first folder still unmapped."""
     try:
-        from retrovue import mapping  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return ""
-    coverage: Any = getattr(mapping, "coverage", None)
-    if not callable(coverage):
-        return ""
-    try:
-        with engine.connect() as conn:
-            result = coverage(conn, server.id)
-    except Exception:  # an optional extra: never let it break the dialog
-        return ""
-    return str(result)
+        libraries = mapping.coverage(engine, server.name, check_files=False, top=1)
+    except RetrovueError as exc:
+        return f"coverage unavailable: {exc}"
+    lines = []
+    for lib in libraries:
+        line = f"{lib.library}: {lib.resolved} of {lib.items} items resolve to a local path"
+        line += f" (ACTIVE {lib.active}, REMOTE_ONLY {lib.remote_only})"
+        if lib.unmapped:
+            first = lib.unmapped[0]
+            line += f"; unmapped: {first.prefix} ({first.parts} files, e.g. {first.example})"
+        lines.append(line)
+    return "\n".join(lines)
