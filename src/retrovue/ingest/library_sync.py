@@ -333,27 +333,28 @@ class LibrarySync:
         return keyed
 
     def _walk_items(self, pages: Iterator[Page[Episode]] | Iterator[Page[Movie]], run_start: int) -> None:
-        seasons_done: set[str] = set()
         for page in self._pages(pages):
             if page.total_size is not None:
                 self.total = page.total_size
-            self._items_page(page, run_start, seasons_done)  # type: ignore[arg-type]
+            self._items_page(page, run_start)  # type: ignore[arg-type]
             self._progress("items")
 
-    def _items_page(self, page: Page[Episode] | Page[Movie], run_start: int, seasons_done: set[str]) -> None:
+    def _items_page(self, page: Page[Episode] | Page[Movie], run_start: int) -> None:
         lib = self.library
         records: dict[str, ItemRecord] = {}
         seasons: dict[str, SeasonRecord] = {}
         for item in page.items:
             records[item.rating_key] = item_record(item)
             season = season_record(item) if isinstance(item, Episode) else None
-            if season is not None and season.rating_key not in seasons_done:
+            if season is not None:
                 seasons[season.rating_key] = season
         errors = {e.rating_key: e.message for e in page.errors if e.rating_key is not None}
         self._count_errors(page)
         with self.engine.connect() as conn:
             snap = dal.item_snapshot(conn, lib.id, list(records))
             season_snap = dal.season_snapshot(conn, lib.id, list(seasons))
+        # A season spans pages: one already stamped by this run is done (keeps memory page-bounded).
+        seasons = {k: v for k, v in seasons.items() if k not in season_snap or season_snap[k][4] < run_start}
         write = [r for k, r in records.items() if needs_write(snap.get(k), r)]
         detail_keys = list(records) if self.options.deep else [r.rating_key for r in write]
         details, failed = self._details(detail_keys)
@@ -396,7 +397,6 @@ class LibrarySync:
                 now=run_start,
             )
             runs.heartbeat(conn, lib.id, self.owner, now=run_start)
-        seasons_done.update(seasons)
         self.tally.written += len(final)
         self.tally.processed += len(records) + len(errors)
         self.tally.changed += sum(

@@ -346,18 +346,18 @@ def touch_seasons(conn: Connection, library_id: int, rating_keys: Sequence[str],
 
 def season_snapshot(
     conn: Connection, library_id: int, rating_keys: Sequence[str]
-) -> dict[str, tuple[str, int | None, str | None, str]]:
-    """Stored (show key, index, title, state) of the given seasons, keyed by rating key."""
+) -> dict[str, tuple[str, int | None, str | None, str, int]]:
+    """Stored (show key, index, title, state, last_seen_at) of the given seasons, by rating key."""
     c = t.seasons.c
-    out: dict[str, tuple[str, int | None, str | None, str]] = {}
+    out: dict[str, tuple[str, int | None, str | None, str, int]] = {}
     for part in chunks(list(rating_keys)):
         rows = conn.execute(
-            sa.select(c.rating_key, c.show_rating_key, c.season_index, c.title, c.state).where(
-                c.library_id == library_id, c.rating_key.in_(part)
-            )
+            sa.select(
+                c.rating_key, c.show_rating_key, c.season_index, c.title, c.state, c.last_seen_at
+            ).where(c.library_id == library_id, c.rating_key.in_(part))
         )
         for r in rows:
-            out[r.rating_key] = (r.show_rating_key, r.season_index, r.title, r.state)
+            out[r.rating_key] = (r.show_rating_key, r.season_index, r.title, r.state, r.last_seen_at)
     return out
 
 
