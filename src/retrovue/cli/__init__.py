@@ -51,6 +51,7 @@ COMMAND_MODULES = (
     "server_cmd",
     "sim_cmd",
     "sync_cmd",
+    "watch_cmd",
 )
 
 

@@ -54,6 +54,7 @@ from retrovue.gui.models.tree import ID_ROLE, KIND_ROLE, LibraryTree
 from retrovue.gui.progress import ProgressPanel
 from retrovue.gui.queries import ItemRow, item_detail
 from retrovue.gui.tasks import error_text
+from retrovue.gui.watch import WatchController
 from retrovue.gui.worker import SyncFunction, SyncRequest, SyncWorker, engine_sync
 from retrovue.ingest.events import SyncSummary
 from retrovue.states import ItemState
@@ -101,6 +102,9 @@ class MainWindow(QMainWindow):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(4)
         self.jobs: dict[int, SyncWorker] = {}
+        self.watch = WatchController(
+            engine, self.bus, self, sync_fn=sync_fn, sync_options={"page_size": page_size}
+        )
         self.running: set[int] = set()  # libraries between sync_started and sync_completed
         self.dialog: ServerDialog | MappingsDialog | None = None
         self.setWindowTitle("Retrovue Ingest")
@@ -134,6 +138,8 @@ class MainWindow(QMainWindow):
         self.act_sync_all = a("Sync all", self.sync_all, "Shift+F5", "Sync every enabled library")
         self.act_deep = a("Deep sync", self.deep_sync_selected, "Ctrl+F5", "Deep sync the selected library")
         self.act_cancel = a("Cancel", self.cancel_syncs, "Ctrl+.", "Cancel the running syncs")
+        self.act_watch = a("Watch", self.toggle_watch, None, "Sync libraries as their servers report changes")
+        self.act_watch.setCheckable(True)
         self.act_check = a("Check servers", self.check_servers, "Ctrl+K", "Test every server's connection")
         self.act_reload = a("Reload", self.reload, "Ctrl+R", "Re-read the catalog")
         self.act_add_server = a("Add server…", self.add_server, "Ctrl+N")
@@ -238,6 +244,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_quit)
         sync_menu = menu.addMenu("&Sync")
         sync_menu.addActions([self.act_sync, self.act_deep, self.act_sync_all, self.act_cancel])
+        sync_menu.addSeparator()
+        sync_menu.addAction(self.act_watch)
         server_menu = menu.addMenu("Se&rver")
         server_menu.addActions(
             [
@@ -257,6 +265,7 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("main-toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         toolbar.addActions([self.act_sync, self.act_deep, self.act_sync_all, self.act_cancel])
+        toolbar.addAction(self.act_watch)
         toolbar.addSeparator()
         toolbar.addActions([self.act_add_server, self.act_edit_server, self.act_mappings, self.act_check])
         self.addToolBar(toolbar)
@@ -268,6 +277,8 @@ class MainWindow(QMainWindow):
         self.bus.sync_failed.connect(self.onSyncFailed)
         self.bus.job_finished.connect(self.onJobFinished)
         self.bus.server_checked.connect(self.onServerChecked)
+        self.watch.notice.connect(self.statusBar().showMessage)
+        self.watch.stopped.connect(lambda _reason: self.act_watch.setChecked(self.watch.running))
         self.tree.selectionModel().selectionChanged.connect(self._tree_selection_changed)
         self.tree.customContextMenuRequested.connect(self._tree_menu)
         self.table.selectionModel().currentRowChanged.connect(self._current_item_changed)
@@ -428,6 +439,13 @@ class MainWindow(QMainWindow):
 
     def sync_all(self) -> SyncWorker | None:
         return self.start_sync(SyncRequest(None, page_size=self.page_size))
+
+    def toggle_watch(self) -> None:
+        """Start or stop the live watch (`retrovue.watch`), following the checkable action."""
+        if self.act_watch.isChecked():
+            self.watch.start()
+        else:
+            self.watch.stop()
 
     def cancel_syncs(self) -> None:
         for job in self.jobs.values():
@@ -674,7 +692,8 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
-        """Cancel running syncs and wait for the pool (a sync stops at its next page)."""
+        """Stop the watcher, cancel running syncs and wait for the pool (a sync stops at its next page)."""
+        self.watch.stop()
         self.cancel_syncs()
         self.pool.waitForDone(timeout_ms)
 
