@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from retrovue import humanize
 from retrovue.cli import app
 from retrovue.cli.common import console, engine, print_json, when
 from retrovue.errors import ConfigError
@@ -17,25 +18,6 @@ from retrovue.states import ItemState
 from retrovue.store import items, registry, runs
 
 FORMATS = ("table", "json", "csv")
-
-
-def _duration(ms: int | None) -> str:
-    if not ms:
-        return ""
-    minutes, seconds = divmod(ms // 1000, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return ""
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{n} B"
-        value /= 1024
-    return str(n)
 
 
 @app.command("items")
@@ -103,8 +85,8 @@ def items_command(
             episode,
             r.title,
             str(r.year or ""),
-            _duration(r.duration_ms),
-            _size(r.file_size),
+            humanize.duration(r.duration_ms),
+            humanize.size(r.file_size),
             r.state,
             when(r.last_seen_at),
             r.file or "",

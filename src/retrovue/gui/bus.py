@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-__all__ = ["UNKNOWN_TOTAL", "UiBus"]
+from retrovue.ingest import Event, LibraryDone, LibraryStarted, PageProgress
+
+__all__ = ["UNKNOWN_TOTAL", "UiBus", "forward_engine_event"]
 
 UNKNOWN_TOTAL = -1
 """`page_progress`'s total when the engine does not know it yet."""
@@ -28,3 +30,24 @@ class UiBus(QObject):
     job_finished = Signal(int)
     # server_id, reachable, one-line detail (version, or why not)
     server_checked = Signal(int, bool, str)
+
+
+def forward_engine_event(bus: UiBus, event: Event) -> None:
+    """Emit one engine event on the bus. Called on worker threads; Qt queues the signals so the
+    slots run on the main thread (the seed's UI contract)."""
+    if isinstance(event, LibraryStarted):
+        bus.sync_started.emit(event.server_id, event.library_id, event.mode)
+    elif isinstance(event, PageProgress):
+        total = UNKNOWN_TOTAL if event.total is None else event.total
+        bus.page_progress.emit(
+            event.server_id,
+            event.library_id,
+            event.processed,
+            total,
+            event.changed,
+            event.skipped,
+            event.errors,
+            event.phase,
+        )
+    elif isinstance(event, LibraryDone):
+        bus.sync_completed.emit(event.server_id, event.library_id, event.summary)

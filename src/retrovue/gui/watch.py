@@ -16,9 +16,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from sqlalchemy import Engine
 
-from retrovue.gui.bus import UNKNOWN_TOTAL, UiBus
+from retrovue.gui.bus import UiBus, forward_engine_event
 from retrovue.gui.tasks import error_text
-from retrovue.ingest.events import Event, LibraryDone, LibraryStarted, PageProgress
+from retrovue.ingest.events import Event
 from retrovue.watch import Watcher, WatchEvent, describe
 
 __all__ = ["WatchController"]
@@ -83,20 +83,5 @@ class WatchController(QObject):
             self.notice.emit(text)
 
     def _forward(self, event: Event) -> None:
-        """The engine's events, onto the bus (worker threads; Qt queues them to the main thread)."""
-        if isinstance(event, LibraryStarted):
-            self.bus.sync_started.emit(event.server_id, event.library_id, event.mode)
-        elif isinstance(event, PageProgress):
-            total = UNKNOWN_TOTAL if event.total is None else event.total
-            self.bus.page_progress.emit(
-                event.server_id,
-                event.library_id,
-                event.processed,
-                total,
-                event.changed,
-                event.skipped,
-                event.errors,
-                event.phase,
-            )
-        elif isinstance(event, LibraryDone):
-            self.bus.sync_completed.emit(event.server_id, event.library_id, event.summary)
+        """The engine's progress events, onto the bus (see `forward_engine_event`)."""
+        forward_engine_event(self.bus, event)

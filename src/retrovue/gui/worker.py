@@ -17,9 +17,9 @@ from typing import Any
 from PySide6.QtCore import QRunnable
 from sqlalchemy import Engine
 
-from retrovue.gui.bus import UNKNOWN_TOTAL, UiBus
+from retrovue.gui.bus import UiBus, forward_engine_event
 from retrovue.gui.tasks import error_text
-from retrovue.ingest.events import Event, LibraryDone, LibraryStarted, PageProgress
+from retrovue.ingest.events import Event
 
 __all__ = ["SyncFunction", "SyncRequest", "SyncWorker", "engine_sync"]
 
@@ -66,23 +66,8 @@ class SyncWorker(QRunnable):
         self.cancel_event.set()
 
     def forward(self, event: Event) -> None:
-        """The engine's `on_event`: runs on the worker thread, emits queued signals."""
-        if isinstance(event, PageProgress):
-            total = UNKNOWN_TOTAL if event.total is None else event.total
-            self.bus.page_progress.emit(
-                event.server_id,
-                event.library_id,
-                event.processed,
-                total,
-                event.changed,
-                event.skipped,
-                event.errors,
-                event.phase,
-            )
-        elif isinstance(event, LibraryStarted):
-            self.bus.sync_started.emit(event.server_id, event.library_id, event.mode)
-        elif isinstance(event, LibraryDone):
-            self.bus.sync_completed.emit(event.server_id, event.library_id, event.summary)
+        """The engine's progress events, onto the bus (see `forward_engine_event`)."""
+        forward_engine_event(self.bus, event)
 
     def run(self) -> None:
         req = self.request
