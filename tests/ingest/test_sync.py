@@ -361,3 +361,21 @@ def test_mapped_local_files_make_items_active(home: Home, tmp_path: object) -> N
             assert got[movie["ratingKey"]] == "ACTIVE"
         else:
             assert got[movie["ratingKey"]] == "REMOTE_ONLY"
+
+
+def test_cancel_interrupts_retry_backoff(home: Home) -> None:
+    sync(home.engine)
+    home.sim.set_faults("status=503", pattern="/library/sections/1/all")
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    started = time.monotonic()
+    (tv,) = sync(
+        home.engine,
+        library="TV Shows",
+        use_gate=False,
+        cancel=stop,
+        client_options={"max_retries": 4, "backoff": 30.0},
+    )
+    # Four backoffs of 30 s and more would follow without the cancel; it must end right away instead.
+    assert time.monotonic() - started < 20
+    assert tv.status == "cancelled"

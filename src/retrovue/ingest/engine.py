@@ -86,7 +86,9 @@ def sync(
     for server_id, group in groupby(targets, key=lambda lib: lib.server_id):
         libs = list(group)
         srv = servers[server_id]
-        with client_for(srv, transport=transport, page_size=page_size, **(client_options or {})) as client:
+        # Waits between retries end early on cancel, so a cancelled run never sits out a backoff.
+        options_for_client: dict[str, object] = {"sleep": stop.wait, **(client_options or {})}
+        with client_for(srv, transport=transport, page_size=page_size, **options_for_client) as client:
             try:
                 sections = {s.key: s for s in client.sections()}
             except PlexError as exc:

@@ -151,7 +151,10 @@ class LibrarySync:
             except IncompleteListingError as exc:
                 status, reason = RUN_PARTIAL, str(exc)
             except PlexError as exc:
-                status, reason = RUN_FAILED, f"{exc}; nothing was marked missing"
+                if self.cancel.is_set():  # the request failed because the user stopped waiting
+                    status, reason = RUN_CANCELLED, "cancelled by the user; nothing was marked missing"
+                else:
+                    status, reason = RUN_FAILED, f"{exc}; nothing was marked missing"
             except SQLAlchemyError as exc:
                 status, reason = (
                     RUN_FAILED,
