@@ -75,8 +75,10 @@ def screenshot(app: QApplication, tmp: Path, out: Path) -> None:
     with Simulator(seed=7, shows=8, movies=12, seasons_per_show=2, episodes_per_season=6) as sim:
         added = servers.add_server(engine, "living-room", sim.url, sim.token)
         now = int(time.time())
+        local = tmp / "nas" / "media"
+        _make_local_copies(sim, local)
         with engine.begin() as conn:
-            registry.add_mapping(conn, added.server.id, "/data/media", "/mnt/nas/media", now=now)
+            registry.add_mapping(conn, added.server.id, "/data/media", str(local), now=now)
         window = MainWindow(
             engine, settings=QSettings(str(tmp / "shot.ini"), QSettings.Format.IniFormat), page_size=20
         )
@@ -105,6 +107,19 @@ def screenshot(app: QApplication, tmp: Path, out: Path) -> None:
         window.close()
     engine.dispose()
     print(f"saved {out}")
+
+
+def _make_local_copies(sim: Simulator, root: Path) -> None:
+    """Empty stand-ins for two of every three files, so the picture shows ACTIVE and REMOTE_ONLY."""
+    for section in sim.ground_truth()["sections"]:
+        leaves = [e for sh in section.get("shows", []) for se in sh["seasons"] for e in se["episodes"]]
+        for n, leaf in enumerate(leaves + section.get("movies", [])):
+            if n % 3 == 2:
+                continue
+            for part in leaf["parts"]:
+                target = root / str(part["file"]).removeprefix("/data/media/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.touch()
 
 
 def _key(engine: object, library_id: int, offset: int) -> str:

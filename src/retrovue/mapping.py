@@ -433,7 +433,12 @@ class _Item:
 
 
 def _stream_items(
-    engine: Engine, server_id: int, states: Sequence[ItemState], chunk_size: int
+    engine: Engine,
+    server_id: int,
+    states: Sequence[ItemState],
+    chunk_size: int,
+    *,
+    library_id: int | None = None,
 ) -> Iterator[list[_Item]]:
     """A server's items in `states`, with their part files, `chunk_size` items at a time, by id.
 
@@ -445,12 +450,15 @@ def _stream_items(
         raise ValueError("chunk_size must be at least 1")
     c, p = t.media_items.c, t.media_parts.c
     wanted = [s.value for s in states]
+    scope = sa.and_(c.server_id == server_id, c.state.in_(wanted))
+    if library_id is not None:
+        scope = sa.and_(scope, c.library_id == library_id)
     last = -1
     while True:
         with engine.connect() as conn:
             rows = conn.execute(
                 sa.select(c.id, c.library_id, c.state)
-                .where(c.server_id == server_id, c.state.in_(wanted), c.id > last)
+                .where(scope, c.id > last)
                 .order_by(c.id)
                 .limit(chunk_size)
             ).all()
@@ -461,7 +469,7 @@ def _stream_items(
             parts = conn.execute(
                 sa.select(p.item_id, p.media_index, p.file)
                 .join(t.media_items, c.id == p.item_id)
-                .where(c.server_id == server_id, c.state.in_(wanted), p.item_id >= low, p.item_id <= high)
+                .where(scope, p.item_id >= low, p.item_id <= high)
                 .order_by(p.item_id, p.media_index, p.part_index)
             )
             for part in parts:
@@ -532,8 +540,11 @@ def reevaluate_states(
     local_os: LocalOS | None = None,
     now: int | None = None,
     progress: Progress | None = None,
+    library_id: int | None = None,
 ) -> list[ReevalResult]:
     """Re-decide ACTIVE vs REMOTE_ONLY for one server's items (or every server's), without Plex.
+
+    `library_id` narrows it to one library (what a sync that wrote items there calls).
 
     `check_files` None follows each server's `check_local_files` setting; True or False overrides
     it. Returns one result per server, in name order. See the module docstring for the rules and
@@ -554,6 +565,7 @@ def reevaluate_states(
             local_os=local_os,
             now=stamp,
             progress=progress,
+            library_id=library_id,
         )
         for server in servers
     ]
@@ -571,11 +583,12 @@ def _reevaluate_server(
     local_os: LocalOS | None,
     now: int,
     progress: Progress | None,
+    library_id: int | None = None,
 ) -> ReevalResult:
     started = time.monotonic()
     resolver = resolver_for(engine, server.id, local_os=local_os)
     counts: Counter[str] = Counter()
-    for chunk in _stream_items(engine, server.id, _MOVABLE, chunk_size):
+    for chunk in _stream_items(engine, server.id, _MOVABLE, chunk_size, library_id=library_id):
         exists = _existence(chunk, resolver, check, max_workers=max_workers, timeout=timeout, stat=stat)
         moves: dict[ItemState, list[int]] = {ItemState.ACTIVE: [], ItemState.REMOTE_ONLY: []}
         for item in chunk:

@@ -19,7 +19,6 @@ import sqlalchemy as sa
 from retrovue.errors import LockHeldError, PlexError, UnknownLibraryError
 from retrovue.ingest.events import RUN_FAILED, EventCallback, LibraryDone, LibraryStarted, SyncSummary
 from retrovue.ingest.library_sync import LibrarySync, SyncOptions
-from retrovue.mapping import reevaluate_states
 from retrovue.servers import client_for
 from retrovue.store import registry, runs
 from retrovue.store import schema as t
@@ -67,8 +66,8 @@ def sync(
     `deep` skips the change gate, checks every item's files and confirms deletions; `force` marks
     items MISSING even past the library's safety threshold; `use_gate=False` lists every library even
     when its `contentChangedAt` did not move (a cheaper check than deep, for the suspicious).
-    `resolve_local` re-decides ACTIVE vs REMOTE_ONLY (path mappings, local files) for a server
-    whose items were written by the run; the engine itself only knows what Plex says.
+    `resolve_local` re-decides ACTIVE vs REMOTE_ONLY (path mappings, local files) for a library
+    whose items the run wrote, before its `LibraryDone`; the engine itself only knows what Plex says.
 
     Raises `LockHeldError` when a single library was asked for and another sync holds it; when several
     were asked for, a held library gets a failed summary saying who holds it and the rest go on.
@@ -79,7 +78,9 @@ def sync(
     single = library is not None or library_id is not None
     emit: EventCallback = on_event or (lambda _event: None)
     stop = cancel or threading.Event()
-    options = SyncOptions(deep=deep, force=force, page_size=page_size, use_gate=use_gate)
+    options = SyncOptions(
+        deep=deep, force=force, page_size=page_size, use_gate=use_gate, resolve_local=resolve_local
+    )
     summaries: list[SyncSummary] = []
     with engine.connect() as conn:
         servers = {s.id: s for s in registry.list_servers(conn)}
@@ -115,8 +116,6 @@ def sync(
                         raise
                     summaries.append(_failed(lib, str(exc), None, int(clock())))
                     emit(LibraryDone(lib.server_id, lib.id, summaries[-1]))
-        if resolve_local and any(s.written for s in summaries if s.server_id == server_id):
-            reevaluate_states(engine, srv.name)
     return summaries
 
 

@@ -46,6 +46,7 @@ from retrovue.ingest.events import (
 )
 from retrovue.ingest.records import apply_detail, item_record, season_record, show_record
 from retrovue.ingest.rekey import Candidate, match_rekeys
+from retrovue.mapping import reevaluate_states
 from retrovue.plex import Page, PlexClient
 from retrovue.plex.models import Episode, Movie, Section, Show
 from retrovue.states import ItemState
@@ -67,6 +68,7 @@ class SyncOptions:
     page_size: int = 200
     detail_chunk: int = 50
     use_gate: bool = True
+    resolve_local: bool = True  # re-decide ACTIVE vs REMOTE_ONLY for written items (path mappings)
 
 
 class CancelledError(Exception):
@@ -162,6 +164,8 @@ class LibrarySync:
                 )
             finished_at = int(self.clock())
             self._record(status, reason, missing, deleted, gated, finished_at)
+            if self.options.resolve_local and self.tally.written:
+                reevaluate_states(self.engine, lib.server_name, library_id=lib.id)
         finally:
             runs.release_lock(self.engine, lib.id, owner)
         summary = SyncSummary(
