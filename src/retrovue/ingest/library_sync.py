@@ -24,10 +24,12 @@ One transaction per page, then a `PageProgress` event; finalize in its own trans
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -55,10 +57,13 @@ from retrovue.store import runs
 from retrovue.store import schema as t
 from retrovue.store.items import ItemRecord, ItemSnapshot, SeasonRecord
 from retrovue.store.registry import LibraryRow, ServerRow
+from retrovue.store.schema import KEY
 
 __all__ = ["LibrarySync", "SyncOptions"]
 
 GONE = (ItemState.MISSING.value, ItemState.DELETED.value)
+T = TypeVar("T", bound=Show | Episode | Movie)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,13 @@ class LibrarySync:
                 status, reason = (
                     RUN_FAILED,
                     f"catalog error: {type(exc).__name__}: {str(exc).splitlines()[0]}",
+                )
+            except Exception as exc:  # a bug or an unforeseen value: record it, never leave it 'running'
+                log.exception("sync of library %s/%s failed unexpectedly", lib.server_name, lib.title)
+                first = str(exc).splitlines()[0] if str(exc) else ""
+                status, reason = (
+                    RUN_FAILED,
+                    f"internal error ({type(exc).__name__}: {first}); nothing was marked missing",
                 )
             finished_at = int(self.clock())
             self._record(status, reason, missing, deleted, gated, finished_at)
@@ -299,7 +311,7 @@ class LibrarySync:
         total_leaves = 0
         for page in self._pages(self.client.iter_shows(self.section.key if self.section else "")):
             records = {}
-            for show in page.items:
+            for show in self._storable(page.items):
                 if isinstance(show, Show):
                     records[show.rating_key] = show_record(show)
                     total_leaves += show.leaf_count or 0
@@ -332,9 +344,16 @@ class LibrarySync:
             self._progress("shows")
         self.total = total_leaves or None
 
+    def _storable(self, items: Sequence[T]) -> list[T]:
+        """Items whose rating key fits the catalog; a longer one cannot be an identity, so the item
+        is counted as an error (it was never stored, so it cannot be taken for missing either)."""
+        fit = [i for i in items if len(i.rating_key) <= KEY]
+        self.tally.errors += len(items) - len(fit)
+        return fit
+
     def _count_errors(self, page: Page[Show] | Page[Episode] | Page[Movie]) -> list[str]:
         """Count undecodable entries; return the rating keys of those that still have one."""
-        keyed = [e.rating_key for e in page.errors if e.rating_key is not None]
+        keyed = [e.rating_key for e in page.errors if e.rating_key is not None and len(e.rating_key) <= KEY]
         self.tally.errors += len(page.errors)
         self.tally.unreadable += len(page.errors) - len(keyed)
         return keyed
@@ -350,12 +369,17 @@ class LibrarySync:
         lib = self.library
         records: dict[str, ItemRecord] = {}
         seasons: dict[str, SeasonRecord] = {}
-        for item in page.items:
+        listed: list[Episode | Movie] = list(page.items)
+        for item in self._storable(listed):
             records[item.rating_key] = item_record(item)
             season = season_record(item) if isinstance(item, Episode) else None
             if season is not None:
                 seasons[season.rating_key] = season
-        errors = {e.rating_key: e.message for e in page.errors if e.rating_key is not None}
+        errors = {
+            e.rating_key: e.message
+            for e in page.errors
+            if e.rating_key is not None and len(e.rating_key) <= KEY
+        }
         self._count_errors(page)
         with self.engine.connect() as conn:
             snap = dal.item_snapshot(conn, lib.id, list(records))

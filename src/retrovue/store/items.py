@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 
 from retrovue.states import ItemState
 from retrovue.store import schema as t
+from retrovue.store.fit import fit_row
 from retrovue.store.upsert import upsert
 
 __all__ = [
@@ -300,7 +301,9 @@ def _replace_parts(conn: Connection, ids: Mapping[str, int], items: Sequence[Ite
     item_ids = list(ids.values())
     for part in chunks(item_ids):
         conn.execute(t.media_parts.delete().where(t.media_parts.c.item_id.in_(part)))
-    rows = [{"item_id": ids[i.rating_key], **asdict(p)} for i in items for p in i.parts]
+    rows = [
+        fit_row(t.media_parts, {"item_id": ids[i.rating_key], **asdict(p)}) for i in items for p in i.parts
+    ]
     if rows:
         conn.execute(t.media_parts.insert(), rows)
 
@@ -452,7 +455,11 @@ def record_item_errors(conn: Connection, library_id: int, errors: Mapping[str, s
         n += conn.execute(
             t.media_items.update()
             .where(c.library_id == library_id, c.rating_key == key)
-            .values(error_count=c.error_count + 1, last_error_at=now, last_error=message[:2000])
+            .values(
+                error_count=c.error_count + 1,
+                last_error_at=now,
+                last_error=message.replace("\x00", "")[:2000],
+            )
         ).rowcount
     return n
 

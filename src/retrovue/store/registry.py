@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from retrovue.errors import ConfigError, UnknownLibraryError, UnknownServerError
 from retrovue.store import schema as t
+from retrovue.store.fit import fit_row
 
 __all__ = [
     "LibraryRow",
@@ -307,6 +308,7 @@ def sync_sections(
             "locations": json.dumps(list(sec.locations)),
             "updated_at": now,
         }
+        values = fit_row(t.libraries, values)
         if sec.key in existing:
             conn.execute(t.libraries.update().where(t.libraries.c.id == existing[sec.key]).values(**values))
             updated += 1

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
+from retrovue.store.fit import fit_row
+
 
 def upsert(
     conn: Connection,
@@ -25,6 +27,7 @@ def upsert(
     """Insert `rows`, or update the `update` columns of rows whose `conflict` key already exists."""
     if not rows:
         return
+    rows = [fit_row(table, row) for row in rows]
     dialect = conn.dialect.name
     if dialect == "mysql" or dialect == "mariadb":
         my_stmt = mysql.insert(table)

@@ -1,0 +1,210 @@
+"""A misbehaving Plex server: every sync ends ok and correct, or partial/failed with a clear message,
+and never marks an existing item MISSING.
+
+Each scenario syncs a clean catalog, then for a few rounds mutates the server, injects faults and
+syncs again. A run that says `ok` must match the ground truth exactly; any other run must give a
+one-line reason, and in every case nothing that exists may be MISSING. Finally faults are cleared and
+the next sync must converge. The figures (faults injected, runs, items lost) are collected in
+`FIGURES` and printed at the end of the module (`pytest -s`); docs/reliability.md quotes them.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from retrovue import servers
+from retrovue.ingest import PageProgress, SyncSummary, sync
+from retrovue.ingest.events import Event
+from retrovue.sim import Simulator
+from retrovue.sim.faults import FaultSpec
+from retrovue.store import schema as t
+from retrovue.store.db import open_catalog
+from tests.ingest.truth import assert_matches_truth, assert_nothing_falsely_missing
+from tests.reliability.integrity import assert_integrity
+
+FAST: dict[str, object] = {"backoff": 0.005, "max_retries": 3, "timeout": 3.0, "connect_timeout": 1.0}
+PAGE = 4
+FIGURES: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report() -> Iterator[None]:
+    yield
+    print(f"\nserver-fault figures: {dict(FIGURES)}")
+
+
+@pytest.fixture
+def lite(tmp_path: object) -> Iterator[Engine]:
+    """Fault scenarios are about the HTTP side: one SQLite catalog is enough (the crash and
+    concurrency tests cover the other databases)."""
+    engine = open_catalog(f"sqlite:///{tmp_path}/faults.sqlite")
+    yield engine
+    engine.dispose()
+
+
+def faults_injected(sim: Simulator, first_request: int) -> int:
+    """Requests since `first_request` (a `request_number`) that the fault spec disturbed."""
+    spec: FaultSpec = sim.faults
+    state = sim.state
+    log = (
+        state.requests[-(state.request_number - first_request) :]
+        if state.request_number > first_request
+        else []
+    )
+    count = 0
+    for offset, (_method, path, _query) in enumerate(log):
+        d = spec.decide(state.seed, first_request + 1 + offset, path)
+        count += bool(d.status or d.reset or d.truncate or d.malformed or d.slow or d.latency)
+    return count
+
+
+def check_outcome(engine: Engine, sim: Simulator, summaries: list[SyncSummary]) -> None:
+    """The contract of a run under faults."""
+    FIGURES["runs"] += len(summaries)
+    assert_integrity(engine)
+    try:
+        assert_nothing_falsely_missing(engine, sim)
+    except AssertionError:
+        FIGURES["runs_with_items_lost"] += 1
+        raise
+    for s in summaries:
+        FIGURES[f"status_{s.status}"] += 1
+        assert s.status in ("ok", "partial", "failed"), s
+        if s.status != "ok":
+            assert s.reason, s
+            assert "\n" not in s.reason, s.reason
+            assert sim.token not in s.reason
+            assert "nothing was marked" in s.reason or "Nothing was marked" in s.reason, s.reason
+            assert s.missing_promoted == 0
+    if all(s.status == "ok" for s in summaries):
+        assert_matches_truth(engine, sim)
+    FIGURES["runs_survived"] += len(summaries)
+
+
+SPECS = [
+    "status=503:0.3",
+    "status=500:0.15,status=502:0.15",
+    "reset:0.2",
+    "truncate:0.2",
+    "malformed:0.2",
+    "slow=150ms:0.2",
+    "status=503:0.6@/library/metadata/*",
+    "status=503:0.1,reset:0.05,truncate:0.05,malformed:0.05,latency=3ms:0.3",
+    "status=429:0.2,status=404:0.05",
+]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_faulty_server_never_loses_an_item(lite: Engine, spec: str) -> None:
+    rng = random.Random(spec)
+    with Simulator(seed=5, shows=3, movies=8, seasons_per_show=2, episodes_per_season=3) as sim:
+        servers.add_server(lite, "home", sim.url, sim.token)
+        sim.set_faults(spec)
+        first = sim.state.request_number
+        check_outcome(lite, sim, sync(lite, page_size=PAGE, client_options=FAST))  # first sync under faults
+        for _round in range(3):
+            sim.clear_faults()
+            sim.random_mutations(rng.randint(1, 4), rng)
+            sim.set_faults(spec)
+            check_outcome(lite, sim, sync(lite, page_size=PAGE, client_options=FAST, use_gate=False))
+        FIGURES["faults_injected"] += faults_injected(sim, first)
+        sim.clear_faults()
+        summaries = sync(lite, page_size=PAGE, client_options=FAST, use_gate=False)
+        assert [s.status for s in summaries] == ["ok", "ok"], [s.reason for s in summaries]
+        assert_matches_truth(lite, sim)
+
+
+def test_token_revoked_mid_run_fails_clearly_and_recovers(lite: Engine) -> None:
+    with Simulator(seed=5, shows=3, movies=8, seasons_per_show=2, episodes_per_season=3) as sim:
+        servers.add_server(lite, "home", sim.url, sim.token)
+        assert all(s.status == "ok" for s in sync(lite, page_size=PAGE))
+        sim.random_mutations(3, 1)
+        sim.set_faults("revoke-after=6")
+        summaries = sync(lite, page_size=PAGE, client_options=FAST, use_gate=False)
+        FIGURES["faults_injected"] += 1
+        check_outcome(lite, sim, summaries)
+        failed = [s for s in summaries if s.status == "failed"]
+        assert failed
+        assert all("token" in (s.reason or "").lower() or "401" in (s.reason or "") for s in failed)
+        sim.clear_faults()
+        sim.restore_token()
+        summaries = sync(lite, page_size=PAGE)
+        assert [s.status for s in summaries] == ["ok", "ok"]
+        assert_matches_truth(lite, sim)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("stop_after_pages", [1, 3, 6])
+def test_server_gone_mid_listing(lite: Engine, stop_after_pages: int) -> None:
+    sim = Simulator(seed=5, shows=3, movies=8, seasons_per_show=2, episodes_per_season=3, port=_free_port())
+    sim.start()
+    try:
+        servers.add_server(lite, "home", sim.url, sim.token)
+        assert all(s.status == "ok" for s in sync(lite, page_size=PAGE))
+        sim.random_mutations(3, 2)
+        pages = 0
+
+        def stop_mid_run(event: Event) -> None:
+            nonlocal pages
+            if isinstance(event, PageProgress):
+                pages += 1
+                if pages == stop_after_pages:
+                    sim.stop()
+
+        summaries = sync(lite, page_size=PAGE, client_options=FAST, on_event=stop_mid_run, use_gate=False)
+        FIGURES["faults_injected"] += 1
+        check_outcome(lite, sim, summaries)
+        assert any(s.status == "failed" for s in summaries)
+        assert any("nothing was marked missing" in (s.reason or "") for s in summaries)
+        sim.start()  # back on the same port
+        summaries = sync(lite, page_size=PAGE)
+        assert [s.status for s in summaries] == ["ok", "ok"], [s.reason for s in summaries]
+        assert_matches_truth(lite, sim)
+    finally:
+        sim.stop()
+
+
+def test_section_taken_offline_marks_nothing_missing(home: Engine, small_sim: Simulator) -> None:
+    """On every backend: an unmounted drive behind Plex empties a section's listing."""
+    assert all(s.status == "ok" for s in sync(home, page_size=PAGE))
+    for key in ("1", "2"):
+        small_sim.set_section_offline(key)
+    summaries = sync(home, page_size=PAGE)
+    FIGURES["faults_injected"] += 2
+    check_outcome(home, small_sim, summaries)
+    assert [s.status for s in summaries] == ["partial", "partial"]
+    assert all("threshold" in (s.reason or "") for s in summaries)
+    with home.connect() as conn:
+        gone = conn.execute(
+            sa.select(sa.func.count()).where(t.media_items.c.state.in_(("MISSING", "DELETED")))
+        ).scalar_one()
+    assert gone == 0
+    for key in ("1", "2"):
+        small_sim.set_section_offline(key, offline=False)
+    summaries = sync(home, page_size=PAGE)
+    assert [s.status for s in summaries] == ["ok", "ok"]
+    assert_matches_truth(home, small_sim)
+
+
+def test_server_answering_only_errors_fails_every_library_with_one_line(lite: Engine) -> None:
+    with Simulator(seed=5, shows=2, movies=3) as sim:
+        servers.add_server(lite, "home", sim.url, sim.token)
+        sync(lite)
+        sim.set_faults("status=503")
+        summaries = sync(lite, client_options=FAST, use_gate=False)
+        FIGURES["faults_injected"] += sim.request_count
+        check_outcome(lite, sim, summaries)
+        assert [s.status for s in summaries] == ["failed", "failed"]
+        assert all("503" in (s.reason or "") for s in summaries)
