@@ -74,11 +74,10 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.TyperException as exc:  # usage errors: bad option, missing argument, bad value
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            print(f"error: {exc.format_message()}", file=sys.stderr)
+        ctx = getattr(exc, "ctx", None)
+        where = f"`{ctx.command_path} --help`" if ctx is not None else "`retrovue --help`"
+        message = " ".join(exc.format_message().split()).rstrip(".")
+        print(f"error: {message}; see {where}", file=sys.stderr)
         sys.exit(exc.exit_code or 2)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -24,7 +24,16 @@ from rich.text import Text
 
 from retrovue.cli import app
 from retrovue.cli.common import console, engine, err_console, print_json
-from retrovue.ingest import Event, EventCallback, LibraryDone, LibraryStarted, PageProgress, SyncSummary, sync
+from retrovue.ingest import (
+    Event,
+    EventCallback,
+    LibraryDone,
+    LibraryStarted,
+    PageProgress,
+    SyncSummary,
+    select_libraries,
+    sync,
+)
 
 
 def summary_table(summaries: list[SyncSummary], title: str = "Sync summary") -> Group:
@@ -112,6 +121,7 @@ def sync_command(
     Exit code 0 when every run is ok, 1 when any failed, ended partial or was cancelled.
     """
     eng = engine(ctx)
+    select_libraries(eng, server=server, library=library)  # an unknown name fails before any output
     cancel = threading.Event()
     result: list[SyncSummary] = []
     failure: list[BaseException] = []
