@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from retrovue import servers
+from retrovue import mapping, servers
 from retrovue.cli import app
 from retrovue.cli.common import console, state
 from retrovue.cli.sync_cmd import summary_table
@@ -23,6 +23,22 @@ from retrovue.ingest import sync
 from retrovue.sim import Simulator
 from retrovue.store import items, registry
 from retrovue.store.db import open_catalog
+
+
+def _local_stand_ins(sim: Simulator, root: Path) -> int:
+    """Empty files standing in for two of every three media files, as if on a local share."""
+    made = 0
+    for section in sim.ground_truth()["sections"]:
+        leaves = [e for sh in section.get("shows", []) for se in sh["seasons"] for e in se["episodes"]]
+        for n, leaf in enumerate(leaves + section.get("movies", [])):
+            if n % 3 == 2:
+                continue
+            for part in leaf["parts"]:
+                target = root / str(part["file"]).removeprefix("/data/media/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.touch()
+                made += 1
+    return made
 
 
 @app.command("demo")
@@ -51,6 +67,13 @@ def demo_command(
                 name += "-x"
             added = servers.add_server(eng, name, sim.url, sim.token)
             console.print(f"Registered server [bold]{name}[/] with {len(added.libraries)} libraries.")
+            local = workdir / "media"
+            present = _local_stand_ins(sim, local)
+            mapping.add_mapping(eng, name, "/data/media", str(local), reevaluate=False)
+            console.print(
+                f"Mapped Plex's /data/media to {local}, where {present} of the files have (empty) "
+                "local copies: those items will be ACTIVE, the rest REMOTE_ONLY."
+            )
 
             def step(title: str) -> None:
                 sim.reset_requests()
