@@ -122,7 +122,8 @@ def demo_command(
                     )
             console.print(table)
             console.print(
-                f"Try it yourself: [bold]retrovue --db-url {url} items --state MISSING[/] or [bold]… runs[/]."
+                f"Look around: [bold]retrovue --db-url {url} items --state DELETED[/], "
+                "[bold]… runs[/], [bold]… paths check[/] or [bold]… gui[/]."
             )
     finally:
         eng.dispose()
