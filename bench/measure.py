@@ -1,0 +1,169 @@
+"""What a benchmark run measures besides wall time: rows written, peak RSS, and the machine's facts."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+from collections import Counter
+from importlib import metadata
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = ["ITEM_TABLES", "RowCounter", "machine_facts", "peak_rss_mb", "rss_mb"]
+
+# The tables an ingest writes per item (item_events: state history, counted too but reported apart).
+ITEM_TABLES = ("media_items", "media_parts", "shows", "seasons", "item_events")
+_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _target(statement: str) -> str | None:
+    """The table an INSERT/UPDATE/DELETE writes, lower-cased, or None for anything else."""
+    words = statement.lstrip().replace("(", " ").replace("`", " ").replace('"', " ").split()
+    if not words or words[0].upper() not in _VERBS:
+        return None
+    verb = words[0].upper()
+    rest = [w for w in words[1:6] if w.upper() not in ("INTO", "FROM", "IGNORE", "LOW_PRIORITY", "OR")]
+    if verb == "UPDATE":
+        return rest[0].lower() if rest else None
+    return rest[0].lower() if rest else None
+
+
+class RowCounter:
+    """Sums `cursor.rowcount` of INSERT/UPDATE/DELETE statements per item table.
+
+    An executemany counts the rows the driver reports for the whole batch. MariaDB reports 2 for a row
+    that `ON DUPLICATE KEY UPDATE` changed and 0 for one it left as it was; SQLite and PostgreSQL 1.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.rows: Counter[str] = Counter()
+        self.statements = 0
+        self._engine = engine
+        sa.event.listen(engine, "after_cursor_execute", self._on_execute)
+
+    def _on_execute(self, _conn: object, cursor: Any, statement: str, *_args: object) -> None:
+        table = _target(statement)
+        if table in ITEM_TABLES:
+            self.statements += 1
+            self.rows[table] += max(0, int(getattr(cursor, "rowcount", 0) or 0))
+
+    @property
+    def total(self) -> int:
+        """Rows written into the item tables, state history excluded."""
+        return sum(n for table, n in self.rows.items() if table != "item_events")
+
+    def close(self) -> None:
+        sa.event.remove(self._engine, "after_cursor_execute", self._on_execute)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MiB.
+
+    On Linux this is `VmHWM` from /proc/self/status, the high-water mark of this process's own
+    address space. `ru_maxrss` is not used there: Linux carries it across `execve`, so a child
+    started with fork+exec (multiprocessing's `spawn`) would report the parent's peak — here the
+    simulator's 100,000-item catalog — instead of its own.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kib / 1024 if sys.platform != "darwin" else kib / 1024 / 1024
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process, in MiB."""
+    import psutil
+
+    return float(psutil.Process().memory_info().rss) / 1024 / 1024
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def _server_version(url: str | None) -> str | None:
+    if not url or url.startswith("sqlite"):
+        return None
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return str(conn.execute(sa.text("SELECT version()")).scalar_one()).split(" ")[0]
+    except Exception as exc:  # a fact we could not read is reported as such, not fatal
+        return f"unknown ({type(exc).__name__})"
+    finally:
+        engine.dispose()
+
+
+def machine_facts(admin_urls: dict[str, str] | None = None) -> dict[str, object]:
+    """Cores, memory, OS, Python and library versions (and database server versions when given)."""
+    import psutil
+
+    facts: dict[str, object] = {
+        "cpus_logical": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "cpu_model": _cpu_model(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "sqlite": __import__("sqlite3").sqlite_version,
+        "packages": {
+            name: _version(name)
+            for name in (
+                "retrovue-ingest",
+                "sqlalchemy",
+                "httpx",
+                "msgspec",
+                "uvicorn",
+                "plexapi",
+                "psycopg",
+                "PyMySQL",
+                "PySide6-Essentials",
+            )
+        },
+    }
+    facts["git"] = _git_head()
+    for name, url in (admin_urls or {}).items():
+        facts[f"{name}_server"] = _server_version(url)
+    return facts
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _git_head() -> str:
+    """The commit measured (and whether the work tree had changes), read-only."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" (modified)" if dirty else "")

@@ -1,0 +1,154 @@
+"""Smoke test of the benchmark harness at the `small` size: request and write counts, never times.
+
+Runs scenarios 1-3 for our engine, the seed's algorithm, python-plexapi and the fetch floor against
+a small simulator, in this process (no child processes, so RSS is not checked), on SQLite.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.measure import RowCounter, _target
+from bench.runner import BEGIN, END, Config, render_markdown, run_benchmark, write_markdown
+
+PAGE, DETAIL_CHUNK = 200, 50
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("bench")
+    config = Config(
+        size="small",
+        only=("full", "nochange", "changed"),
+        repeat=1,
+        in_process=True,
+        output=out / "benchmarks.md",
+        json_output=out / "benchmarks.json",
+        log=lambda _line: None,
+    )
+    return run_benchmark(config)
+
+
+def result(data: dict[str, Any], scenario: str, tool: str) -> dict[str, Any]:
+    (found,) = [
+        r for r in data["results"] if (r["scenario"], r["tool"], r["latency_ms"]) == (scenario, tool, 0)
+    ]
+    return dict(found)
+
+
+def pages(n: int) -> int:
+    return math.ceil(n / PAGE)
+
+
+def detail_requests(n: int) -> int:
+    """checkFiles detail for every new item: per listing page of 200, batches of 50."""
+    full, rest = divmod(n, PAGE)
+    return full * math.ceil(PAGE / DETAIL_CHUNK) + math.ceil(rest / DETAIL_CHUNK)
+
+
+def test_floor_reads_every_listing_page_once(data: dict[str, Any]) -> None:
+    lib = data["library"]
+    floor = result(data, "full", "floor")
+    listing = pages(lib["shows"]) + pages(lib["episodes"]) + pages(lib["movies"])
+    assert floor["requests"] == 1 + listing  # + /library/sections
+    assert floor["rows_written"] == 0
+    counts = floor["raw"][0]["counts"]
+    assert (counts["shows"], counts["episodes"], counts["movies"]) == (
+        lib["shows"],
+        lib["episodes"],
+        lib["movies"],
+    )
+
+
+def test_full_sync_requests_and_writes(data: dict[str, Any]) -> None:
+    lib = data["library"]
+    ours = result(data, "full", "ours")
+    floor = result(data, "full", "floor")
+    assert ours["raw"][0]["summary"]["status"] == ["ok"]
+    assert ours["requests"] == floor["requests"] + detail_requests(lib["episodes"]) + detail_requests(
+        lib["movies"]
+    )
+    assert ours["raw"][0]["client_requests"] == ours["requests"]
+    rows = ours["raw"][0]["rows"]
+    assert rows["media_items"] >= lib["episodes"] + lib["movies"]
+    assert rows["seasons"] == lib["seasons"]
+    assert rows["media_parts"] >= lib["episodes"] + lib["movies"] - (lib["episodes"] + lib["movies"]) // 20
+
+
+def test_no_change_costs_one_request_with_the_gate(data: dict[str, Any]) -> None:
+    lib = data["library"]
+    gated = result(data, "nochange", "ours")
+    nogate = result(data, "nochange", "ours-nogate")
+    assert gated["requests"] == 1
+    assert gated["raw"][0]["summary"]["gated"] is True
+    assert nogate["requests"] == 1 + pages(lib["shows"]) + pages(lib["episodes"]) + pages(lib["movies"])
+    for r in (gated, nogate):
+        assert r["raw"][0]["summary"]["changed"] == 0
+        assert r["raw"][0]["rows"].get("media_parts", 0) == 0  # unchanged items: touched, never rewritten
+        assert r["rows_written"] <= 2 * (lib["episodes"] + lib["movies"] + lib["shows"] + lib["seasons"])
+
+
+def test_changed_sync_fetches_detail_only_for_changes(data: dict[str, Any]) -> None:
+    lib = data["library"]
+    (mutation,) = data["mutations"]
+    ours = result(data, "changed", "ours")
+    summary = ours["raw"][0]["summary"]
+    assert summary["status"] == ["ok"]
+    assert summary["missing"] == mutation["removed"]
+    assert summary["changed"] == mutation["edited"] + mutation["added"]
+    listing = 1 + pages(lib["shows"]) + pages(lib["episodes"]) + pages(lib["movies"])
+    changed_pages = pages(lib["episodes"])  # at most one detail batch per page here (few changes)
+    assert listing < ours["requests"] <= listing + changed_pages + 1  # + the pre-finalize sections check
+    parts = ours["raw"][0]["rows"].get("media_parts", 0)
+    assert 0 < parts <= 4 * (mutation["edited"] + mutation["added"])
+
+
+def test_seed_makes_a_request_per_show_season_and_item(data: dict[str, Any]) -> None:
+    lib = data["library"]
+    expected = (
+        pages(lib["shows"])
+        + lib["shows"]
+        + lib["seasons"]
+        + lib["episodes"]
+        + pages(lib["movies"])
+        + lib["movies"]
+    )
+    for scenario in ("full", "nochange", "changed"):
+        seed = result(data, scenario, "seed")
+        # the seed re-expands every show every run (its stored and listed show digests never match)
+        assert seed["requests"] == pytest.approx(expected, abs=2), scenario
+    full = result(data, "full", "seed")
+    assert full["raw"][0]["summary"]["changed"] >= lib["episodes"]
+
+
+def test_plexapi_makes_a_request_per_show(data: dict[str, Any]) -> None:
+    lib = data["library"]
+    api = result(data, "full", "plexapi")
+    assert api["requests"] >= lib["shows"] + pages(lib["movies"])
+    assert api["raw"][0]["summary"]["processed"] == lib["episodes"] + lib["movies"]
+    assert result(data, "nochange", "plexapi")["raw"][0]["summary"]["changed"] == 0
+
+
+def test_outputs_written(data: dict[str, Any], tmp_path: Path) -> None:
+    assert data["targets"], "targets evaluated"
+    doc = tmp_path / "b.md"
+    doc.write_text(f"# Title\n\nhand-written\n\n{BEGIN}\nold\n{END}\n\nafter\n", encoding="utf-8")
+    write_markdown(doc, render_markdown(data))
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("# Title\n\nhand-written")
+    assert text.rstrip().endswith("after")
+    assert "old" not in text
+    assert "Retrovue (ours)" in text
+
+
+def test_row_counter_parses_write_targets() -> None:
+    assert _target("INSERT INTO media_items (a) VALUES (?)") == "media_items"
+    assert _target('UPDATE "shows" SET x=1') == "shows"
+    assert _target("DELETE FROM media_parts WHERE item_id IN (1)") == "media_parts"
+    assert _target("INSERT INTO `seasons` (a) VALUES (%s) ON DUPLICATE KEY UPDATE a=a") == "seasons"
+    assert _target("SELECT 1") is None
+    assert RowCounter.__doc__
