@@ -439,6 +439,7 @@ def _stream_items(
     chunk_size: int,
     *,
     library_id: int | None = None,
+    scanned_since: int | None = None,
 ) -> Iterator[list[_Item]]:
     """A server's items in `states`, with their part files, `chunk_size` items at a time, by id.
 
@@ -453,6 +454,8 @@ def _stream_items(
     scope = sa.and_(c.server_id == server_id, c.state.in_(wanted))
     if library_id is not None:
         scope = sa.and_(scope, c.library_id == library_id)
+    if scanned_since is not None:
+        scope = sa.and_(scope, c.last_scan_at >= scanned_since)
     last = -1
     while True:
         with engine.connect() as conn:
@@ -541,10 +544,12 @@ def reevaluate_states(
     now: int | None = None,
     progress: Progress | None = None,
     library_id: int | None = None,
+    scanned_since: int | None = None,
 ) -> list[ReevalResult]:
     """Re-decide ACTIVE vs REMOTE_ONLY for one server's items (or every server's), without Plex.
 
-    `library_id` narrows it to one library (what a sync that wrote items there calls).
+    `library_id` narrows it to one library, and `scanned_since` to the items a sync wrote (their
+    `last_scan_at` is the run's stamp): what a sync calls, so a one-item change re-decides one item.
 
     `check_files` None follows each server's `check_local_files` setting; True or False overrides
     it. Returns one result per server, in name order. See the module docstring for the rules and
@@ -566,6 +571,7 @@ def reevaluate_states(
             now=stamp,
             progress=progress,
             library_id=library_id,
+            scanned_since=scanned_since,
         )
         for server in servers
     ]
@@ -584,11 +590,14 @@ def _reevaluate_server(
     now: int,
     progress: Progress | None,
     library_id: int | None = None,
+    scanned_since: int | None = None,
 ) -> ReevalResult:
     started = time.monotonic()
     resolver = resolver_for(engine, server.id, local_os=local_os)
     counts: Counter[str] = Counter()
-    for chunk in _stream_items(engine, server.id, _MOVABLE, chunk_size, library_id=library_id):
+    for chunk in _stream_items(
+        engine, server.id, _MOVABLE, chunk_size, library_id=library_id, scanned_since=scanned_since
+    ):
         exists = _existence(chunk, resolver, check, max_workers=max_workers, timeout=timeout, stat=stat)
         moves: dict[ItemState, list[int]] = {ItemState.ACTIVE: [], ItemState.REMOTE_ONLY: []}
         for item in chunk:

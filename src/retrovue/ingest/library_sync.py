@@ -136,6 +136,7 @@ class LibrarySync:
         self.run_id: int | None = None
         self.mode = "deep" if options.deep else "incremental"
         self.ambiguous: list[str] = []
+        self.run_start: int | None = None  # the stamp of rows this run wrote (None: nothing listed)
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -176,8 +177,7 @@ class LibrarySync:
                 )
             finished_at = int(self.clock())
             self._record(status, reason, missing, deleted, gated, finished_at)
-            if self.options.resolve_local and self.tally.written:
-                reevaluate_states(self.engine, lib.server_name, library_id=lib.id)
+            self._resolve_local()
         finally:
             runs.release_lock(self.engine, lib.id, owner)
         summary = SyncSummary(
@@ -205,6 +205,18 @@ class LibrarySync:
         )
         self.on_event(LibraryDone(lib.server_id, lib.id, summary))
         return summary
+
+    def _resolve_local(self) -> None:
+        """Re-decide ACTIVE vs REMOTE_ONLY (path mappings, local disk) after a run that listed:
+        for the items it wrote, or — a deep run checks every file — for the whole library."""
+        if not self.options.resolve_local or self.run_start is None:
+            return
+        if not (self.options.deep or self.tally.written):
+            return
+        since = None if self.options.deep else self.run_start
+        reevaluate_states(
+            self.engine, self.library.server_name, library_id=self.library.id, scanned_since=since
+        )
 
     def _record(
         self, status: str, reason: str | None, missing: int, deleted: int, gated: bool, now: int
@@ -244,6 +256,7 @@ class LibrarySync:
             return self._gated(now)
         with self.engine.connect() as conn:
             run_start = max(now, dal.max_last_seen(conn, lib.id) + 1)
+        self.run_start = run_start
         self.owner = owner
         if lib.kind == "show":
             self._walk_shows(run_start)
