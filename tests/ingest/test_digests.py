@@ -13,6 +13,31 @@ from retrovue.plex import decode_page
 from retrovue.plex.models import Episode, Movie, Show
 
 
+def _media(**part: object) -> list[dict[str, object]]:
+    """The episode's one Media with one Part, with Part attributes overridden."""
+    return [
+        {
+            "id": 7,
+            "videoCodec": "h264",
+            "audioCodec": "aac",
+            "audioChannels": 2,
+            "videoResolution": "1080",
+            "container": "mkv",
+            "Part": [
+                {
+                    "id": 70,
+                    "key": "/library/parts/70/111/file.mkv",
+                    "file": "/tv/a/s01e01.mkv",
+                    "size": 1000,
+                    "duration": 1_320_000,
+                    "container": "mkv",
+                    **part,
+                }
+            ],
+        }
+    ]
+
+
 def _episode(**overrides: object) -> Episode:
     wire: dict[str, object] = {
         "ratingKey": "45",
@@ -29,26 +54,7 @@ def _episode(**overrides: object) -> Episode:
         "addedAt": 1_600_000_000,
         "updatedAt": 1_600_000_500,
         "guid": "plex://episode/abc",
-        "Media": [
-            {
-                "id": 7,
-                "videoCodec": "h264",
-                "audioCodec": "aac",
-                "audioChannels": 2,
-                "videoResolution": "1080",
-                "container": "mkv",
-                "Part": [
-                    {
-                        "id": 70,
-                        "key": "/library/parts/70/111/file.mkv",
-                        "file": "/tv/a/s01e01.mkv",
-                        "size": 1000,
-                        "duration": 1_320_000,
-                        "container": "mkv",
-                    }
-                ],
-            }
-        ],
+        "Media": _media(),
     }
     wire.update(overrides)
     return msgspec.convert(wire, Episode, from_attributes=False)
@@ -59,29 +65,7 @@ def test_digest_is_stable_and_ignores_detail_only_fields() -> None:
     again = item_record(_episode())
     assert listed.digest == again.digest
     detail = _episode(
-        Media=[
-            {
-                "id": 7,
-                "videoCodec": "h264",
-                "audioCodec": "aac",
-                "audioChannels": 2,
-                "videoResolution": "1080",
-                "container": "mkv",
-                "Part": [
-                    {
-                        "id": 70,
-                        "key": "/library/parts/70/111/file.mkv",
-                        "file": "/tv/a/s01e01.mkv",
-                        "size": 1000,
-                        "duration": 1_320_000,
-                        "container": "mkv",
-                        "accessible": False,
-                        "exists": False,
-                        "Stream": [{"id": 1, "streamType": 1, "codec": "h264"}],
-                    }
-                ],
-            }
-        ]
+        Media=_media(accessible=False, exists=False, Stream=[{"id": 1, "streamType": 1, "codec": "h264"}])
     )
     enriched = apply_detail(listed, detail)
     assert enriched.digest == listed.digest  # the next listing must compare equal
@@ -107,28 +91,7 @@ def test_every_stored_listing_attribute_moves_the_digest(change: dict[str, objec
 
 
 def test_replaced_file_moves_the_digest_without_updated_at() -> None:
-    replaced = _episode(
-        Media=[
-            {
-                "id": 7,
-                "videoCodec": "h264",
-                "audioCodec": "aac",
-                "audioChannels": 2,
-                "videoResolution": "1080",
-                "container": "mkv",
-                "Part": [
-                    {
-                        "id": 70,
-                        "key": "/library/parts/70/222/file.mkv",
-                        "file": "/tv/a/s01e01.mkv",
-                        "size": 2000,
-                        "duration": 1_320_000,
-                        "container": "mkv",
-                    }
-                ],
-            }
-        ]
-    )
+    replaced = _episode(Media=_media(key="/library/parts/70/222/file.mkv", size=2000))
     assert replaced.updated_at == _episode().updated_at
     assert item_record(replaced).digest != item_record(_episode()).digest
 
