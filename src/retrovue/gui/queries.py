@@ -26,7 +26,6 @@ __all__ = [
     "first_part_file",
     "item_detail",
     "item_ids",
-    "item_page",
     "items_by_id",
 ]
 
@@ -143,33 +142,6 @@ def _row_select() -> sa.Select[Any]:
         _items.last_seen_at,
         _FIRST_FILE.label("plex_path"),
     )
-
-
-def item_page(conn: Connection, f: ItemFilter, *, offset: int, limit: int) -> list[ItemRow]:
-    """One batch of the library's items in the requested order (ties broken by id, so pages are stable)."""
-    order = _order(f)
-    query = (
-        sa.select(
-            _items.id,
-            _items.server_id,
-            _items.kind,
-            _items.title,
-            _items.show_title,
-            _items.season_index,
-            _items.episode_index,
-            _items.year,
-            _items.duration_ms,
-            _items.file_size,
-            _items.state,
-            _items.last_seen_at,
-            _FIRST_FILE.label("plex_path"),
-        )
-        .where(*_where(f))
-        .order_by(*order)
-        .offset(offset)
-        .limit(limit)
-    )
-    return [ItemRow(**r._asdict()) for r in conn.execute(query)]
 
 
 def first_part_file(conn: Connection, item_id: int) -> str | None:
