@@ -15,7 +15,7 @@ import pytest
 from bench.measure import RowCounter, _target
 from bench.runner import BEGIN, END, Config, render_markdown, run_benchmark, write_markdown
 
-PAGE, DETAIL_CHUNK = 200, 50
+PAGE, DETAIL_CHUNK = 200, 100
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def pages(n: int) -> int:
 
 
 def detail_requests(n: int) -> int:
-    """checkFiles detail for every new item: per listing page of 200, batches of 50."""
+    """checkFiles detail for every new item: per listing page of 200, batches of 100."""
     full, rest = divmod(n, PAGE)
     return full * math.ceil(PAGE / DETAIL_CHUNK) + math.ceil(rest / DETAIL_CHUNK)
 

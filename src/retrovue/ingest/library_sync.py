@@ -71,7 +71,7 @@ class SyncOptions:
     deep: bool = False
     force: bool = False  # finalize even past the library's MISSING threshold
     page_size: int = 200
-    detail_chunk: int = 50
+    detail_chunk: int = 100  # keys per checkFiles request: 2 per listing page of 200
     use_gate: bool = True
     resolve_local: bool = True  # re-decide ACTIVE vs REMOTE_ONLY for written items (path mappings)
 
