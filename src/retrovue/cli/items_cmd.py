@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import sys
 from typing import Annotated
 
 import typer
+from rich import box
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from retrovue import humanize
@@ -112,39 +115,40 @@ def runs_command(
     if as_json:
         print_json([dataclasses.asdict(r) for r in rows])
         return
-    table = Table(
-        "Run",
-        "Started",
-        "Server",
-        "Library",
-        "Mode",
-        "Status",
-        "Processed",
-        "Changed",
-        "Errors",
-        "Missing↑",
-        "Deleted↑",
-        "Secs",
-        "Note",
-    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    numbers = ("Run", "Seen", "+Chg", "!Err", "Miss↑", "Del↑", "Secs")
+    for header in ("Run", "Started", "Library", "Status", *numbers[1:]):
+        justify: JustifyMethod = "right" if header in numbers else "left"
+        table.add_column(
+            header,
+            justify=justify,
+            min_width=len(header),
+            no_wrap=True,
+            max_width=22 if header == "Library" else None,
+            overflow="ellipsis",
+        )
+    notes = []
     for r in rows:
         secs = str(r.finished_at - r.started_at) if r.finished_at else "…"
+        status = r.status if r.mode == "incremental" else f"{r.status} ({r.mode})"
+        started = dt.datetime.fromtimestamp(r.started_at).strftime("%m-%d %H:%M")
         table.add_row(
             str(r.id),
-            when(r.started_at),
-            r.server_name,
-            r.library_title,
-            r.mode,
-            r.status,
+            started,
+            f"{r.server_name}/{r.library_title}",
+            status,
             str(r.counts.processed),
             str(r.counts.changed),
             str(r.counts.errors),
             str(r.counts.missing),
             str(r.counts.deleted),
             secs,
-            r.error_text or "",
         )
+        if r.error_text:
+            notes.append(f"  run {r.id}: {r.error_text}")
     console.print(table)
+    for note in notes:
+        console.print(note)
 
 
 @app.command("purge")
