@@ -421,20 +421,27 @@ def touch_library(conn: Connection, library_id: int, *, now: int) -> int:
     ).rowcount
 
 
-def upsert_shows(conn: Connection, library_id: int, shows: Sequence[ShowRecord], *, now: int) -> None:
+def _upsert_present(
+    conn: Connection, table: sa.Table, library_id: int, records: Sequence[object], now: int
+) -> None:
+    """Write show or season records as present and seen now; `first_seen_at` survives a conflict."""
     rows = [
         {
-            **_shallow_row(s),
+            **_shallow_row(r),
             "library_id": library_id,
             "first_seen_at": now,
             "last_seen_at": now,
             "state": ItemState.ACTIVE.value,
             "missing_since": None,
         }
-        for s in shows
+        for r in records
     ]
     update = [k for k in rows[0] if k not in ("library_id", "rating_key", "first_seen_at")] if rows else []
-    upsert(conn, t.shows, rows, conflict=("library_id", "rating_key"), update=update)
+    upsert(conn, table, rows, conflict=("library_id", "rating_key"), update=update)
+
+
+def upsert_shows(conn: Connection, library_id: int, shows: Sequence[ShowRecord], *, now: int) -> None:
+    _upsert_present(conn, t.shows, library_id, shows, now)
 
 
 def upsert_show_digest(
@@ -449,19 +456,7 @@ def upsert_show_digest(
 
 
 def upsert_seasons(conn: Connection, library_id: int, seasons: Sequence[SeasonRecord], *, now: int) -> None:
-    rows = [
-        {
-            **_shallow_row(s),
-            "library_id": library_id,
-            "first_seen_at": now,
-            "last_seen_at": now,
-            "state": ItemState.ACTIVE.value,
-            "missing_since": None,
-        }
-        for s in seasons
-    ]
-    update = [k for k in rows[0] if k not in ("library_id", "rating_key", "first_seen_at")] if rows else []
-    upsert(conn, t.seasons, rows, conflict=("library_id", "rating_key"), update=update)
+    _upsert_present(conn, t.seasons, library_id, seasons, now)
 
 
 def record_item_errors(conn: Connection, library_id: int, errors: Mapping[str, str], *, now: int) -> int:
