@@ -68,6 +68,16 @@ def _create_server_database(backend: str) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own state directory (sign-in, client id) and no plex.tv: nothing a test
+    does may touch the user's real ~/.local/state/retrovue or reach the real plex.tv."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("RETROVUE_STATE_DIR", str(state))
+    monkeypatch.setenv("RETROVUE_PLEX_TV_URL", "http://127.0.0.1:9")  # discard port: refused at once
+    return state
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def db_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -15,10 +15,14 @@
         ├── PlexNotFoundError      404 for a path or rating key
         ├── PlexBadResponseError   5xx after retries, malformed or truncated body, wrong shape
         └── NotPlexServerError     something answered, but it is not a Plex Media Server
+    AccountError                   plex.tv: signing in, the account's servers and their tokens
+    ├── NotSignedInError           no account is signed in, or plex.tv no longer takes its token
+    ├── PlexTvUnreachableError     plex.tv did not answer (DNS, refused, timeout, 5xx)
+    └── SignInExpiredError         the sign-in code expired before it was approved
 
 The CLI maps ConfigError to exit code 2 and every other RetrovueError to exit code 1, printing
-`str(error)` on one line. Messages must never include a Plex token: build them from
-`redact()`-ed URLs only.
+`str(error)` on one line. Messages must never include a Plex token (nor the plex.tv account token):
+build them from `redact()`-ed URLs only.
 """
 
 from __future__ import annotations
@@ -26,19 +30,23 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "AccountError",
     "BadMappingError",
     "CatalogError",
     "ConfigError",
     "LockHeldError",
     "NotPlexServerError",
+    "NotSignedInError",
     "PlexBadResponseError",
     "PlexError",
     "PlexNotFoundError",
     "PlexTLSError",
+    "PlexTvUnreachableError",
     "PlexUnauthorizedError",
     "PlexUnreachableError",
     "RetrovueError",
     "SchemaTooNewError",
+    "SignInExpiredError",
     "UnknownLibraryError",
     "UnknownServerError",
     "redact",
@@ -117,4 +125,20 @@ class PlexBadResponseError(PlexError):
 
 
 class NotPlexServerError(PlexError):
+    pass
+
+
+class AccountError(RetrovueError):
+    """Something about the plex.tv account went wrong (exit code 1)."""
+
+
+class NotSignedInError(AccountError):
+    pass
+
+
+class PlexTvUnreachableError(AccountError):
+    pass
+
+
+class SignInExpiredError(AccountError):
     pass

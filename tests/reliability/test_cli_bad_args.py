@@ -30,6 +30,12 @@ CASES: list[tuple[str, list[str]]] = [
     ("sim", ["sim", "--fault", "status=700"]),
     ("sim", ["sim", "--shows", "-1"]),
     ("sim", ["sim", "--port", "http"]),
+    ("sim", ["sim", "--plex-tv", "--approve-after", "-1"]),
+    ("sim", ["sim", "--plex-tv", "--plex-tv-port", "70000"]),
+    # login / logout
+    ("login", ["login", "--token", " "]),
+    ("login", ["login", "--bogus"]),
+    ("logout", ["logout", "now"]),
     # watch
     ("watch", ["watch", "--debounce", "-1"]),
     ("watch", ["watch", "--fallback-interval", "0"]),

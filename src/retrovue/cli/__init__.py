@@ -43,6 +43,7 @@ def _root(
 
 
 COMMAND_MODULES = (
+    "account_cmd",
     "demo_cmd",
     "gui_cmd",
     "items_cmd",

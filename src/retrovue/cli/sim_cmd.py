@@ -1,7 +1,8 @@
 """`retrovue sim`: serve the bundled Plex simulator in the foreground.
 
 A thin shell over `retrovue.sim.Simulator`: parse options, build the simulator, print where it
-listens (never the token), serve until interrupted.
+listens (never the token), serve until interrupted. `--plex-tv` adds the plex.tv stand-in
+(`retrovue.sim.plextv`) with an account whose servers include this one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import typer
 from retrovue.cli import app
 from retrovue.errors import ConfigError
 from retrovue.sim import DEFAULT_TOKEN, FaultSpec, Simulator
+from retrovue.sim.plextv import PlexTvSim, build_household
 
 
 def _validate(*, port: int, shows: int, movies: int, seasons: int, episodes: int) -> None:
@@ -49,9 +51,23 @@ def sim(
     fault: str | None = typer.Option(
         None, help="Fault SPEC, e.g. 'status=503:0.05,reset:0.01,latency=20ms,revoke-after=100'."
     ),
+    plex_tv: bool = typer.Option(
+        False,
+        "--plex-tv",
+        help="Also serve a plex.tv stand-in whose account lists this server and three more "
+        "(shared, reachable only remotely, offline). Point RETROVUE_PLEX_TV_URL at it.",
+    ),
+    plex_tv_port: int = typer.Option(0, help="Port of the plex.tv stand-in (0: any free port)."),
+    approve_after: int = typer.Option(
+        3, help="The stand-in approves a sign-in on its N-th check (0: only from its /auth page)."
+    ),
 ) -> None:
     """Serve a simulated Plex Media Server with a generated library."""
     _validate(port=port, shows=shows, movies=movies, seasons=seasons_per_show, episodes=episodes_per_season)
+    if not 0 <= plex_tv_port <= 65535:
+        raise ConfigError(f"--plex-tv-port must be between 0 and 65535, not {plex_tv_port}")
+    if approve_after < 0:
+        raise ConfigError("--approve-after must not be negative")
     if latency_ms < 0:
         raise ConfigError("--latency-ms must not be negative")
     if not token.strip():
@@ -85,5 +101,22 @@ def sim(
     if spec:
         print(f"faults: {spec}", file=sys.stderr)
     print("Token: pass --token to choose it; it is not printed. Ctrl-C stops.", file=sys.stderr)
-    with contextlib.suppress(KeyboardInterrupt):
-        simulator.serve_forever()
+    with contextlib.ExitStack() as stack:
+        if plex_tv:
+            _start_plex_tv(stack, simulator, host, plex_tv_port, approve_after)
+        with contextlib.suppress(KeyboardInterrupt):
+            simulator.serve_forever()
+
+
+def _start_plex_tv(
+    stack: contextlib.ExitStack, simulator: Simulator, host: str, port: int, approve_after: int
+) -> None:
+    """Serve the plex.tv stand-in and its household in background threads until `stack` closes."""
+    tv = stack.enter_context(PlexTvSim(host=host, port=port, approve_after_polls=approve_after or None))
+    for extra in build_household(tv, simulator):
+        stack.callback(extra.stop)
+    names = ", ".join(d.name for d in tv.devices if d.provides == "server")
+    print(f"plex.tv stand-in on {tv.url} (servers: {names})", file=sys.stderr)
+    print(f"  export RETROVUE_PLEX_TV_URL={tv.url}   then: retrovue login", file=sys.stderr)
+    how = f"on its {approve_after}. check" if approve_after else "from its /auth page"
+    print(f"  sign-ins are approved {how}; the account token is not printed", file=sys.stderr)

@@ -76,9 +76,14 @@ class SimState:
     revoked: bool = False
     friendly_name: str = "Retrovue Simulator"
     control: Callable[[str, dict[str, Any]], Any] | None = None
+    # Tokens accepted besides `token`, as a real server accepts its owner's account token and the
+    # per-server access tokens plex.tv issued to the accounts it is shared with.
+    other_tokens: set[str] = field(default_factory=set)
 
     def token_ok(self, token: str | None) -> bool:
-        return token is not None and token == self.token and not self.revoked
+        if token is None or self.revoked:
+            return False
+        return token == self.token or token in self.other_tokens
 
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ _WRITE_OPS = frozenset(
         "clear_faults",
         "revoke_token",
         "restore_token",
+        "accept_token",
+        "refuse_token",
         "reset_requests",
         "advance_clock",
         "random_mutations",
@@ -223,6 +225,18 @@ class Simulator:
             self.state.faults = FaultSpec(
                 tuple(r for r in self.state.faults.rules if r.kind != "revoke-after")
             )
+
+    def accept_token(self, token: str) -> None:
+        """Also accept `token` (an account or access token plex.tv issued for this server)."""
+        if not token:
+            raise ValueError("token must not be empty")
+        with self.state.lock:
+            self.state.other_tokens.add(token)
+
+    def refuse_token(self, token: str) -> None:
+        """Stop accepting a token given to `accept_token` (rotated, or the share was revoked)."""
+        with self.state.lock:
+            self.state.other_tokens.discard(token)
 
     # -- notifications ------------------------------------------------------------------------------
     @property
