@@ -31,17 +31,17 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Literal, NamedTuple
 
 from retrovue.errors import BadMappingError
-from retrovue.states import PLAYABLE_STATES, ItemState
 
 __all__ = [
     "Flavour",
+    "LocalAnswer",
     "LocalOS",
     "Outcome",
     "PathMapping",
@@ -50,7 +50,7 @@ __all__ = [
     "check_exists",
     "default_local_os",
     "detect_flavour",
-    "playable_state",
+    "local_answer",
     "resolve",
     "suggest_mappings",
     "validate_mapping",
@@ -285,6 +285,10 @@ class Resolver:
         """Forget cached answers (the mappings themselves are immutable: build a new Resolver)."""
         self._cache.clear()
 
+    def roots(self) -> list[tuple[PathMapping, str]]:
+        """Each usable mapping with its local folder as this machine writes it (skipped ones left out)."""
+        return [(compiled.mapping, compiled.local_base) for compiled in self._table.values()]
+
     def resolve(self, plex_path: str) -> str | None:
         """The local path for `plex_path`, or None when no mapping gives a safe one."""
         return self.explain(plex_path).local_path
@@ -493,7 +497,7 @@ def _implied(mapping: PathMapping, others: Sequence[PathMapping], local_os: Loca
 
 
 # --------------------------------------------------------------------------------------------------
-# Existence on disk and the ACTIVE / REMOTE_ONLY rule
+# Existence on disk and the local-playability rule
 
 
 def _probe(stat: Callable[[str], object], path: str) -> bool | None:
@@ -649,32 +653,53 @@ def check_exists(
     return _ExistenceRun(unique, stat, max_workers, timeout).run()
 
 
-def playable_state(
-    current_state: ItemState | str,
-    part_plex_paths: Sequence[str],
-    resolver: Callable[[str], str | None],
-    exists: Callable[[str], bool | None],
-) -> ItemState:
-    """Decide between ACTIVE and REMOTE_ONLY for an item Plex can play; leave other states alone.
+@dataclass(frozen=True, slots=True)
+class LocalAnswer:
+    """Whether an item plays from local files here, and if so from which (see `local_answer`)."""
 
-    ACTIVE needs every part (a film split over two files needs both) to resolve to a local file that
-    exists. A part with no mapping, or whose mapped file is absent, makes the item REMOTE_ONLY: Plex
-    can still stream it. UNAVAILABLE, MISSING and DELETED belong to the sync engine and come back
-    unchanged, as does an item with no parts (nothing to play locally; the engine judges that).
-    When `exists` answers None (a hung mount) and nothing is known to be missing, the state stays
-    as it was rather than flapping with the network. `resolver` is a `Resolver` (it is callable) or
-    any function from Plex path to local path.
+    files: tuple[str, ...] | None  # local paths of the version that plays, in part order; None: none
+    unknown: bool = False  # some version could not be checked (no answer in time, or its root is down)
+    root_down: bool = False  # ... because a mapping root is down (an unmounted share)
+
+    @property
+    def local(self) -> bool | None:
+        """True: plays here; False: certainly not; None: cannot tell (which never means yes)."""
+        if self.files is not None:
+            return True
+        return None if self.unknown else False
+
+
+def local_answer(
+    versions: Iterable[Sequence[str]],
+    resolver: Resolver,
+    exists: Callable[[str], bool | None],
+    down: Container[int] = (),
+) -> LocalAnswer:
+    """The one rule for "does this item play from a local file on this machine".
+
+    `versions` are the item's Media in order, each the Plex paths of its parts. A version plays when
+    every part (a film split over two files needs both) resolves through this machine's mappings to
+    a file that exists; the item plays when some version does (Plex keeps "optimized versions" in
+    folders nobody maps, and they must not hide the original). A version with a part that does not
+    resolve, or whose file certainly does not exist, does not play. A version whose check could not
+    answer (`exists` gave None), or with a part under a mapping whose id is in `down` (its local
+    root is unmounted or unreadable: those files are not even asked about), makes the answer
+    "cannot tell" unless another version plays. An item without versions does not play locally.
     """
-    state = ItemState(current_state)
-    if state not in PLAYABLE_STATES or not part_plex_paths:
-        return state
-    unknown = False
-    for plex_path in part_plex_paths:
-        local = resolver(plex_path)
-        if local is None:
-            return ItemState.REMOTE_ONLY
-        found = exists(local)
-        if found is False:
-            return ItemState.REMOTE_ONLY
-        unknown = unknown or found is None
-    return state if unknown else ItemState.ACTIVE
+    unknown = root_down = False
+    for files in versions:
+        local: list[str] = []
+        for plex_path in files:
+            found = resolver.explain(plex_path)
+            if found.local_path is None:
+                break
+            if found.mapping is not None and found.mapping.id is not None and found.mapping.id in down:
+                root_down = unknown = True
+                break
+            local.append(found.local_path)
+        else:
+            answers = [exists(path) for path in local]
+            if all(a is True for a in answers):
+                return LocalAnswer(tuple(local))
+            unknown = unknown or not any(a is False for a in answers)
+    return LocalAnswer(None, unknown, root_down)

@@ -1,7 +1,8 @@
 """`retrovue paths …` against a simulated Plex server, with its files partly "mounted" under tmp_path.
 
 The sync engine is not wired into these tests: items are written from the simulator's ground truth
-with the store's own batch upsert, exactly as a sync would leave them (everything ACTIVE).
+with the store's own batch upsert, as a sync writes them before deciding local states (Plex's state
+ACTIVE, nothing decided on this machine yet: REMOTE_ONLY for readers).
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
+from retrovue import machine
 from retrovue.sim import Simulator
-from retrovue.store import registry
-from retrovue.store import schema as t
+from retrovue.store import local, registry
 from retrovue.store.db import open_catalog
 from retrovue.store.items import ItemRecord, PartRecord, upsert_items
 from tests.conftest import CliResult
@@ -48,12 +48,12 @@ class Home:
         return sum(len(m) for m in self.movies)
 
     def states(self) -> dict[str, int]:
+        """Items per state as a reader on this machine sees them (states with no item left out)."""
         engine = open_catalog(self.url)
         try:
             with engine.connect() as conn:
-                c = t.media_items.c
-                rows = conn.execute(sa.select(c.state, sa.func.count()).group_by(c.state))
-                return {state: int(n) for state, n in rows}
+                counts = local.state_counts(conn, machine.current())
+                return {state: n for state, n in counts.items() if n}
         finally:
             engine.dispose()
 
@@ -113,8 +113,9 @@ def test_add_reevaluates_and_remove_undoes(cli: Cli, home: Home) -> None:
     added = cli("paths", "add", "home", PLEX + "/", str(home.local))
     assert added.code == 0, added.err
     assert f"Added mapping {PLEX} -> {home.local} for home." in added.out
-    # Episodes' files are not on disk, movies are half there.
-    assert f"0 became ACTIVE, {home.episodes + movies - on_disk} became REMOTE_ONLY" in added.out
+    # Episodes' files are not on disk, movies are half there: those become ACTIVE, the rest are
+    # decided REMOTE_ONLY, which readers already saw them as (nothing had been decided here).
+    assert f"{on_disk} became ACTIVE, 0 became REMOTE_ONLY" in added.out
     assert home.states() == {"ACTIVE": on_disk, "REMOTE_ONLY": home.episodes + movies - on_disk}
 
     removed = cli("paths", "remove", "home", PLEX)
@@ -134,7 +135,11 @@ def test_add_reevaluates_and_remove_undoes(cli: Cli, home: Home) -> None:
 
 
 def test_list(cli: Cli, home: Home) -> None:
-    assert "No path mappings. Add one with: retrovue paths add home" in cli("paths", "list", "home").out
+    empty = cli("paths", "list", "home").out
+    assert (
+        f"No path mappings for machine {machine.current()}. Add one with: retrovue paths add home"
+        in " ".join(empty.split())
+    )
     cli("paths", "add", "home", PLEX, str(home.local), "--no-apply")
     cli("paths", "add", "home", "\\\\nas\\media", "/mnt/nas", "--no-apply")
     text = cli("paths", "list")

@@ -15,10 +15,10 @@ import pytest
 from PySide6.QtCore import QSettings
 from sqlalchemy import Engine
 
-from retrovue import servers
+from retrovue import machine, servers
 from retrovue.gui.main_window import MainWindow
 from retrovue.sim import Simulator
-from retrovue.store import items, registry
+from retrovue.store import items, local, registry
 from retrovue.store.db import open_catalog
 from retrovue.store.items import ItemRecord, PartRecord
 from retrovue.store.registry import SectionInfo
@@ -94,7 +94,8 @@ def fake_library(engine: Engine, *, kind: str = "show", title: str = "TV Shows")
 
 
 def fill_items(engine: Engine, server_id: int, library_id: int, n: int, *, page: int = 1000) -> None:
-    """`n` episodes across 100 shows, each with one part under /data/tv, via store.items.upsert_items."""
+    """`n` episodes across 100 shows, each with one part under /data/tv, via store.items.upsert_items;
+    the ACTIVE and REMOTE_ONLY ones are Plex-playable items with this machine's verdict saying so."""
     now = int(time.time())
     states = ("ACTIVE", "ACTIVE", "ACTIVE", "REMOTE_ONLY", "MISSING")
     with engine.begin() as conn:
@@ -110,7 +111,9 @@ def fill_items(engine: Engine, server_id: int, library_id: int, n: int, *, page:
                         kind="episode",
                         title=f"Episode {i:06d}",
                         digest=f"d{i}",
-                        state=states[i % len(states)],
+                        state="ACTIVE"
+                        if states[i % len(states)] == "REMOTE_ONLY"
+                        else states[i % len(states)],
                         show_rating_key=f"s{i % 100}",
                         show_title=show,
                         season_index=season + 1,
@@ -135,4 +138,12 @@ def fill_items(engine: Engine, server_id: int, library_id: int, n: int, *, page:
                         ),
                     )
                 )
-            items.upsert_items(conn, server_id, library_id, batch, now=now)
+            ids = items.upsert_items(conn, server_id, library_id, batch, now=now)
+            verdicts = [
+                local.Decision(
+                    ids[r.rating_key], states[int(r.rating_key) % len(states)] == "ACTIVE", r.digest
+                )
+                for r in batch
+                if r.state == "ACTIVE"
+            ]
+            local.write_verdicts(conn, machine.current(), verdicts, now=now)

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtWidgets import QLineEdit
 from sqlalchemy import Engine
 
-from retrovue import servers
+from retrovue import machine, servers
 from retrovue.gui.dialogs.mappings import MappingsDialog
 from retrovue.gui.dialogs.server import ServerDialog
 from retrovue.gui.main_window import MainWindow
@@ -131,7 +131,9 @@ def test_window_mappings_dialog_refreshes_local_paths(
 ) -> None:
     server_id, _library_id = fake_library(engine)
     with engine.begin() as conn:
-        registry.add_mapping(conn, server_id, "/data", "/mnt", now=int(time.time()))
+        registry.add_mapping(
+            conn, server_id, "/data", "/mnt", machine=machine.current(), now=int(time.time())
+        )
     window = make_window()
     dialog = window.edit_mappings()
     assert dialog is not None

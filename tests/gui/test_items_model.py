@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, Qt
 from sqlalchemy import Engine
 
+from retrovue import machine
 from retrovue.gui.models.items import COL_LOCAL, COL_PLEX, COL_STATE, COL_TITLE, ItemsModel
 from retrovue.store import registry
 from tests.gui.conftest import fake_library, fill_items
@@ -75,7 +76,9 @@ def test_local_path_is_resolved_on_demand(qtbot: Any, engine: Engine) -> None:
     assert plex.startswith("/data/tv/")
     assert model.data(model.index(0, COL_LOCAL)) == ""  # no mapping yet
     with engine.begin() as conn:
-        registry.add_mapping(conn, server_id, "/data/tv", "/mnt/nas/tv", now=int(time.time()))
+        registry.add_mapping(
+            conn, server_id, "/data/tv", "/mnt/nas/tv", machine=machine.current(), now=int(time.time())
+        )
     model.forget_mappings()
     assert model.data(model.index(0, COL_LOCAL)) == plex.replace("/data/tv", "/mnt/nas/tv", 1)
 

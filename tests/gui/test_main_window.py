@@ -11,6 +11,7 @@ from PySide6.QtCore import QModelIndex, QSettings
 from PySide6.QtGui import QGuiApplication
 from sqlalchemy import Engine
 
+from retrovue import machine
 from retrovue.gui.main_window import MainWindow
 from retrovue.gui.models.tree import COL_ITEMS, COL_KIND, COL_STATES
 from retrovue.store import items, registry
@@ -109,7 +110,9 @@ def test_item_actions_use_the_resolved_local_path(
     fill_items(engine, server_id, library_id, 1)
     local_root = tmp_path / "nas" / "tv"
     with engine.begin() as conn:
-        registry.add_mapping(conn, server_id, "/data/tv", str(local_root), now=int(time.time()))
+        registry.add_mapping(
+            conn, server_id, "/data/tv", str(local_root), machine=machine.current(), now=int(time.time())
+        )
     window = make_window()
     _select_first_item(qtbot, window)
     row = window.current_item()

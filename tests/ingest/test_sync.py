@@ -169,7 +169,8 @@ def test_missing_becomes_deleted_after_retention_and_keeps_history(home: Home) -
             .where(t.media_items.c.rating_key == gone)
             .order_by(t.item_events.c.id)
         ).all()
-    assert history == [("ACTIVE", "REMOTE_ONLY"), ("REMOTE_ONLY", "MISSING"), ("MISSING", "DELETED")]
+    # Plex's states only: a first local verdict (REMOTE_ONLY here, nothing is mapped) is not history.
+    assert history == [("ACTIVE", "MISSING"), ("MISSING", "DELETED")]
 
 
 def test_offline_section_marks_nothing_missing(home: Home) -> None:
@@ -379,28 +380,3 @@ def test_cancel_interrupts_retry_backoff(home: Home) -> None:
     # Four backoffs of 30 s and more would follow without the cancel; it must end right away instead.
     assert time.monotonic() - started < 20
     assert tv.status == "cancelled"
-
-
-def test_local_states_are_re_decided_for_written_items_and_by_deep_runs(home: Home, tmp_path: object) -> None:
-    from pathlib import Path
-
-    from retrovue import mapping
-
-    root = Path(str(tmp_path)) / "media"
-    root.mkdir()
-    mapping.add_mapping(home.engine, "home", "/data/media", str(root))
-    sync(home.engine)
-    movies = [m for m in _leaves(home.sim, "movie") if len(m["parts"]) == 1 and m["parts"][0]["exists"]]
-    copied, edited = movies[0], movies[1]
-    for movie in (copied, edited):
-        local = root / str(movie["parts"][0]["file"]).removeprefix("/data/media/")
-        local.parent.mkdir(parents=True, exist_ok=True)
-        local.touch()
-    home.sim.edit(edited["ratingKey"], title="Edited")
-    sync(home.engine)
-    lib = library_ids(home.engine, "home")["2"]
-    got = states(home.engine, lib)
-    assert got[edited["ratingKey"]] == "ACTIVE"  # written by the run: re-decided
-    assert got[copied["ratingKey"]] == "REMOTE_ONLY"  # untouched by Plex: not re-checked by a normal run
-    sync(home.engine, deep=True)  # a deep run checks every file, local ones included
-    assert states(home.engine, lib)[copied["ratingKey"]] == "ACTIVE"

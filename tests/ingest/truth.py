@@ -7,7 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from retrovue import machine as machines
 from retrovue.sim import Simulator
+from retrovue.store import local
 from retrovue.store import schema as t
 
 GONE = ("MISSING", "DELETED")
@@ -80,10 +82,17 @@ def library_ids(engine: Engine, server_name: str) -> dict[str, int]:
         return {key: lib_id for key, lib_id in rows}
 
 
-def states(engine: Engine, library_id: int) -> dict[str, str]:
+def states(engine: Engine, library_id: int, machine: str | None = None) -> dict[str, str]:
+    """Each item's state as a reader on `machine` (default: this one) sees it, by rating key."""
     c = t.media_items.c
+    v, on = local.verdict_join(machine or machines.current())
+    query = (
+        sa.select(c.rating_key, local.reader_state(v))
+        .select_from(t.media_items.outerjoin(v, on))
+        .where(c.library_id == library_id)
+    )
     with engine.connect() as conn:
-        return dict(conn.execute(sa.select(c.rating_key, c.state).where(c.library_id == library_id)).all())
+        return {key: state for key, state in conn.execute(query)}
 
 
 def assert_matches_truth(

@@ -12,11 +12,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from retrovue import mapping
+from retrovue import machine, mapping
 from retrovue.desktop import DesktopActionError
 from retrovue.errors import BadMappingError, ConfigError, UnknownServerError
+from retrovue.mapping.roots import RootProbe, RootStatus
 from retrovue.states import ItemState
-from retrovue.store import registry
+from retrovue.store import local, registry
 from retrovue.store import schema as t
 from retrovue.store.items import ItemRecord, PartRecord, upsert_items
 from retrovue.store.registry import SectionInfo
@@ -49,31 +50,45 @@ class Env:
             (lib,) = registry.list_libraries(conn, server=name)
         self.server_id, self.library_id = server.id, lib.id
 
-    def item(self, key: str, state: ItemState, *versions: Sequence[str]) -> None:
-        """Store an item; each of `versions` is one Media's part files (Plex paths)."""
+    def item(self, key: str, state: ItemState, *versions: Sequence[str], digest: str = "d") -> None:
+        """Store an item in Plex's `state`; each of `versions` is one Media's part files (Plex paths).
+
+        REMOTE_ONLY stands for "Plex can play it, decided here not to play locally": the item is
+        stored ACTIVE with a no verdict for this machine (ACTIVE gets a yes verdict).
+        """
         parts = tuple(
             PartRecord(media_index=m, part_index=p, file=f)
             for m, files in enumerate(versions)
             for p, f in enumerate(files)
         )
+        plex = ItemState.ACTIVE if state is ItemState.REMOTE_ONLY else state
         record = ItemRecord(
-            key, "movie", key, digest="d", state=state.value, part_count=len(parts), parts=parts
+            key, "movie", key, digest=digest, state=plex.value, part_count=len(parts), parts=parts
         )
         with self.engine.begin() as conn:
             self.ids.update(upsert_items(conn, self.server_id, self.library_id, [record], now=NOW))
+            if state in (ItemState.ACTIVE, ItemState.REMOTE_ONLY):
+                verdict = local.Decision(self.ids[key], state is ItemState.ACTIVE, digest)
+                local.write_verdicts(conn, machine.current(), [verdict], now=NOW)
 
     def file(self, plex_path: str, *, exists: bool = True) -> str:
         """A Plex path under /data/media; its local file is created when `exists`."""
         if exists:
-            local = self.local / plex_path.removeprefix(PLEX + "/")
-            local.parent.mkdir(parents=True, exist_ok=True)
-            local.write_bytes(b"")
+            local_file = self.local / plex_path.removeprefix(PLEX + "/")
+            local_file.parent.mkdir(parents=True, exist_ok=True)
+            local_file.write_bytes(b"")
         return plex_path
 
-    def states(self) -> dict[str, str]:
+    def states(self, on: str | None = None) -> dict[str, str]:
+        """Each item's state as a reader on machine `on` (default: this one) sees it."""
         c = t.media_items.c
+        v, join = local.verdict_join(on or machine.current())
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(c.rating_key, c.state).where(c.server_id == self.server_id))
+            rows = conn.execute(
+                sa.select(c.rating_key, local.reader_state(v).label("state"))
+                .select_from(t.media_items.outerjoin(v, join))
+                .where(c.server_id == self.server_id)
+            )
             return {r.rating_key: r.state for r in rows}
 
     def events(self) -> list[tuple[str, str, str, str | None]]:
@@ -146,7 +161,7 @@ def test_unknown_server(env: Env) -> None:
 
 def test_list_flags_mappings_unusable_on_this_machine(env: Env) -> None:
     with env.engine.begin() as conn:  # written by the same catalog's user on a Windows machine
-        registry.add_mapping(conn, env.server_id, PLEX, "M:\\Media", now=NOW)
+        registry.add_mapping(conn, env.server_id, PLEX, "M:\\Media", machine=machine.current(), now=NOW)
     (listed,) = mapping.list_mappings(env.engine, "home", local_os="posix")
     assert listed.problem == "local prefix is not an absolute posix path"
     assert mapping.list_mappings(env.engine, "home", local_os="windows")[0].problem is None
@@ -161,6 +176,8 @@ def test_local_paths_are_never_stored(env: Env) -> None:
 
 
 # --- reevaluate_states -----------------------------------------------------------------------------
+
+DETAIL = f"machine {machine.current()}"
 
 
 def test_reevaluate_with_real_files(env: Env) -> None:
@@ -177,9 +194,17 @@ def test_reevaluate_with_real_files(env: Env) -> None:
     env.item("already-active", ItemState.ACTIVE, [f(f"{PLEX}/Movies/ok.mkv")])
     # A version outside every mapping (an "optimized version") does not stop the mapped one playing.
     env.item("versions", ItemState.REMOTE_ONLY, ["/config/Optimized/v.mp4"], [f(f"{PLEX}/Movies/v.mkv")])
+    env.item("undecided", ItemState.ACTIVE, [f(f"{PLEX}/Movies/new.mkv")], digest="new")
     env.item("unavailable", ItemState.UNAVAILABLE, [f(f"{PLEX}/Movies/unavailable.mkv")])
     env.item("missing", ItemState.MISSING, [f(f"{PLEX}/Movies/missing.mkv")])
     env.item("no-parts", ItemState.ACTIVE)
+    with env.engine.begin() as conn:  # a verdict for the item as it was before Plex changed it
+        conn.execute(
+            t.local_verdicts.update()
+            .where(t.local_verdicts.c.item_id == env.ids["undecided"])
+            .values(digest="old")
+        )
+    assert env.states()["undecided"] == "REMOTE_ONLY"  # a stale verdict is no verdict
     _mapped(env)
 
     (result,) = mapping.reevaluate_states(env.engine, "home", now=NOW + 5)
@@ -192,26 +217,28 @@ def test_reevaluate_with_real_files(env: Env) -> None:
         "unmapped": "REMOTE_ONLY",
         "already-active": "ACTIVE",
         "versions": "ACTIVE",
+        "undecided": "ACTIVE",
         "unavailable": "UNAVAILABLE",
         "missing": "MISSING",
-        "no-parts": "ACTIVE",
+        "no-parts": "REMOTE_ONLY",
     }
-    assert (result.examined, result.to_active, result.to_remote_only) == (8, 3, 3)
-    assert (result.unchanged, result.unknown, result.no_parts, result.checked_files) == (1, 0, 1, True)
+    assert (result.examined, result.to_active, result.to_remote_only) == (9, 3, 4)
+    assert (result.unchanged, result.unknown, result.no_parts, result.checked_files) == (2, 0, 1, True)
     assert sorted(env.events()) == sorted(
         [
-            ("present", "REMOTE_ONLY", "ACTIVE", mapping.EVENT_DETAIL),
-            ("both-cds", "REMOTE_ONLY", "ACTIVE", mapping.EVENT_DETAIL),
-            ("versions", "REMOTE_ONLY", "ACTIVE", mapping.EVENT_DETAIL),
-            ("absent", "ACTIVE", "REMOTE_ONLY", mapping.EVENT_DETAIL),
-            ("one-cd-missing", "ACTIVE", "REMOTE_ONLY", mapping.EVENT_DETAIL),
-            ("unmapped", "ACTIVE", "REMOTE_ONLY", mapping.EVENT_DETAIL),
+            ("present", "REMOTE_ONLY", "ACTIVE", DETAIL),
+            ("both-cds", "REMOTE_ONLY", "ACTIVE", DETAIL),
+            ("versions", "REMOTE_ONLY", "ACTIVE", DETAIL),
+            ("absent", "ACTIVE", "REMOTE_ONLY", DETAIL),
+            ("one-cd-missing", "ACTIVE", "REMOTE_ONLY", DETAIL),
+            ("unmapped", "ACTIVE", "REMOTE_ONLY", DETAIL),
+            ("no-parts", "ACTIVE", "REMOTE_ONLY", DETAIL),
         ]
     )
     # Running again changes nothing and writes no history.
     (again,) = mapping.reevaluate_states(env.engine, "home")
-    assert (again.changed, again.unchanged) == (0, 7)
-    assert len(env.events()) == 6
+    assert (again.changed, again.unchanged) == (0, 9)
+    assert len(env.events()) == 7
 
 
 def test_add_and_remove_mapping_reevaluate_the_server(env: Env) -> None:
@@ -230,14 +257,18 @@ def test_add_and_remove_mapping_reevaluate_the_server(env: Env) -> None:
 def test_without_file_checks_resolution_alone_decides(env: Env) -> None:
     env.item("gone-but-mapped", ItemState.REMOTE_ONLY, [f"{PLEX}/Movies/nowhere.mkv"])
     env.item("unmapped", ItemState.ACTIVE, ["/elsewhere/u.mkv"])
+    env.file(f"{PLEX}/Movies/other.mkv")  # the share is mounted (not an empty mount point)
     _mapped(env)
 
     def no_stat(path: str) -> os.stat_result:
         raise AssertionError(f"stat called for {path}")
 
+    def no_probe(path: str) -> RootProbe:
+        raise AssertionError(f"root probed: {path}")
+
     with env.engine.begin() as conn:
         registry.update_server(conn, "home", now=NOW, check_local_files=False)
-    (result,) = mapping.reevaluate_states(env.engine, "home", stat=no_stat)
+    (result,) = mapping.reevaluate_states(env.engine, "home", stat=no_stat, probe=no_probe)
     assert not result.checked_files
     assert env.states() == {"gone-but-mapped": "ACTIVE", "unmapped": "REMOTE_ONLY"}
     # An explicit check_files=True overrides the server setting.
@@ -246,18 +277,111 @@ def test_without_file_checks_resolution_alone_decides(env: Env) -> None:
     assert checked.to_remote_only == 1
 
 
-def test_unknown_existence_leaves_the_state_alone(env: Env) -> None:
+def test_a_check_that_cannot_answer_keeps_verdicts_and_never_means_active(env: Env) -> None:
     env.item("a", ItemState.ACTIVE, [f"{PLEX}/Movies/a.mkv"])
     env.item("b", ItemState.REMOTE_ONLY, [f"{PLEX}/Movies/b.mkv"])
+    env.item("new", ItemState.UNAVAILABLE, [f"{PLEX}/Movies/new.mkv"])
+    with env.engine.begin() as conn:  # Plex now plays it; this machine never decided it
+        conn.execute(
+            t.media_items.update().where(t.media_items.c.id == env.ids["new"]).values(state="ACTIVE")
+        )
+    env.file(f"{PLEX}/Movies/other.mkv")  # the root is there and not empty
     _mapped(env)
 
     def denied(path: str) -> os.stat_result:
         raise PermissionError(errno.EACCES, "denied", path)
 
     (result,) = mapping.reevaluate_states(env.engine, "home", stat=denied)
-    assert (result.unknown, result.changed) == (2, 0)
-    assert env.states() == {"a": "ACTIVE", "b": "REMOTE_ONLY"}
+    assert (result.unknown, result.changed) == (3, 0)
+    assert env.states() == {"a": "ACTIVE", "b": "REMOTE_ONLY", "new": "REMOTE_ONLY"}
     assert env.events() == []
+    with env.engine.connect() as conn:
+        assert local.undecided_count(conn, machine.current(), env.library_id) == 1
+
+
+def test_a_root_that_is_down_never_flips_its_items(env: Env) -> None:
+    env.item("a", ItemState.ACTIVE, [env.file(f"{PLEX}/Movies/a.mkv")])
+    env.item("b", ItemState.REMOTE_ONLY, [f"{PLEX}/Movies/b.mkv"])
+    env.item("new", ItemState.UNAVAILABLE, [env.file(f"{PLEX}/Movies/new.mkv")])
+    with env.engine.begin() as conn:
+        conn.execute(
+            t.media_items.update().where(t.media_items.c.id == env.ids["new"]).values(state="ACTIVE")
+        )
+    _mapped(env)
+    asked: list[str] = []
+
+    def stat(path: str) -> os.stat_result:
+        asked.append(path)
+        return os.stat(path)
+
+    for status in (RootStatus.MISSING, RootStatus.EMPTY, RootStatus.UNREADABLE):
+
+        def probe(path: str, status: RootStatus = status) -> RootProbe:
+            return RootProbe(status)
+
+        (result,) = mapping.reevaluate_states(env.engine, "home", stat=stat, probe=probe)
+        assert asked == []  # nothing under a down root is stat'ed
+        assert env.states() == {"a": "ACTIVE", "b": "REMOTE_ONLY", "new": "REMOTE_ONLY"}
+        assert [(r.plex_prefix, r.status) for r in result.down_roots] == [(PLEX, status)]
+        assert "(for /data/media)" in result.describe()
+    with env.engine.connect() as conn:
+        assert local.undecided_count(conn, machine.current(), env.library_id) == 1
+    (up,) = mapping.reevaluate_states(env.engine, "home", stat=stat)
+    assert env.states() == {"a": "ACTIVE", "b": "REMOTE_ONLY", "new": "ACTIVE"}
+    assert up.down_roots == ()
+
+
+def test_refresh_reads_what_changed_and_writes_nothing_when_nothing_did(
+    env: Env, statements: StatementCounter
+) -> None:
+    env.item("a", ItemState.REMOTE_ONLY, [env.file(f"{PLEX}/Movies/a.mkv")])
+    _mapped(env)
+    first = mapping.refresh_library(env.engine, env.library_id)
+    assert (first.mode, first.to_active) == ("roots", 1)  # the root was never seen here before
+    statements.reset()
+    quiet = mapping.refresh_library(env.engine, env.library_id)
+    assert quiet.mode == "none"
+    assert statements.writes() == []
+    assert len(statements.statements) <= 6  # mappings, roots, mark, newest stamp (+ library, server)
+    # An item written since (a new one) is decided on its own: the others are not read again.
+    env.item("b", ItemState.UNAVAILABLE, [env.file(f"{PLEX}/Movies/b.mkv")])
+    with env.engine.begin() as conn:
+        conn.execute(
+            t.media_items.update()
+            .where(t.media_items.c.id == env.ids["b"])
+            .values(state="ACTIVE", last_seen_at=NOW + 10)
+        )
+    written = mapping.refresh_library(env.engine, env.library_id)
+    assert (written.mode, written.examined, written.to_active) == ("written", 1, 1)
+    assert env.states() == {"a": "ACTIVE", "b": "ACTIVE"}
+    # A full pass re-decides everything: a file gone behind Plex's back is noticed.
+    (env.local / "Movies" / "a.mkv").unlink()
+    assert mapping.refresh_library(env.engine, env.library_id).mode == "none"
+    full = mapping.refresh_library(env.engine, env.library_id, full=True)
+    assert (full.mode, full.examined, full.to_remote_only) == ("full", 2, 1)
+
+
+def test_machines_keep_their_own_mappings_and_verdicts(env: Env, tmp_path: Path) -> None:
+    env.item("a", ItemState.UNAVAILABLE, [env.file(f"{PLEX}/Movies/a.mkv")])
+    with env.engine.begin() as conn:
+        conn.execute(t.media_items.update().values(state="ACTIVE"))
+    mapping.add_mapping(env.engine, "home", PLEX, str(env.local), machine="den")
+    # The laptop maps the same prefix to its own mount, which is not there: no "already mapped".
+    mapping.add_mapping(env.engine, "home", PLEX, str(tmp_path / "laptop"), machine="laptop")
+    assert env.states("den") == {"a": "ACTIVE"}
+    assert env.states("laptop") == {"a": "REMOTE_ONLY"}
+    (laptop,) = mapping.reevaluate_states(env.engine, "home", machine="laptop")
+    assert [r.status for r in laptop.down_roots] == [RootStatus.MISSING]
+    assert env.states("den") == {"a": "ACTIVE"}
+    assert [m.machine for m in mapping.list_mappings(env.engine, all_machines=True)] == ["den", "laptop"]
+    assert [m.local_prefix for m in mapping.list_mappings(env.engine, machine="den")] == [str(env.local)]
+    assert mapping.resolver_for(env.engine, env.server_id, machine="laptop").resolve(f"{PLEX}/x") == str(
+        tmp_path / "laptop" / "x"
+    )
+    mapping.remove_mapping(env.engine, "home", PLEX, machine="laptop")
+    assert [m.machine for m in mapping.list_mappings(env.engine, all_machines=True)] == ["den"]
+    with pytest.raises(BadMappingError, match="has no mapping"):
+        mapping.remove_mapping(env.engine, "home", PLEX, machine="laptop")
 
 
 def test_write_statements_do_not_grow_with_the_chunk(env: Env, statements: StatementCounter) -> None:
@@ -267,34 +391,29 @@ def test_write_statements_do_not_grow_with_the_chunk(env: Env, statements: State
             env.item(f"down{i}", ItemState.ACTIVE, [f"{PLEX}/M/down{i}.mkv"])
 
     _mapped(env)
-    fill(2)
-    env.add_server("big")
-    mapping.add_mapping(env.engine, "big", PLEX, str(env.local), reevaluate=False)
     fill(30)
-    writes = {}
-    for name in ("home", "big"):
-        statements.reset()
-        (result,) = mapping.reevaluate_states(env.engine, name)
-        assert result.changed == result.examined
-        writes[name] = len(statements.writes())
-    # Per chunk: one history INSERT and one UPDATE per target state, whatever the chunk holds.
-    assert writes == {"home": 4, "big": 4}
-    fill(30)  # rewrites the big server's items with their original states
     statements.reset()
-    (result,) = mapping.reevaluate_states(env.engine, "big", chunk_size=20)
+    (result,) = mapping.reevaluate_states(env.engine, "home")
+    assert result.changed == result.examined == 60
+    # Per chunk: one liveness read, one verdict upsert, one history insert; per library, the root
+    # observation and the pass's mark.
+    assert len(statements.writes()) == 2 + 2
+    fill(30)  # restores every item's original verdict
+    statements.reset()
+    (result,) = mapping.reevaluate_states(env.engine, "home", chunk_size=20)
     assert (result.examined, result.changed) == (60, 60)
-    assert len(statements.writes()) == 3 * 4  # three chunks
+    assert len(statements.writes()) == 3 * 2  # three chunks; the root and the mark did not change
 
 
-def test_a_concurrent_state_change_wins(env: Env) -> None:
+def test_verdicts_for_items_removed_meanwhile_are_skipped(env: Env) -> None:
     env.item("a", ItemState.ACTIVE, [f"{PLEX}/Movies/a.mkv"])
-    c = t.media_items.c
-    with env.engine.begin() as conn:  # a sync marked it MISSING after reevaluate read it
-        conn.execute(t.media_items.update().where(c.id == env.ids["a"]).values(state="MISSING"))
-        moved = mapping._apply_moves(conn, {ItemState.REMOTE_ONLY: [env.ids["a"]]}, now=NOW)
-    assert moved[ItemState.REMOTE_ONLY] == 0
-    assert env.states() == {"a": "MISSING"}
-    assert env.events() == []
+    env.item("b", ItemState.ACTIVE, [f"{PLEX}/Movies/b.mkv"])
+    with env.engine.begin() as conn:  # a purge removed `a` after the decision pass read it
+        conn.execute(t.local_verdicts.delete().where(t.local_verdicts.c.item_id == env.ids["a"]))
+        conn.execute(t.media_items.delete().where(t.media_items.c.id == env.ids["a"]))
+        decisions = [local.Decision(env.ids[k], False, "d", True, True) for k in ("a", "b")]
+        assert local.write_verdicts(conn, machine.current(), decisions, now=NOW) == 1
+    assert env.states() == {"b": "REMOTE_ONLY"}
 
 
 def test_progress_is_reported_per_chunk(env: Env) -> None:

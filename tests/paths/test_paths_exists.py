@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from retrovue.paths import PathMapping, Resolver, check_exists, playable_state
-from retrovue.states import ItemState
+from retrovue.paths import PathMapping, Resolver, check_exists, local_answer
 
 from .conftest import SlowStat
 
@@ -88,64 +87,65 @@ class TestCheckExists:
             check_exists(["/a"], max_workers=0)
 
 
-RESOLVER = Resolver([PathMapping("/data", "/mnt/data")], local_os="posix")
+RESOLVER = Resolver(
+    [PathMapping("/data", "/mnt/data", 1), PathMapping("/nas", "/mnt/nas", 2)], local_os="posix"
+)
 A, B, UNMAPPED = "/data/film.cd1.avi", "/data/film.cd2.avi", "/elsewhere/film.avi"
 LOCAL_A, LOCAL_B = "/mnt/data/film.cd1.avi", "/mnt/data/film.cd2.avi"
-S = ItemState
+ON_NAS, LOCAL_NAS = "/nas/film.mkv", "/mnt/nas/film.mkv"
 
 
 @pytest.mark.parametrize(
-    ("current", "parts", "on_disk", "expected"),
+    ("versions", "on_disk", "expected"),
     [
-        pytest.param(S.ACTIVE, [A], {LOCAL_A: True}, S.ACTIVE, id="active-stays"),
-        pytest.param(S.REMOTE_ONLY, [A], {LOCAL_A: True}, S.ACTIVE, id="file-appeared"),
-        pytest.param(S.ACTIVE, [A], {LOCAL_A: False}, S.REMOTE_ONLY, id="file-gone"),
-        pytest.param(S.ACTIVE, [UNMAPPED], {}, S.REMOTE_ONLY, id="no-mapping"),
-        pytest.param(S.REMOTE_ONLY, [UNMAPPED], {}, S.REMOTE_ONLY, id="still-no-mapping"),
-        pytest.param(S.ACTIVE, [A, B], {LOCAL_A: True, LOCAL_B: True}, S.ACTIVE, id="every-part-present"),
-        pytest.param(S.ACTIVE, [A, B], {LOCAL_A: True, LOCAL_B: False}, S.REMOTE_ONLY, id="one-part-missing"),
-        pytest.param(S.ACTIVE, [A, UNMAPPED], {LOCAL_A: True}, S.REMOTE_ONLY, id="one-part-unmapped"),
-        pytest.param(S.ACTIVE, [A], {LOCAL_A: None}, S.ACTIVE, id="unknown-keeps-active"),
-        pytest.param(S.REMOTE_ONLY, [A], {LOCAL_A: None}, S.REMOTE_ONLY, id="unknown-keeps-remote"),
-        pytest.param(
-            S.ACTIVE, [A, B], {LOCAL_A: None, LOCAL_B: False}, S.REMOTE_ONLY, id="known-missing-wins"
-        ),
-        pytest.param(
-            S.REMOTE_ONLY, [A, B], {LOCAL_A: None, LOCAL_B: True}, S.REMOTE_ONLY, id="partly-unknown"
-        ),
-        pytest.param(S.UNAVAILABLE, [A], {LOCAL_A: True}, S.UNAVAILABLE, id="unavailable-untouched"),
-        pytest.param(S.MISSING, [A], {LOCAL_A: True}, S.MISSING, id="missing-untouched"),
-        pytest.param(S.DELETED, [A], {LOCAL_A: True}, S.DELETED, id="deleted-untouched"),
-        pytest.param(S.DELETED, [UNMAPPED], {}, S.DELETED, id="deleted-unmapped-untouched"),
-        pytest.param(S.ACTIVE, [], {}, S.ACTIVE, id="no-parts-left-to-the-engine"),
-        pytest.param(S.REMOTE_ONLY, [], {}, S.REMOTE_ONLY, id="no-parts-remote"),
+        pytest.param([[A]], {LOCAL_A: True}, True, id="present"),
+        pytest.param([[A]], {LOCAL_A: False}, False, id="absent"),
+        pytest.param([[UNMAPPED]], {}, False, id="no-mapping"),
+        pytest.param([[A, B]], {LOCAL_A: True, LOCAL_B: True}, True, id="every-part-present"),
+        pytest.param([[A, B]], {LOCAL_A: True, LOCAL_B: False}, False, id="one-part-missing"),
+        pytest.param([[A, UNMAPPED]], {LOCAL_A: True}, False, id="one-part-unmapped"),
+        pytest.param([[A]], {LOCAL_A: None}, None, id="cannot-tell-is-not-yes"),
+        pytest.param([[A, B]], {LOCAL_A: None, LOCAL_B: False}, False, id="known-missing-wins"),
+        pytest.param([[A, B]], {LOCAL_A: None, LOCAL_B: True}, None, id="partly-unknown"),
+        pytest.param([[UNMAPPED], [A]], {LOCAL_A: True}, True, id="one-version-plays"),
+        pytest.param([[A], [B]], {LOCAL_A: None, LOCAL_B: False}, None, id="a-version-could-not-tell"),
+        pytest.param([[A], [B]], {LOCAL_A: False, LOCAL_B: False}, False, id="no-version-plays"),
+        pytest.param([], {}, False, id="no-parts"),
+        pytest.param([[""]], {}, False, id="no-file-path"),
     ],
 )
-def test_playable_state(
-    current: ItemState, parts: list[str], on_disk: dict[str, bool | None], expected: ItemState
+def test_local_answer(
+    versions: list[list[str]], on_disk: dict[str, bool | None], expected: bool | None
 ) -> None:
-    def exists(path: str) -> bool | None:
-        return on_disk[path]
-
-    assert playable_state(current, parts, RESOLVER, exists) is expected
-
-
-def test_playable_state_accepts_stored_strings() -> None:
-    got = playable_state("REMOTE_ONLY", [A], RESOLVER, lambda _: True)
-    assert got is ItemState.ACTIVE
-    assert got == "ACTIVE"
+    answer = local_answer(versions, RESOLVER, on_disk.__getitem__)
+    assert answer.local is expected
+    assert answer.files == (tuple(RESOLVER.resolve(f) for f in versions[-1]) if expected else None)
 
 
-def test_playable_state_rejects_unknown_states() -> None:
-    with pytest.raises(ValueError, match="GONE"):
-        playable_state("GONE", [A], RESOLVER, lambda _: True)
+def test_local_answer_names_the_files_of_the_version_that_plays() -> None:
+    answer = local_answer([[UNMAPPED], [A, B]], RESOLVER, lambda _: True)
+    assert answer.files == (LOCAL_A, LOCAL_B)
 
 
-def test_playable_state_with_check_exists_and_any_resolver_function(tmp_path: Path) -> None:
+def test_files_under_a_down_root_are_not_asked_about() -> None:
+    asked: list[str] = []
+
+    def exists(path: str) -> bool:
+        asked.append(path)
+        return True
+
+    down = local_answer([[ON_NAS]], RESOLVER, exists, down={2})
+    assert (down.local, down.root_down, asked) == (None, True, [])
+    # Another version that plays still plays; one on a root that is up is asked about.
+    assert local_answer([[ON_NAS], [A]], RESOLVER, exists, down={2}).files == (LOCAL_A,)
+    assert asked == [LOCAL_A]
+    assert local_answer([[ON_NAS]], RESOLVER, exists, down={1}).files == (LOCAL_NAS,)
+
+
+def test_local_answer_with_check_exists(tmp_path: Path) -> None:
     (tmp_path / "one.mkv").write_bytes(b"")
     resolver = Resolver([PathMapping("/srv", str(tmp_path))])
     parts = ["/srv/one.mkv", "/srv/two.mkv"]
     known = check_exists(p for p in map(resolver, parts) if p is not None)
-    assert playable_state(S.ACTIVE, parts[:1], resolver, known.__getitem__) is S.ACTIVE
-    assert playable_state(S.ACTIVE, parts, resolver, known.__getitem__) is S.REMOTE_ONLY
-    assert playable_state(S.ACTIVE, parts[:1], lambda _: None, known.__getitem__) is S.REMOTE_ONLY
+    assert local_answer([parts[:1]], resolver, known.__getitem__).local is True
+    assert local_answer([parts], resolver, known.__getitem__).local is False

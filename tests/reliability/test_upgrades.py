@@ -15,11 +15,18 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from retrovue import machine
 from retrovue.store import registry, schema
 from retrovue.store.db import current_revision, head_revision, open_catalog
 from tests.reliability.integrity import assert_integrity
 
 FIXTURES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "catalogs").glob("*.sqlite"))
+
+# Values a migration deliberately rewrites, with where the old value went (checked below).
+MOVED = {
+    # 0002: media_items.state is Plex's side only; REMOTE_ONLY became a verdict in local_verdicts.
+    ("media_items", "state"): {"REMOTE_ONLY": "ACTIVE"},
+}
 
 
 def _dump(path: Path) -> dict[str, dict[Any, dict[str, Any]]]:
@@ -69,4 +76,15 @@ def test_old_catalog_upgrades_without_losing_a_row(fixture: Path, tmp_path: Path
         assert after[table].keys() == rows.keys(), f"rows of {table} changed"
         for rowid, row in rows.items():
             kept = {k: v for k, v in after[table][rowid].items() if k in row}
-            assert kept == row, (table, rowid)
+            expected = {k: MOVED.get((table, k), {}).get(v, v) for k, v in row.items()}
+            assert kept == expected, (table, rowid)
+    if "local_verdicts" not in before:  # upgraded through 0002: every ACTIVE/REMOTE_ONLY became a verdict
+        verdicts = {r["item_id"]: r for r in after["local_verdicts"].values()}
+        decided = {
+            r["id"]: r["state"] == "ACTIVE"
+            for r in before["media_items"].values()
+            if r["state"] in ("ACTIVE", "REMOTE_ONLY")
+        }
+        assert {i: bool(v["local"]) for i, v in verdicts.items()} == decided
+        assert {v["machine"] for v in verdicts.values()} == {machine.current()}
+        assert {r["machine"] for r in after["path_mappings"].values()} == {machine.current()}

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from retrovue.errors import ConfigError, UnknownLibraryError, UnknownServerError
 from retrovue.store import items as dal
-from retrovue.store import registry
+from retrovue.store import local, registry
 from retrovue.store import schema as t
 
 TOKEN = "s3cr3t-token-value"
@@ -81,17 +81,21 @@ def test_remove_server_removes_everything_it_owns(catalog: Engine) -> None:
         for server in (keep, gone):
             registry.sync_sections(conn, server.id, SECTIONS[:1], now=1)
             lib = registry.list_libraries(conn, server=server.name)[0]
-            dal.upsert_items(
+            ids = dal.upsert_items(
                 conn,
                 server.id,
                 lib.id,
                 [dal.ItemRecord("1", "episode", "E", "d", parts=(dal.PartRecord(0, 0, file="/f"),))],
                 now=1,
             )
-            registry.add_mapping(conn, server.id, "/data", "/mnt/data", now=1)
+            mapping_id = registry.add_mapping(conn, server.id, "/data", "/mnt/data", machine="box", now=1)
+            local.write_verdicts(conn, "box", [local.Decision(ids["1"], True, "d")], now=1)
+            local.save_roots(conn, "box", lib.id, {mapping_id: local.RootRow("present", "1:2")}, now=1)
+            local.save_local_check(conn, "box", lib.id, local.LocalCheck(1, 0), now=1)
         registry.remove_server(conn, "gone")
     with catalog.connect() as conn:
-        for table in (t.servers, t.libraries, t.media_items, t.media_parts, t.path_mappings):
+        tables = (t.servers, t.libraries, t.media_items, t.media_parts, t.path_mappings)
+        for table in (*tables, t.local_verdicts, t.local_roots, t.local_checks):
             assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 1, table.name
 
 

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from retrovue import machine as machines
 from retrovue.cli.common import State
 from retrovue.errors import ConfigError, RetrovueError
 
@@ -37,7 +38,17 @@ def _root(
             help="Catalog database URL (default: a SQLite file in your data directory).",
         ),
     ] = None,
+    machine: Annotated[
+        str | None,
+        typer.Option(
+            "--machine",
+            envvar="RETROVUE_MACHINE",
+            show_envvar=True,
+            help="Machine profile whose path mappings and local states to use (default: the host name).",
+        ),
+    ] = None,
 ) -> None:
+    machines.use(machine)
     ctx.obj = State(db_url)
     ctx.call_on_close(ctx.obj.close)
 

@@ -15,13 +15,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from retrovue import machine as machines
 from retrovue import mapping, servers
 from retrovue.cli import app
 from retrovue.cli.common import console, state
 from retrovue.cli.sync_cmd import summary_table
 from retrovue.ingest import sync
 from retrovue.sim import Simulator
-from retrovue.store import items, registry
+from retrovue.store import local as local_states
+from retrovue.store import registry
 from retrovue.store.db import open_catalog
 
 
@@ -112,7 +114,7 @@ def demo_command(
             )
             with eng.connect() as conn:
                 for lib in registry.list_libraries(conn, server=name):
-                    counts = items.library_state_counts(conn, lib.id)
+                    counts = local_states.state_counts(conn, machines.current(), library_id=lib.id)
                     table.add_row(
                         lib.title,
                         *(

@@ -1,8 +1,9 @@
 """`retrovue paths add|list|remove|test|check|suggest|apply`: where Plex's files are on this machine.
 
 A thin shell over `retrovue.mapping`: each command opens the catalog, makes one call and prints the
-answer. Adding or removing a mapping re-evaluates the server's ACTIVE / REMOTE_ONLY items straight
-away and says what moved, so the user sees the effect of a mapping the moment it is made.
+answer. Mappings belong to this machine's profile (`--machine`, `RETROVUE_MACHINE`, or the host
+name). Adding or removing a mapping re-evaluates the server's ACTIVE / REMOTE_ONLY items for this
+machine straight away and says what moved, so the user sees the effect of a mapping at once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from retrovue import machine as machines
 from retrovue import mapping
 from retrovue.cli import app
 from retrovue.cli.common import console, engine, print_json
@@ -90,16 +92,20 @@ def remove(
 def list_(
     ctx: typer.Context,
     server: Annotated[str | None, typer.Argument(help="Only this server (default: all).")] = None,
+    all_machines: Annotated[
+        bool, typer.Option("--all-machines", help="Every machine's mappings, not only this machine's.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show mappings, flagging any that cannot apply on this machine."""
-    rows = mapping.list_mappings(engine(ctx), server)
+    """Show this machine's mappings, flagging any that cannot apply here."""
+    rows = mapping.list_mappings(engine(ctx), server, all_machines=all_machines)
     if as_json:
         print_json(
             [
                 {
                     "id": m.id,
                     "server": m.server,
+                    "machine": m.machine,
                     "plex_prefix": m.plex_prefix,
                     "local_prefix": m.local_prefix,
                     "problem": m.problem,
@@ -111,13 +117,18 @@ def list_(
     if not rows:
         hint = server or "SERVER"
         console.print(
-            f"No path mappings. Add one with: retrovue paths add {escape(hint)} PLEX_PREFIX LOCAL_PREFIX"
+            f"No path mappings for machine {escape(machines.current())}. Add one with: "
+            f"retrovue paths add {escape(hint)} PLEX_PREFIX LOCAL_PREFIX"
         )
         return
-    table = Table("Server", "Plex prefix", "Local prefix", "Note")
+    table = Table("Server", *(("Machine",) if all_machines else ()), "Plex prefix", "Local prefix", "Note")
     for m in rows:
         table.add_row(
-            escape(m.server), escape(m.plex_prefix), escape(m.local_prefix), escape(m.problem or "")
+            escape(m.server),
+            *((escape(m.machine),) if all_machines else ()),
+            escape(m.plex_prefix),
+            escape(m.local_prefix),
+            escape(m.problem or ""),
         )
     console.print(table)
 

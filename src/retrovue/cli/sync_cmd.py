@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich import box
 from rich.console import Group, JustifyMethod
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -22,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from retrovue import mapping
 from retrovue.cli import app
 from retrovue.cli.common import console, engine, err_console, print_json
 from retrovue.ingest import (
@@ -159,6 +161,8 @@ def sync_command(
     if as_json:
         run(lambda _event: None)
         print_json([dataclasses.asdict(s) for s in result])
+        for problem in mapping.root_problems(eng, library_ids=[s.library_id for s in result]):
+            err_console.print(f"warning: {escape(problem.describe())}", soft_wrap=True)
     else:
         columns = (
             TextColumn("{task.description}"),
@@ -171,6 +175,8 @@ def sync_command(
             run(_Bars(progress))
         if result:
             console.print(summary_table(result))
+            for problem in mapping.root_problems(eng, library_ids=[s.library_id for s in result]):
+                console.print(f"  [yellow]{escape(problem.describe())}[/]", soft_wrap=True)
         else:
             console.print("Nothing to sync: no enabled libraries. See `retrovue libraries`.")
     if any(s.status != "ok" for s in result):

@@ -14,6 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from retrovue import machine
+from retrovue.store import local
 from retrovue.store import schema as t
 
 __all__ = [
@@ -32,6 +34,13 @@ __all__ = [
 _items = t.media_items.c
 _parts = t.media_parts.c
 
+
+def _verdicts() -> tuple[sa.FromClause, Any, sa.ColumnElement[str]]:
+    """This machine's verdicts to join, and the five-state value readers see through them."""
+    v, on = local.verdict_join(machine.current())
+    return v, on, local.reader_state(v)
+
+
 # The item's first part, as a correlated scalar subquery (uses the (item_id, media, part) unique index).
 _FIRST_FILE = (
     sa.select(_parts.file)
@@ -48,7 +57,7 @@ SORT_KEYS: dict[str, tuple[sa.ColumnElement[Any], ...]] = {
     "year": (_items.year,),
     "duration": (_items.duration_ms,),
     "size": (_items.file_size,),
-    "state": (_items.state,),
+    "state": (_items.state,),  # replaced by the reader state in _order
     "last_seen": (_items.last_seen_at,),
     "plex_path": (_FIRST_FILE,),
 }
@@ -80,10 +89,10 @@ class ItemRow:
     plex_path: str | None
 
 
-def _where(f: ItemFilter) -> list[sa.ColumnElement[bool]]:
+def _where(f: ItemFilter, reader: sa.ColumnElement[str]) -> list[sa.ColumnElement[bool]]:
     clauses: list[sa.ColumnElement[bool]] = [_items.library_id == f.library_id]
     if f.state:
-        clauses.append(_items.state == f.state)
+        clauses.append(reader == f.state)
     text = f.search.strip()
     if text:
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -95,13 +104,13 @@ def _where(f: ItemFilter) -> list[sa.ColumnElement[bool]]:
 
 
 def count_items(conn: Connection, f: ItemFilter) -> int:
-    return int(
-        conn.execute(sa.select(sa.func.count()).select_from(t.media_items).where(*_where(f))).scalar_one()
-    )
+    v, on, reader = _verdicts()
+    query = sa.select(sa.func.count()).select_from(t.media_items.outerjoin(v, on)).where(*_where(f, reader))
+    return int(conn.execute(query).scalar_one())
 
 
-def _order(f: ItemFilter) -> list[sa.UnaryExpression[Any]]:
-    keys = SORT_KEYS.get(f.sort, SORT_KEYS["title"])
+def _order(f: ItemFilter, reader: sa.ColumnElement[str]) -> list[sa.UnaryExpression[Any]]:
+    keys = (reader,) if f.sort == "state" else SORT_KEYS.get(f.sort, SORT_KEYS["title"])
     return [k.desc() if f.descending else k.asc() for k in (*keys, _items.id)]
 
 
@@ -112,7 +121,9 @@ def item_ids(conn: Connection, f: ItemFilter) -> list[int]:
     100,000 items on SQLite); reading the ordered ids once and then each batch by primary key makes
     every later batch a cheap lookup.
     """
-    return list(conn.execute(sa.select(_items.id).where(*_where(f)).order_by(*_order(f))).scalars())
+    v, on, reader = _verdicts()
+    query = sa.select(_items.id).select_from(t.media_items.outerjoin(v, on))
+    return list(conn.execute(query.where(*_where(f, reader)).order_by(*_order(f, reader))).scalars())
 
 
 def items_by_id(conn: Connection, ids: list[int]) -> list[ItemRow]:
@@ -127,6 +138,7 @@ def items_by_id(conn: Connection, ids: list[int]) -> list[ItemRow]:
 
 
 def _row_select() -> sa.Select[Any]:
+    v, on, reader = _verdicts()
     return sa.select(
         _items.id,
         _items.server_id,
@@ -138,10 +150,10 @@ def _row_select() -> sa.Select[Any]:
         _items.year,
         _items.duration_ms,
         _items.file_size,
-        _items.state,
+        reader.label("state"),
         _items.last_seen_at,
         _FIRST_FILE.label("plex_path"),
-    )
+    ).select_from(t.media_items.outerjoin(v, on))
 
 
 def first_part_file(conn: Connection, item_id: int) -> str | None:
@@ -208,7 +220,12 @@ def _streams(text: str | None) -> Any:
 
 
 def item_detail(conn: Connection, item_id: int) -> ItemDetail | None:
-    row = conn.execute(sa.select(t.media_items).where(_items.id == item_id)).first()
+    v, on, reader = _verdicts()
+    row = conn.execute(
+        sa.select(t.media_items, reader.label("reader_state"))
+        .select_from(t.media_items.outerjoin(v, on))
+        .where(_items.id == item_id)
+    ).first()
     if row is None:
         return None
     m = row._mapping
@@ -256,7 +273,7 @@ def item_detail(conn: Connection, item_id: int) -> ItemDetail | None:
         episode_index=m["episode_index"],
         year=m["year"],
         guid_primary=m["guid_primary"],
-        state=m["state"],
+        state=m["reader_state"],
         first_seen_at=m["first_seen_at"],
         last_seen_at=m["last_seen_at"],
         missing_since=m["missing_since"],

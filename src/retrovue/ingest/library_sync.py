@@ -48,7 +48,7 @@ from retrovue.ingest.events import (
 )
 from retrovue.ingest.records import apply_detail, item_record, season_record, show_record
 from retrovue.ingest.rekey import Candidate, match_rekeys
-from retrovue.mapping import reevaluate_states
+from retrovue.mapping import refresh_library
 from retrovue.plex import Page, PlexClient
 from retrovue.plex.models import Episode, Movie, Section, Show
 from retrovue.states import ItemState
@@ -177,7 +177,7 @@ class LibrarySync:
                 )
             finished_at = int(self.clock())
             self._record(status, reason, missing, deleted, gated, finished_at)
-            self._resolve_local()
+            self._resolve_local(status)
         finally:
             runs.release_lock(self.engine, lib.id, owner)
         summary = SyncSummary(
@@ -206,17 +206,26 @@ class LibrarySync:
         self.on_event(LibraryDone(lib.server_id, lib.id, summary))
         return summary
 
-    def _resolve_local(self) -> None:
-        """Re-decide ACTIVE vs REMOTE_ONLY (path mappings, local disk) after a run that listed:
-        for the items it wrote, or — a deep run checks every file — for the whole library."""
-        if not self.options.resolve_local or self.run_start is None:
+    def _resolve_local(self, status: str) -> None:
+        """Decide, for this machine, which of the library's items play from a local file
+        (`mapping.refresh_library`). After every run, gated or not: it stats this machine's mapping
+        roots, re-decides items under a root that came or went, and decides every item without a
+        valid verdict (new, rewritten, or undecided last time), so a state is decided for every
+        item a run stores, an interrupted run included. A complete listing (or a deep run)
+        re-decides every item. A quiet run writes nothing here; a down root is logged and kept in
+        the catalog for `retrovue sync` to report."""
+        if not self.options.resolve_local:
             return
-        if not (self.options.deep or self.tally.written):
-            return
-        since = None if self.options.deep else self.run_start
-        reevaluate_states(
-            self.engine, self.library.server_name, library_id=self.library.id, scanned_since=since
-        )
+        full = self.options.deep or (self.run_start is not None and status == RUN_OK)
+        try:
+            refresh_library(self.engine, self.library.id, full=full)
+        except SQLAlchemyError as exc:  # the Plex side of the run is recorded: report, do not undo it
+            log.warning(
+                "%s/%s: local states not decided: %s",
+                self.library.server_name,
+                self.library.title,
+                str(exc).splitlines()[0],
+            )
 
     def _record(
         self, status: str, reason: str | None, missing: int, deleted: int, gated: bool, now: int

@@ -21,7 +21,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from retrovue import machine as machines
 from retrovue.states import ItemState
+from retrovue.store import local
 from retrovue.store import schema as t
 from retrovue.store.fit import fit_row
 from retrovue.store.upsert import upsert
@@ -209,7 +211,10 @@ def children_hydrated(conn: Connection, library_id: int, show_key: str) -> bool:
 
 
 def library_state_counts(conn: Connection, library_id: int) -> dict[str, int]:
-    """Items per state, every state present as a key (zero where none)."""
+    """Items per stored (Plex-side) state, every state a key (zero where none).
+
+    Readers want the five states as they hold for their machine: `local.state_counts`.
+    """
     c = t.media_items.c
     counts = {s.value: 0 for s in ItemState}
     rows = conn.execute(
@@ -607,9 +612,12 @@ def list_items(
     descending: bool = False,
     limit: int | None = None,
     offset: int = 0,
+    machine: str | None = None,
 ) -> list[ItemRow]:
     """Items matching the filters, in a stable order (ties broken by id) so pages do not overlap."""
     i, lib, srv, p = t.media_items.c, t.libraries.c, t.servers.c, t.media_parts.c
+    v, on = local.verdict_join(machine or machines.current())
+    reader = local.reader_state(v)
     first_file = (
         sa.select(p.file)
         .where(p.item_id == i.id)
@@ -631,12 +639,13 @@ def list_items(
             i.year,
             i.duration_ms,
             i.file_size,
-            i.state,
+            reader.label("state"),
             i.last_seen_at,
             i.first_seen_at,
             first_file.label("file"),
             i.last_error,
         )
+        .select_from(t.media_items.outerjoin(v, on))
         .join(t.libraries, lib.id == i.library_id)
         .join(t.servers, srv.id == i.server_id)
     )
@@ -645,22 +654,23 @@ def list_items(
     if server_id is not None:
         query = query.where(i.server_id == server_id)
     if state is not None:
-        query = query.where(i.state == state)
+        query = query.where(reader == state)
     if search:
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(
             sa.or_(i.title.ilike(pattern, escape="\\"), i.show_title.ilike(pattern, escape="\\"))
         )
-    keys = {
+    sorts: dict[str, list[sa.ColumnElement[Any]]] = {
         "title": [i.title],
         "show": [i.show_title, i.season_index, i.episode_index, i.title],
         "year": [i.year, i.title],
-        "state": [i.state, i.title],
+        "state": [reader, i.title],
         "size": [i.file_size],
         "duration": [i.duration_ms],
         "last_seen": [i.last_seen_at],
         "id": [],
-    }[sort]
+    }
+    keys = sorts[sort]
     order = [k.desc() if descending else k.asc() for k in [*keys, i.id]]
     query = query.order_by(*order).offset(offset)
     if limit is not None:

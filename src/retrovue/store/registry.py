@@ -99,6 +99,7 @@ class MappingRow:
     server_id: int
     plex_prefix: str
     local_prefix: str
+    machine: str
 
 
 def _server(row: sa.Row[tuple[object, ...]]) -> ServerRow:
@@ -205,8 +206,9 @@ def remove_server(conn: Connection, name: str) -> None:
     item_ids = sa.select(t.media_items.c.id).where(t.media_items.c.server_id == server.id)
     conn.execute(t.media_parts.delete().where(t.media_parts.c.item_id.in_(item_ids)))
     conn.execute(t.item_events.delete().where(t.item_events.c.item_id.in_(item_ids)))
+    conn.execute(t.local_verdicts.delete().where(t.local_verdicts.c.item_id.in_(item_ids)))
     conn.execute(t.media_items.delete().where(t.media_items.c.server_id == server.id))
-    for table in (t.shows, t.seasons, t.sync_runs, t.library_locks):
+    for table in (t.shows, t.seasons, t.sync_runs, t.library_locks, t.local_roots, t.local_checks):
         conn.execute(table.delete().where(table.c.library_id.in_(lib_ids)))
     conn.execute(t.libraries.delete().where(t.libraries.c.server_id == server.id))
     conn.execute(t.path_mappings.delete().where(t.path_mappings.c.server_id == server.id))
@@ -352,19 +354,26 @@ def set_library_options(
         conn.execute(t.libraries.update().where(t.libraries.c.id == library_id).values(**values))
 
 
-def list_mappings(conn: Connection, server_id: int) -> list[MappingRow]:
-    rows = conn.execute(
-        sa.select(t.path_mappings)
-        .where(t.path_mappings.c.server_id == server_id)
-        .order_by(t.path_mappings.c.id)
-    )
-    return [MappingRow(r.id, r.server_id, r.plex_prefix, r.local_prefix) for r in rows]
+def list_mappings(conn: Connection, server_id: int, machine: str | None = None) -> list[MappingRow]:
+    """A server's mappings for one machine profile (None: every machine's), oldest first."""
+    c = t.path_mappings.c
+    query = sa.select(t.path_mappings).where(c.server_id == server_id)
+    if machine is not None:
+        query = query.where(c.machine == machine)
+    rows = conn.execute(query.order_by(c.id))
+    return [MappingRow(r.id, r.server_id, r.plex_prefix, r.local_prefix, r.machine) for r in rows]
 
 
-def add_mapping(conn: Connection, server_id: int, plex_prefix: str, local_prefix: str, *, now: int) -> int:
+def add_mapping(
+    conn: Connection, server_id: int, plex_prefix: str, local_prefix: str, *, machine: str, now: int
+) -> int:
     result = conn.execute(
         t.path_mappings.insert().values(
-            server_id=server_id, plex_prefix=plex_prefix, local_prefix=local_prefix, created_at=now
+            server_id=server_id,
+            machine=machine,
+            plex_prefix=plex_prefix,
+            local_prefix=local_prefix,
+            created_at=now,
         )
     )
     key: Sequence[int] | None = result.inserted_primary_key
@@ -372,9 +381,9 @@ def add_mapping(conn: Connection, server_id: int, plex_prefix: str, local_prefix
     return int(key[0])
 
 
-def remove_mapping(conn: Connection, server_id: int, plex_prefix: str) -> int:
-    return conn.execute(
-        t.path_mappings.delete().where(
-            t.path_mappings.c.server_id == server_id, t.path_mappings.c.plex_prefix == plex_prefix
-        )
-    ).rowcount
+def remove_mapping(conn: Connection, server_id: int, plex_prefix: str, *, machine: str) -> int:
+    """Remove one machine's mapping of `plex_prefix` (as stored); its root observations go with it."""
+    c = t.path_mappings.c
+    doomed = sa.and_(c.server_id == server_id, c.machine == machine, c.plex_prefix == plex_prefix)
+    conn.execute(t.local_roots.delete().where(t.local_roots.c.mapping_id.in_(sa.select(c.id).where(doomed))))
+    return conn.execute(t.path_mappings.delete().where(doomed)).rowcount

@@ -7,6 +7,10 @@ Conventions:
 - Times are epoch seconds in BIGINT columns, as in the design note.
 - Plex identifiers (rating keys, section keys) are strings: Plex calls them opaque.
 - There is no local-path column anywhere: local paths are derived on demand from `path_mappings`.
+- `media_items.state` is what Plex says (ACTIVE = Plex can play it, UNAVAILABLE, MISSING, DELETED).
+  Whether an ACTIVE item plays from a local file is a fact about one machine, kept apart in
+  `local_verdicts` under a machine profile name, like that machine's `path_mappings`: one machine's
+  verdict never overwrites another's in a shared catalog.
 - Strings that take part in an index have a bounded length that fits MariaDB's index limits.
 """
 
@@ -37,6 +41,7 @@ metadata = MetaData(
 
 KEY = 64  # rating keys, section keys, machine identifiers
 STATE = 16
+MACHINE = 128  # machine profile names (retrovue.machine)
 
 servers = Table(
     "servers",
@@ -206,10 +211,43 @@ path_mappings = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("server_id", Integer, ForeignKey("servers.id", ondelete="CASCADE"), nullable=False),
+    Column("machine", String(MACHINE), nullable=False),  # the profile whose mount this describes
     Column("plex_prefix", String(1024), nullable=False),
     Column("local_prefix", String(1024), nullable=False),
     Column("created_at", BigInteger, nullable=False),
-    Index(None, "server_id"),
+    Index(None, "server_id", "machine"),
+)
+
+local_verdicts = Table(
+    "local_verdicts",
+    metadata,
+    Column("item_id", Integer, ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True),
+    Column("machine", String(MACHINE), primary_key=True),
+    # True: some version plays from local files here; False: none can; NULL: the check could not tell.
+    Column("local", Boolean),
+    Column("digest", String(KEY), nullable=False),  # media_items.digest when decided: stale once it moves
+    Column("decided_at", BigInteger, nullable=False),
+)
+
+local_roots = Table(
+    "local_roots",
+    metadata,
+    Column("machine", String(MACHINE), primary_key=True),
+    Column("library_id", Integer, ForeignKey("libraries.id", ondelete="CASCADE"), primary_key=True),
+    Column("mapping_id", Integer, ForeignKey("path_mappings.id", ondelete="CASCADE"), primary_key=True),
+    Column("status", String(STATE), nullable=False),  # present | missing | empty | unreadable
+    Column("signature", String(KEY)),  # device and inode of a present root: a remount changes it
+    Column("observed_at", BigInteger, nullable=False),
+)
+
+local_checks = Table(
+    "local_checks",
+    metadata,
+    Column("machine", String(MACHINE), primary_key=True),
+    Column("library_id", Integer, ForeignKey("libraries.id", ondelete="CASCADE"), primary_key=True),
+    Column("items_through", BigInteger),  # newest media_items.last_seen_at the last decision pass saw
+    Column("undecided", Integer, nullable=False, default=0),  # verdicts left NULL by that pass
+    Column("checked_at", BigInteger, nullable=False),
 )
 
 sync_runs = Table(

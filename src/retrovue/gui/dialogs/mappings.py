@@ -27,8 +27,7 @@ from sqlalchemy import Engine
 
 from retrovue import mapping, paths
 from retrovue.errors import RetrovueError
-from retrovue.store import registry
-from retrovue.store.registry import MappingRow, ServerRow
+from retrovue.store.registry import ServerRow
 
 __all__ = ["MappingsDialog"]
 
@@ -38,7 +37,7 @@ class MappingsDialog(QDialog):
         super().__init__(parent)
         self.engine = engine
         self.server = server
-        self.mappings: list[MappingRow] = []
+        self.mappings: list[mapping.MappingInfo] = []
         self.changed = False
         self.setWindowTitle(f"Path mappings — {server.name}")
 
@@ -98,8 +97,7 @@ class MappingsDialog(QDialog):
         self.reload()
 
     def reload(self) -> None:
-        with self.engine.connect() as conn:
-            self.mappings = registry.list_mappings(conn, self.server.id)
+        self.mappings = mapping.list_mappings(self.engine, self.server.name)  # this machine's
         self.table.setRowCount(len(self.mappings))
         for r, m in enumerate(self.mappings):
             self.table.setItem(r, 0, QTableWidgetItem(m.plex_prefix))

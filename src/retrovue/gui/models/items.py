@@ -19,11 +19,10 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 from sqlalchemy import Engine
 
-from retrovue import paths
+from retrovue import mapping, paths
 from retrovue.gui import fmt
 from retrovue.gui.queries import ItemFilter, ItemRow, item_ids, items_by_id
 from retrovue.states import ItemState
-from retrovue.store import registry
 
 __all__ = ["COLUMNS", "ItemsModel"]
 
@@ -220,9 +219,7 @@ class ItemsModel(QAbstractTableModel):
     def resolver(self, server_id: int) -> paths.Resolver:
         found = self._resolvers.get(server_id)
         if found is None:
-            with self.engine.connect() as conn:
-                mappings = registry.list_mappings(conn, server_id)
-            found = paths.Resolver(paths.PathMapping(m.plex_prefix, m.local_prefix, m.id) for m in mappings)
+            found = mapping.resolver_for(self.engine, server_id)
             self._resolvers[server_id] = found
         return found
 

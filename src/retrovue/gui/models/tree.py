@@ -15,10 +15,10 @@ from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QApplication, QStyle
 from sqlalchemy import Engine
 
+from retrovue import machine as machines
 from retrovue.gui import fmt
 from retrovue.states import ItemState
-from retrovue.store import items as store_items
-from retrovue.store import registry
+from retrovue.store import local, registry
 from retrovue.store.registry import LibraryRow, ServerRow
 
 __all__ = ["ID_ROLE", "KIND_ROLE", "LibraryTree", "state_summary"]
@@ -49,7 +49,8 @@ class LibraryTree(QStandardItemModel):
         with self.engine.connect() as conn:
             servers = registry.list_servers(conn)
             libraries = registry.list_libraries(conn)
-            counts = {lib.id: store_items.library_state_counts(conn, lib.id) for lib in libraries}
+            machine = machines.current()
+            counts = {lib.id: local.state_counts(conn, machine, library_id=lib.id) for lib in libraries}
         for server in servers:
             row = self._server_row(server)
             for lib in libraries:
@@ -134,7 +135,7 @@ class LibraryTree(QStandardItemModel):
             return
         with self.engine.connect() as conn:
             lib = registry.get_library_by_id(conn, library_id)
-            counts = store_items.library_state_counts(conn, library_id)
+            counts = local.state_counts(conn, machines.current(), library_id=library_id)
         self._fill_library(cells, lib, counts)
 
     def set_reachable(self, server_id: int, reachable: bool, detail: str) -> None:
