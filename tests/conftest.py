@@ -27,6 +27,8 @@ from retrovue.sim import Simulator
 from retrovue.store import schema
 from retrovue.store.db import open_catalog
 
+pytest_plugins = ["tests.leakscan"]
+
 PG_ADMIN = os.environ.get(
     "RETROVUE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -209,10 +211,14 @@ class CliResult:
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Callable[..., CliResult]:
     """Run `retrovue ARGS…` in-process against a per-test SQLite catalog (or --db-url given)."""
+    from tests import leakscan  # imported by pytest as a plugin first (assertion rewriting)
+
     default_db = f"sqlite:///{tmp_path / 'cli.sqlite'}"
 
     def run(*args: str, db_url: str | None = None, input: str | None = None) -> CliResult:
         argv = ["--db-url", db_url or default_db, *args]
+        leakscan.watch(*(args[i + 1] for i, a in enumerate(args[:-1]) if a == "--token"))
+        leakscan.watch(os.environ.get("PLEX_TOKEN"))
         capsys.readouterr()
         code = 0
         stdin = sys.stdin
@@ -225,6 +231,7 @@ def cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Callable[..., Cli
         finally:
             sys.stdin = stdin
         captured = capsys.readouterr()
+        leakscan.check_cli(args, captured.out, captured.err)
         return CliResult(code, captured.out, captured.err)
 
     return run

@@ -21,13 +21,15 @@
     └── SignInExpiredError         the sign-in code expired before it was approved
 
 The CLI maps ConfigError to exit code 2 and every other RetrovueError to exit code 1, printing
-`str(error)` on one line. Messages must never include a Plex token (nor the plex.tv account token):
-build them from `redact()`-ed URLs only.
+`str(error)` on one line. Messages must never include a secret: every message is passed through the
+redaction layer (`retrovue.redact`) when the error is made, so a token or URL password that slipped
+into one is gone before the error is printed, logged or stored in a run's history (the plex.tv
+account token registers with that layer like every other secret).
 """
 
 from __future__ import annotations
 
-import re
+from retrovue.redact import scrub
 
 __all__ = [
     "AccountError",
@@ -52,24 +54,21 @@ __all__ = [
     "redact",
 ]
 
-_TOKEN_IN_TEXT = re.compile(r"(X-Plex-Token[=:]\s*)[^&\s\"'<>]+", re.IGNORECASE)
-
 
 def redact(text: str, *secrets: str | None) -> str:
-    """Remove Plex tokens from a piece of text before it reaches a message, log or repr.
+    """Remove secrets from a piece of text before it reaches a message, log or repr.
 
-    Tokens are removed both where they appear as `X-Plex-Token=...` and wherever one of the known
-    `secrets` appears verbatim (a token pasted into a URL path, say).
+    The redaction layer's `scrub`: every registered secret, `X-Plex-Token` values and URL
+    passwords; `secrets` given here are registered first.
     """
-    text = _TOKEN_IN_TEXT.sub(r"\1***", text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    return scrub(text, *secrets)
 
 
 class RetrovueError(Exception):
-    """Base of every deliberate error; `str()` is a one-line message for the user."""
+    """Base of every deliberate error; `str()` is a one-line message for the user, scrubbed."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(scrub(" ".join(a.split())) if isinstance(a, str) else a for a in args))
 
 
 class ConfigError(RetrovueError):

@@ -17,6 +17,8 @@ from sqlalchemy import Engine
 
 from retrovue.errors import ConfigError, PlexError
 from retrovue.plex import PlexClient, Section
+from retrovue.plex.http import check_token
+from retrovue.redact import scrub_url
 from retrovue.store import registry
 from retrovue.store.registry import LibraryRow, SectionInfo, ServerRow
 
@@ -51,22 +53,54 @@ class AddedServer:
 
 
 def normalize_base_url(url: str) -> str:
-    """Accept `http(s)://host[:port][/prefix]`; refuse anything else with a one-line reason."""
+    """Accept `http(s)://[user:password@]host[:port][/prefix]`; refuse anything else in one line.
+
+    Messages show the URL scrubbed (a password or an `X-Plex-Token` pasted into it is hidden); a
+    password is registered with the redaction layer so it is never shown anywhere else either.
+    """
     text = url.strip()
+    shown = scrub_url(text)
     if "://" not in text:
-        raise ConfigError(f"server URL {url!r} needs a scheme, e.g. http://{text or 'host'}:32400")
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https"):
-        raise ConfigError(f"server URL {url!r} must start with http:// or https://")
-    if not parts.hostname:
-        raise ConfigError(f"server URL {url!r} has no host name")
-    if parts.query or parts.fragment:
-        raise ConfigError(f"server URL {url!r} must not carry a query (pass the token with --token)")
+        host = text.split("/", 1)[0] or "host"
+        example = f"http://{host}" if _has_port(host) else f"http://{host}:32400"
+        raise ConfigError(f"server URL {shown!r} needs a scheme, e.g. {scrub_url(example)}")
     try:
-        _ = parts.port
-    except ValueError:
-        raise ConfigError(f"server URL {url!r} has an invalid port") from None
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        reason = "has an invalid port" if "port" in str(exc).lower() else f"cannot be read ({exc})"
+        raise ConfigError(f"server URL {shown!r} {reason}; use e.g. http://192.168.1.10:32400") from None
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(f"server URL {shown!r} must start with http:// or https://")
+    if not parts.hostname:
+        raise ConfigError(f"server URL {shown!r} has no host name")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"server URL {shown!r} must not carry a query (pass the token with --token)")
+    if port == 0:
+        raise ConfigError(f"server URL {shown!r} has port 0; Plex listens on 32400 unless changed")
     return text.rstrip("/")
+
+
+def _has_port(host: str) -> bool:
+    """`host:32400` or `[::1]:32400` (a bare IPv6 address has colons but no port)."""
+    if host.startswith("["):
+        return "]:" in host
+    return host.count(":") == 1
+
+
+def normalize_token(token: str) -> str:
+    """The token as it will be stored and sent: whitespace stripped, refused if unusable."""
+    return check_token(token)
+
+
+def normalize_name(name: str) -> str:
+    """A server name as stored: stripped; refused when empty or holding control characters."""
+    text = name.strip()
+    if not text:
+        raise ConfigError("a server needs a non-empty name, e.g. 'home'")
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text):
+        raise ConfigError(f"the server name {text!r} holds control characters; pick a plain name")
+    return text
 
 
 def _verify(verify_tls: bool, ca_bundle: str | None) -> bool | str:
@@ -95,8 +129,7 @@ def check_server(
     transport: httpx.BaseTransport | None = None,
 ) -> ServerCheck:
     """Connection test: `/identity` (is it Plex?) then `/library/sections` (does it take the token?)."""
-    if not token.strip():
-        raise ConfigError("the Plex token is empty; find it as described in the README (X-Plex-Token)")
+    token = normalize_token(token)
     with PlexClient(
         normalize_base_url(base_url), token, verify=_verify(verify_tls, ca_bundle), transport=transport
     ) as client:
@@ -130,7 +163,10 @@ def add_server(
     transport: httpx.BaseTransport | None = None,
 ) -> AddedServer:
     """Check the server, then record it and its movie and show sections (enabled) in one transaction."""
+    name = normalize_name(name)
     url = normalize_base_url(base_url)
+    token = normalize_token(token)
+    registry.validate_server({"name": name, "base_url": url, "token": token, "ca_bundle": ca_bundle})
     with engine.connect() as conn:
         if any(s.name == name for s in registry.list_servers(conn)):
             raise ConfigError(
@@ -172,17 +208,18 @@ def edit_server(
         current = registry.get_server(conn, name)
     changes: dict[str, object] = {}
     if new_name is not None:
-        changes["name"] = new_name
+        changes["name"] = normalize_name(new_name)
     if base_url is not None:
         changes["base_url"] = normalize_base_url(base_url)
     if token is not None:
-        changes["token"] = token
+        changes["token"] = normalize_token(token)
     if verify_tls is not None:
         changes["verify_tls"] = verify_tls
     if ca_bundle is not None:
         changes["ca_bundle"] = ca_bundle or None
     if check_local_files is not None:
         changes["check_local_files"] = check_local_files
+    registry.validate_server(changes)
     if {"base_url", "token", "verify_tls", "ca_bundle"} & changes.keys():
         check = check_server(
             str(changes.get("base_url", current.base_url)),

@@ -124,7 +124,10 @@ def test_unexpected_engine_error_is_a_message(
     window = make_window(sync_fn=broken)
     window.sync_all()
     qtbot.waitUntil(lambda: not window.jobs)
-    assert window.statusBar().currentMessage() == "Sync failed: unexpected error (ValueError): boom"
+    assert (
+        window.statusBar().currentMessage()
+        == "Sync failed: unexpected error (ValueError: boom); details in the log"
+    )
 
 
 def test_completion_message_names_a_failure() -> None:

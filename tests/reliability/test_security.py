@@ -309,6 +309,7 @@ def test_catalog_files_are_private(tmp_path: Path) -> None:
     old = os.umask(0o022)
     try:
         path = tmp_path / "sub" / "catalog.sqlite"
+        path.parent.mkdir()  # an explicit URL's folder must exist (only the default one is created)
         engine = open_catalog(f"sqlite:///{path}")
         with engine.begin() as conn:
             conn.execute(sa.text("CREATE TABLE IF NOT EXISTS probe (x INTEGER)"))

@@ -61,6 +61,7 @@ def test_catalog_from_newer_code_is_refused_untouched(fresh_db_url: str) -> None
 
 def test_sqlite_file_is_private_and_tuned(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "catalog.sqlite"
+    path.parent.mkdir()  # an explicit URL's folder must exist (only the default one is created)
     engine = open_catalog(f"sqlite:///{path}")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -1,21 +1,25 @@
 """The `retrovue` command: a thin shell over the library API.
 
 Each command group lives in its own module and registers itself on `app`. Commands open the catalog,
-call the engine, and format the result; they hold no logic of their own. Errors are turned into one
-line on stderr: usage errors (`ConfigError`) exit 2, every other failure exits 1.
+call the engine, and format the result; they hold no logic of their own. Every failure is turned into
+one line on stderr (`retrovue.failures.describe`): usage errors (`ConfigError`) exit 2, every other
+failure exits 1. An exception nobody foresaw is a bug: its line says so and names the log file
+(`retrovue.logs`) that holds its traceback, which never reaches the terminal.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 
+from retrovue import failures, logs
 from retrovue import machine as machines
-from retrovue.cli.common import State
-from retrovue.errors import ConfigError, RetrovueError
+from retrovue.cli.common import State, printable
 
 app = typer.Typer(
     name="retrovue",
@@ -73,9 +77,29 @@ def _register_commands() -> None:
         importlib.import_module(f"retrovue.cli.{module}")
 
 
+log = logging.getLogger("retrovue.cli")
+
+
+def _fail(line: str, code: int) -> NoReturn:
+    print(f"error: {printable(line)}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _report(error: Exception, log_file: Path | None) -> NoReturn:
+    """One line for any exception; the traceback of an unforeseen one goes to the log file."""
+    failure = failures.describe(error, catalog=State.last_catalog())
+    if failure.expected:
+        log.info("command failed: %s", failure.message, exc_info=not failure.usage)
+        _fail(failure.message, 2 if failure.usage else 1)
+    log.error("unexpected error in `retrovue %s`", " ".join(sys.argv[1:2]), exc_info=error)
+    where = f"details in {log_file}" if log_file is not None else "no log file could be written"
+    _fail(f"{failure.message}; {where}", 1)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the app and map errors to one line and an exit code."""
+    """Console-script entry point: run the app and map every error to one line and an exit code."""
     _register_commands()
+    log_file = logs.setup()
     try:
         code = app(args=argv, standalone_mode=False)
         if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value here
@@ -89,14 +113,9 @@ def main(argv: list[str] | None = None) -> None:
         ctx = getattr(exc, "ctx", None)
         where = f"`{ctx.command_path} --help`" if ctx is not None else "`retrovue --help`"
         message = " ".join(exc.format_message().split()).rstrip(".")
-        print(f"error: {message}; see {where}", file=sys.stderr)
-        sys.exit(exc.exit_code or 2)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except RetrovueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(1)
+        _fail(f"{message}; see {where}", exc.exit_code or 2)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         sys.exit(130)
+    except Exception as exc:
+        _report(exc, log_file)

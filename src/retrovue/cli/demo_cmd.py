@@ -46,8 +46,12 @@ def _local_stand_ins(sim: Simulator, root: Path) -> int:
 @app.command("demo")
 def demo_command(
     ctx: typer.Context,
-    shows: Annotated[int, typer.Option("--shows", min=1, help="Shows in the simulated library.")] = 40,
-    movies: Annotated[int, typer.Option("--movies", min=1, help="Movies in the simulated library.")] = 150,
+    shows: Annotated[
+        int, typer.Option("--shows", min=1, max=2_000, help="Shows in the simulated library.")
+    ] = 40,
+    movies: Annotated[
+        int, typer.Option("--movies", min=1, max=20_000, help="Movies in the simulated library.")
+    ] = 150,
     seed: Annotated[int, typer.Option("--seed", help="Simulator seed.")] = 7,
 ) -> None:
     """Run the simulator, ingest it, change it, ingest again, and print what each run cost."""

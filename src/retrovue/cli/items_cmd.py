@@ -15,12 +15,14 @@ from rich.table import Table
 
 from retrovue import humanize
 from retrovue.cli import app
-from retrovue.cli.common import console, engine, print_json, when
+from retrovue.cli.common import console, engine, print_json, printable, when
 from retrovue.errors import ConfigError
 from retrovue.states import ItemState
 from retrovue.store import items, registry, runs
 
 FORMATS = ("table", "json", "csv")
+MAX_LIMIT = 10_000_000
+MAX_SEARCH = 1_000  # characters: a LIKE pattern far longer fails on SQLite ("pattern too complex")
 
 
 @app.command("items")
@@ -35,10 +37,14 @@ def items_command(
         str | None, typer.Option("--search", "-q", help="Text in the title or show title.")
     ] = None,
     sort: Annotated[str, typer.Option("--sort", help=f"One of: {', '.join(items.ITEM_SORTS)}.")] = "show",
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many rows.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, max=MAX_LIMIT, help="At most this many rows.")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
 ) -> None:
     """List catalog items with their state and Plex path."""
+    if search is not None and len(search) > MAX_SEARCH:
+        raise ConfigError(f"--search text is {len(search):,} characters long; use at most {MAX_SEARCH:,}")
     if fmt not in FORMATS:
         raise ConfigError(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}")
     if sort not in items.ITEM_SORTS:
@@ -69,8 +75,9 @@ def items_command(
         writer = csv.writer(sys.stdout)
         names = [f.name for f in dataclasses.fields(items.ItemRow)]
         writer.writerow(names)
+        shown = printable if sys.stdout.isatty() else str  # to a pipe it is data: kept whole
         for r in rows:
-            writer.writerow([getattr(r, n) for n in names])
+            writer.writerow([v if v is None else shown(str(v)) for v in (getattr(r, n) for n in names)])
         return
     table = Table(
         "Id", "Library", "Show", "S/E", "Title", "Year", "Duration", "Size", "State", "Last seen", "Plex path"
@@ -105,7 +112,7 @@ def runs_command(
     server: Annotated[
         str | None, typer.Option("--server", "-s", help="Narrow --library to a server.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="How many runs.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=MAX_LIMIT, help="How many runs.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Show the sync history, newest first."""

@@ -130,12 +130,21 @@ def set_options(
     library: LibraryArg,
     server: ServerOpt = None,
     retention_days: Annotated[
-        int | None, typer.Option("--retention-days", help="Days MISSING before DELETED (default 30).")
+        int | None,
+        typer.Option(
+            "--retention-days",
+            min=0,
+            max=registry.MAX_RETENTION_DAYS,
+            help="Days MISSING before DELETED (default 30).",
+        ),
     ] = None,
     missing_threshold: Annotated[
         int | None,
         typer.Option(
-            "--missing-threshold", help="Refuse to mark more than this % MISSING in one run (default 50)."
+            "--missing-threshold",
+            min=0,
+            max=100,
+            help="Refuse to mark more than this % MISSING in one run (default 50).",
         ),
     ] = None,
 ) -> None:

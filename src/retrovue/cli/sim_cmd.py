@@ -24,12 +24,14 @@ def _validate(*, port: int, shows: int, movies: int, seasons: int, episodes: int
     """Range checks done here (not by typer) so errors map to ConfigError: one line, exit 2."""
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port must be between 0 and 65535, not {port}")
-    for name, value, low in (("--shows", shows, 0), ("--movies", movies, 0)):
-        if value < low:
-            raise ConfigError(f"{name} must be at least {low}, not {value}")
-    for name, value in (("--seasons-per-show", seasons), ("--episodes-per-season", episodes)):
-        if value < 1:
-            raise ConfigError(f"{name} must be at least 1, not {value}")
+    for name, value, low, high in (
+        ("--shows", shows, 0, 100_000),
+        ("--movies", movies, 0, 1_000_000),
+        ("--seasons-per-show", seasons, 1, 100),
+        ("--episodes-per-season", episodes, 1, 1_000),
+    ):
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be from {low:,} to {high:,}, not {value:,}")
 
 
 @app.command("sim")
@@ -66,10 +68,10 @@ def sim(
     _validate(port=port, shows=shows, movies=movies, seasons=seasons_per_show, episodes=episodes_per_season)
     if not 0 <= plex_tv_port <= 65535:
         raise ConfigError(f"--plex-tv-port must be between 0 and 65535, not {plex_tv_port}")
-    if approve_after < 0:
-        raise ConfigError("--approve-after must not be negative")
-    if latency_ms < 0:
-        raise ConfigError("--latency-ms must not be negative")
+    if not 0 <= approve_after <= 3600:
+        raise ConfigError("--approve-after must be from 0 to 3,600 seconds")
+    if not 0 <= latency_ms <= 60_000:  # also refuses nan
+        raise ConfigError("--latency-ms must be from 0 to 60,000")
     if not token.strip():
         raise ConfigError("--token must not be empty")
     spec = FaultSpec.parse(fault)  # raises ConfigError (exit 2) on a malformed SPEC

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from retrovue.cli import app
-from retrovue.cli.common import console, engine, err_console
+from retrovue.cli.common import console, engine, err_console, finite
 from retrovue.ingest import SyncSummary
 from retrovue.watch import Watcher, WatchEvent, describe
 
@@ -41,16 +41,34 @@ def watch_command(
     ctx: typer.Context,
     server: Annotated[str | None, typer.Option("--server", "-s", help="Only this server.")] = None,
     debounce: Annotated[
-        float, typer.Option("--debounce", min=0, help="Seconds of quiet before a library is synced.")
+        float,
+        typer.Option(
+            "--debounce",
+            min=0,
+            max=3600,
+            callback=finite,
+            help="Seconds of quiet before a library is synced.",
+        ),
     ] = 2.0,
     fallback_interval: Annotated[
         float,
         typer.Option(
-            "--fallback-interval", min=1, help="Seconds between syncs while a server sends no notifications."
+            "--fallback-interval",
+            min=1,
+            max=7 * 86400,
+            callback=finite,
+            help="Seconds between syncs while a server sends no notifications.",
         ),
     ] = 900.0,
     reconnect_max: Annotated[
-        float, typer.Option("--reconnect-max", min=1, help="Longest wait between reconnection attempts.")
+        float,
+        typer.Option(
+            "--reconnect-max",
+            min=1,
+            max=86400,
+            callback=finite,
+            help="Longest wait between reconnection attempts.",
+        ),
     ] = 60.0,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object per line (summaries and notices).")

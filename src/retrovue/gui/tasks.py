@@ -1,27 +1,34 @@
 """Run one blocking call (a connection test, a save) off the GUI thread and get its result back.
 
 A `Task` is a `QRunnable` that talks only through its `TaskSignals`: `succeeded(result)` or
-`failed(message)`, delivered on the main thread. Errors become one-line messages; a `RetrovueError`'s
-text is shown as is, anything else is reported with its type (it is a bug, but never a crash).
+`failed(message)`, delivered on the main thread. Errors become the same one-line messages the CLI
+prints (`retrovue.failures.describe`: a `RetrovueError`'s text, a database failure naming the catalog,
+anything else "unexpected error (…)" with its traceback in the log file) — a bug, but never a crash.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from retrovue.errors import RetrovueError
+from retrovue import failures
 
 __all__ = ["Task", "TaskSignals", "error_text", "run_task"]
 
 
-def error_text(exc: BaseException) -> str:
-    """The one line a user sees for an exception."""
-    if isinstance(exc, RetrovueError):
-        return str(exc)
-    return f"unexpected error ({type(exc).__name__}): {exc}"
+log = logging.getLogger(__name__)
+
+
+def error_text(exc: BaseException, catalog: str | None = None) -> str:
+    """The one line a user sees for an exception (an unforeseen one is logged with its traceback)."""
+    failure = failures.describe(exc, catalog=catalog)
+    if not failure.expected:
+        log.error("unexpected error in the window", exc_info=exc)
+        return f"{failure.message}; details in the log"
+    return failure.message
 
 
 class TaskSignals(QObject):

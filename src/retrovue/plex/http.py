@@ -28,12 +28,12 @@ from retrovue.errors import (
     PlexTLSError,
     PlexUnauthorizedError,
     PlexUnreachableError,
-    redact,
 )
 from retrovue.plex.decode import BodyError, MalformedBodyError
 from retrovue.plex.retry import backoff_delay
+from retrovue.redact import register, scrub, scrub_url
 
-__all__ = ["PRODUCT", "PlexHttp"]
+__all__ = ["PRODUCT", "PlexHttp", "check_token"]
 
 R = TypeVar("R")
 
@@ -67,9 +67,10 @@ class PlexHttp:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
     ) -> None:
+        token = check_token(token)
         self._token = token
         self._base_url = _check_base_url(base_url)
-        self.server = redact(self._base_url, token)
+        self.server = scrub(scrub_url(self._base_url), token)
         self._max_retries = max(0, max_retries)
         self._backoff = backoff
         self._sleep = sleep
@@ -122,7 +123,7 @@ class PlexHttp:
         `shape_means_not_plex`, a wrong shape means whatever answered is not a Plex server.
         """
         target = path + (f"?{urlencode(params)}" if params else "")
-        where = redact(f"GET {target}", self._token)
+        where = scrub(f"GET {target}", self._token)
         attempt = 0
         while True:
             try:
@@ -259,20 +260,48 @@ class PlexHttp:
 
     def _line(self, value: object, limit: int = 200) -> str:
         """One redacted line of at most `limit` characters, safe to put in a message."""
-        text = redact(" ".join(str(value).split()), self._token)
+        text = scrub(" ".join(str(value).split()), self._token)
         return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_token(token: str) -> str:
+    """The token without surrounding whitespace; ConfigError when no HTTP header could carry it.
+
+    A token pasted from a file written on Windows ends in `\\r`; one copied from a web page can
+    carry a non-breaking space. Sent as they are, the first fails inside the HTTP library (with the
+    token in its message) and the second cannot be encoded at all.
+    """
+    text = token.strip()
+    register(token, text)
+    if not text:
+        raise ConfigError("the Plex token is empty; find it as described in the README (X-Plex-Token)")
+    for position, char in enumerate(text, 1):
+        if not " " <= char <= "~":
+            what = "a control character" if ord(char) < 32 or ord(char) == 127 else "a non-ASCII character"
+            raise ConfigError(
+                f"the Plex token holds {what} (character {position} of {len(text)}), which no HTTP header "
+                "can carry; copy the token again (Plex tokens are ASCII letters, digits, - and _)"
+            )
+    return text
 
 
 def _check_base_url(base_url: str) -> str:
     url = base_url.strip().rstrip("/")
-    parts = urlsplit(url)
+    shown = scrub_url(url)
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError as exc:
+        raise ConfigError(
+            f"Plex server URL {shown!r} cannot be read ({exc}); use e.g. http://[::1]:32400"
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(
-            f"Plex server URL {redact(url)!r} is not an http(s) URL; use e.g. http://192.168.1.10:32400"
+            f"Plex server URL {shown!r} is not an http(s) URL; use e.g. http://192.168.1.10:32400"
         )
     if parts.query or parts.fragment:
         raise ConfigError(
-            f"Plex server URL {redact(url)!r} must not carry a query or fragment; "
+            f"Plex server URL {shown!r} must not carry a query or fragment; "
             "give only scheme, host, port (and path prefix, if behind a proxy)"
         )
     return url

@@ -8,7 +8,9 @@ written by a newer Retrovue is refused rather than risked.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,20 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from retrovue import redact
 from retrovue.errors import CatalogError, ConfigError, RetrovueError, SchemaTooNewError
+from retrovue.store import dberrors
 
-__all__ = ["default_db_url", "migrate", "open_catalog", "resolve_db_url", "safe_url"]
+__all__ = [
+    "default_db_url",
+    "describe_database_error",
+    "migrate",
+    "open_catalog",
+    "resolve_db_url",
+    "safe_url",
+]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -41,36 +52,65 @@ def resolve_db_url(explicit: str | None = None) -> str:
 
 
 def safe_url(url: str) -> str:
-    """The URL with any password hidden, for messages."""
+    """The URL with any password hidden, for messages (the password is registered for redaction)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
         return "<unparseable URL>"
+    redact.register(parsed.password if isinstance(parsed.password, str) else None)
+    return parsed.render_as_string(hide_password=True)
 
 
-def _prepare_sqlite_file(database: str) -> None:
-    """Create the SQLite file with mode 0600 before SQLite does (it would honour the umask)."""
+def describe_database_error(error: BaseException, url: str | None) -> CatalogError | None:
+    """One line naming the catalog at `url`, what went wrong and what to do (see `dberrors`)."""
+    where = f"the catalog at {safe_url(url)}" if url else "the catalog"
+    return dberrors.explain(error, where, SQLITE_BUSY_TIMEOUT_MS // 1000)
+
+
+def _prepare_sqlite_file(database: str, *, create_folder: bool) -> str | None:
+    """Create a new SQLite file with mode 0600 before SQLite does (it would honour the umask).
+
+    An existing file is left as its owner set it (a catalog shared read-only, or one another user
+    owns, must still open). The folder is created only for the default catalog: a mistyped
+    `--db-url` path is refused rather than silently growing a tree of folders. Returns a URL query
+    to open the file with (`immutable=1` for a WAL catalog in a folder nobody may write here, which
+    SQLite could not otherwise read), or None.
+    """
     if database in ("", ":memory:") or database.startswith("file:"):
-        return
+        return None
     path = Path(database).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        if not create_folder:
+            raise ConfigError(
+                f"the folder {str(path.parent)!r} for the catalog does not exist; create it first, or "
+                "check the path in DB_URL / --db-url"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not path.exists():
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
-    os.chmod(path, 0o600)
+        return None
+    shared_memory = Path(f"{path}-shm")
+    if not os.access(path.parent, os.W_OK) and not shared_memory.exists():
+        return "immutable"
+    return None
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    with contextlib.suppress(sqlite3.OperationalError):  # a read-only catalog keeps its journal mode
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
-def create_catalog_engine(url: str) -> Engine:
-    """An engine configured for the catalog's dialect; raises ConfigError for a URL that cannot work."""
+def create_catalog_engine(url: str, *, create_folder: bool = False) -> Engine:
+    """An engine configured for the catalog's dialect; raises ConfigError for a URL that cannot work.
+
+    `create_folder`: create a missing folder for a SQLite file (the default catalog only).
+    """
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -80,7 +120,10 @@ def create_catalog_engine(url: str) -> Engine:
         ) from None
     try:
         if parsed.get_backend_name() == "sqlite":
-            _prepare_sqlite_file(parsed.database or "")
+            mode = _prepare_sqlite_file(parsed.database or "", create_folder=create_folder)
+            if mode == "immutable":
+                uri = f"file:{Path(parsed.database or '').expanduser()}?immutable=1"
+                parsed = parsed.set(database=uri).update_query_dict({"uri": "true"})
             engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
             sa.event.listen(engine, "connect", _on_sqlite_connect)
         elif parsed.get_backend_name() == "mysql":
@@ -122,9 +165,45 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def _recorded_revisions(engine: Engine) -> tuple[list[str] | None, bool]:
+    """The rows of `alembic_version` (None: no such table), and whether Retrovue's tables exist."""
+    with engine.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+        rows = None
+        if "alembic_version" in tables:
+            rows = [str(r) for (r,) in conn.execute(sa.text("SELECT version_num FROM alembic_version"))]
+    return rows, "servers" in tables
+
+
+def _check_recorded_revision(engine: Engine) -> None:
+    """Refuse a catalog whose `alembic_version` cannot say what schema it has.
+
+    Migrating such a catalog would run the first migration over tables that already exist (and on
+    SQLite leave an empty `alembic_version` behind); guessing a revision could corrupt it.
+    """
+    rows, has_tables = _recorded_revisions(engine)
+    where = f"the catalog at {safe_url(str(engine.url))}"
+    if rows is not None and len(rows) > 1:
+        raise CatalogError(
+            f"{where} records {len(rows)} schema revisions in its alembic_version table "
+            f"({', '.join(sorted(rows))}) where there must be one; nothing was changed: restore it from "
+            f"a backup, or delete the rows that are not the catalog's real revision (this Retrovue's is "
+            f"{head_revision()})"
+        )
+    if has_tables and not rows:
+        state = "is missing" if rows is None else "is empty"
+        raise CatalogError(
+            f"{where} has Retrovue's tables but its alembic_version table {state}, so its schema revision "
+            "is unknown; nothing was changed: restore it from a backup, or point DB_URL at a new "
+            "database"
+        )
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the catalog's schema to `revision`, refusing a catalog newer than this code."""
+    """Bring the catalog's schema to `revision`, refusing a catalog newer than this code, or one
+    whose recorded revision is missing or ambiguous."""
     script = ScriptDirectory(str(MIGRATIONS_DIR))
+    _check_recorded_revision(engine)
     current = current_revision(engine)
     if current is not None:
         try:
@@ -143,20 +222,19 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 def open_catalog(url: str | None = None) -> Engine:
     """Open (creating or upgrading as needed) the catalog at `url` or the configured default."""
     resolved = resolve_db_url(url)
-    engine = create_catalog_engine(resolved)
+    engine = create_catalog_engine(resolved, create_folder=resolved == default_db_url())
     try:
         migrate(engine)
     except RetrovueError:
         engine.dispose()
         raise
-    except OperationalError as exc:
-        engine.dispose()
-        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "connection failed"
-        raise CatalogError(
-            f"cannot open the catalog at {safe_url(resolved)}: {reason}; check DB_URL and that the "
-            "database server is running"
-        ) from None
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise CatalogError(f"cannot open the catalog at {safe_url(resolved)}: {type(exc).__name__}") from None
+        described = describe_database_error(exc, resolved)
+        if described is not None:
+            raise described from None
+        raise CatalogError(
+            f"cannot open the catalog at {safe_url(resolved)} ({type(exc).__name__}); check DB_URL and "
+            "that the database server is running"
+        ) from exc
     return engine

@@ -1,10 +1,16 @@
 """Make a row fit its table on every database, so one hostile value cannot fail a whole page.
 
 PostgreSQL and MariaDB enforce what SQLite does not: `VARCHAR(n)` lengths, 32-bit `INTEGER`, no NUL
-character in text (PostgreSQL). A Plex server can send any of these — an absurd year, a 500-character
-codec name, a NUL in a title — and one such value would abort the page's transaction and fail the
-library on every run. Fitting happens here, once, driven by the schema itself: text loses NULs and
-is cut to its column's length, integers outside their column's range become NULL.
+character in text (PostgreSQL), and MariaDB's `TEXT` holds at most 65,535 bytes. A Plex server can
+send any of these — an absurd year, a 500-character codec name, a NUL in a title, a 70,000-character
+title — and one such value would abort the page's transaction and fail the library on every run.
+Fitting happens here, once, driven by the schema itself, and the same on every backend (a catalog
+moved from SQLite to MariaDB holds the same values): text loses NULs and is cut to its column's
+length (`TEXT` to 65,535 UTF-8 bytes), integers outside their column's range become NULL, and a JSON
+document too long for its column (`info={"json": True}`) becomes NULL rather than invalid JSON.
+
+Values the *user* typed are not cut: `require_fit` refuses them with one line naming the field and
+its limit (a server name cut to 128 characters would be a different name).
 """
 
 from __future__ import annotations
@@ -15,25 +21,52 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Integer, String, Table
 
-__all__ = ["fit_row"]
+from retrovue.errors import ConfigError
+
+__all__ = ["TEXT_BYTES", "fit_row", "require_fit"]
 
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
+TEXT_BYTES = 65_535
+"""MariaDB's TEXT limit, in bytes (utf8mb4: up to 4 per character); applied on every backend."""
+_SAFE_CHARS = TEXT_BYTES // 4  # a string this short cannot exceed TEXT_BYTES in UTF-8
 
 
 @cache
-def _limits(table: Table) -> dict[str, tuple[str, Any]]:
-    """Per column: ("text", max length or None) or ("int", (low, high))."""
-    out: dict[str, tuple[str, Any]] = {}
+def _limits(table: Table) -> dict[str, tuple[str, Any, bool]]:
+    """Per column: (kind, bound, json) with kind "text" (max characters, None for TEXT) or "int"."""
+    out: dict[str, tuple[str, Any, bool]] = {}
     for column in table.columns:
         kind = column.type
+        is_json = bool(column.info.get("json"))
         if isinstance(kind, BigInteger):
-            out[column.name] = ("int", _INT64)
+            out[column.name] = ("int", _INT64, False)
         elif isinstance(kind, Integer):
-            out[column.name] = ("int", _INT32)
+            out[column.name] = ("int", _INT32, False)
         elif isinstance(kind, String):  # Text is a String without a length
-            out[column.name] = ("text", kind.length)
+            out[column.name] = ("text", kind.length, is_json)
     return out
+
+
+def _cut_bytes(text: str, limit: int) -> str:
+    if len(text) <= _SAFE_CHARS:
+        return text
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", "ignore")
+
+
+def _fit_text(text: str, bound: int | None, is_json: bool) -> str | None:
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if bound is not None:
+        fitted = text[:bound] if len(text) > bound else text
+    else:
+        fitted = _cut_bytes(text, TEXT_BYTES)
+    if is_json and len(fitted) != len(text):
+        return None  # a cut JSON document is not JSON
+    return fitted
 
 
 def fit_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -44,12 +77,46 @@ def fit_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
         rule = limits.get(name)
         if rule is None or value is None or isinstance(value, bool):
             continue
-        kind, bound = rule
+        kind, bound, is_json = rule
         if kind == "text" and isinstance(value, str):
-            text = value.replace("\x00", "") if "\x00" in value else value
-            fitted[name] = text[:bound] if bound is not None and len(text) > bound else text
+            fitted[name] = _fit_text(value, bound, is_json)
         elif kind == "int" and isinstance(value, int):
             low, high = bound
             if not low <= value <= high:
                 fitted[name] = None
     return fitted
+
+
+def require_fit(table: Table, values: Mapping[str, Any], labels: Mapping[str, str]) -> None:
+    """Refuse (ConfigError, one line) a user-given value its column cannot hold as it is.
+
+    `labels` names each checked column for the message ("server name", "Plex prefix"); columns
+    without a label are not checked.
+    """
+    limits = _limits(table)
+    for name, label in labels.items():
+        value = values.get(name)
+        rule = limits.get(name)
+        if rule is None or value is None or isinstance(value, bool):
+            continue
+        kind, bound, _json = rule
+        if kind == "text" and isinstance(value, str):
+            if "\x00" in value:
+                raise ConfigError(f"the {label} contains a NUL character; type it again without it")
+            try:
+                size = len(value.encode("utf-8"))
+            except UnicodeEncodeError:
+                raise ConfigError(
+                    f"the {label} contains bytes that are not UTF-8 text; type it again"
+                ) from None
+            limit = bound if bound is not None else TEXT_BYTES
+            length = len(value) if bound is not None else size
+            if length > limit:
+                unit = "characters" if bound is not None else "bytes"
+                raise ConfigError(
+                    f"the {label} is {length:,} {unit} long; the catalog holds at most {limit:,}: shorten it"
+                )
+        elif kind == "int" and isinstance(value, int):
+            low, high = bound
+            if not low <= value <= high:
+                raise ConfigError(f"the {label} {value:,} is out of range; use at most {high:,}")

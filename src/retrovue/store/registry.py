@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from retrovue.errors import ConfigError, UnknownLibraryError, UnknownServerError
+from retrovue import redact
+from retrovue.errors import ConfigError, LockHeldError, UnknownLibraryError, UnknownServerError
 from retrovue.store import schema as t
-from retrovue.store.fit import fit_row
+from retrovue.store.fit import fit_row, require_fit
 
 __all__ = [
     "LibraryRow",
@@ -102,8 +103,26 @@ class MappingRow:
     machine: str
 
 
+_SERVER_FIELDS = {
+    "name": "server name",
+    "base_url": "server URL",
+    "token": "token",
+    "ca_bundle": "CA bundle path",
+    "machine_identifier": "machine identifier",
+    "version": "Plex version",
+    "friendly_name": "friendly name",
+}
+
+
+def validate_server(values: dict[str, object]) -> None:
+    """Refuse (ConfigError) server settings the catalog cannot hold as given (too long, NUL)."""
+    require_fit(t.servers, values, _SERVER_FIELDS)
+
+
 def _server(row: sa.Row[tuple[object, ...]]) -> ServerRow:
     m = row._mapping
+    redact.register(m["token"])  # any token read from the catalog is scrubbed from every output
+    redact.scrub_url(m["base_url"])  # … and so is a password in the server's URL
     return ServerRow(
         id=m["id"],
         name=m["name"],
@@ -156,6 +175,8 @@ def add_server(
 ) -> ServerRow:
     if not name.strip():
         raise ConfigError("a server needs a non-empty name")
+    redact.register(token)
+    validate_server({"name": name, "base_url": base_url, "token": token, "ca_bundle": ca_bundle})
     exists = conn.execute(sa.select(t.servers.c.id).where(t.servers.c.name == name)).first()
     if exists is not None:
         raise ConfigError(f"a server named {name!r} already exists; pick another name or use `server edit`")
@@ -186,6 +207,9 @@ def update_server(conn: Connection, name: str, /, *, now: int, **changes: object
         raise ConfigError(f"unknown server setting(s): {', '.join(sorted(unknown))}")
     if not changes:
         return server
+    if isinstance(changes.get("token"), str):
+        redact.register(str(changes["token"]))
+    validate_server(changes)
     new_name = changes.get("name")
     if isinstance(new_name, str) and new_name != name:
         clash = conn.execute(sa.select(t.servers.c.id).where(t.servers.c.name == new_name)).first()
@@ -195,13 +219,48 @@ def update_server(conn: Connection, name: str, /, *, now: int, **changes: object
     return get_server_by_id(conn, server.id)
 
 
+def _refuse_while_syncing(conn: Connection, server: ServerRow) -> None:
+    """LockHeldError while a sync holds one of the server's libraries: removing the rows under a
+    running sync would kill it (a foreign-key error on its next write) and lose its run's record.
+
+    The server row is written first and its libraries read `FOR UPDATE`, so a sync cannot take a
+    library's lock between this check and the delete: on SQLite the write takes the database's
+    write lock, on PostgreSQL and MariaDB a lock insert waits for the library rows and then fails
+    its foreign key, before the sync has begun. A lock left by a sync that died is cleared by the
+    next `retrovue sync` of that library.
+    """
+    conn.execute(
+        t.servers.update().where(t.servers.c.id == server.id).values(updated_at=t.servers.c.updated_at)
+    )
+    libraries = conn.execute(
+        sa.select(t.libraries.c.id, t.libraries.c.title)
+        .where(t.libraries.c.server_id == server.id)
+        .with_for_update()
+    ).all()
+    titles = {lib.id: lib.title for lib in libraries}
+    held = conn.execute(
+        sa.select(t.library_locks).where(t.library_locks.c.library_id.in_(list(titles)))
+    ).first()
+    if held is not None:
+        lock = held._mapping
+        library = f"{server.name}/{titles[lock['library_id']]}"
+        raise LockHeldError(
+            f"server {server.name!r} cannot be removed while library {library} is being synced (pid "
+            f"{lock['pid']} on {lock['host']}); wait for the sync to finish, then remove it (a sync that "
+            "died leaves its lock until the next `retrovue sync` of that library)"
+        )
+
+
 def remove_server(conn: Connection, name: str) -> None:
     """Remove a server with its libraries, items, parts, mappings and runs (foreign-key cascade).
+
+    Refused (`LockHeldError`) while a sync holds one of its libraries.
 
     Children are deleted explicitly as well, so the result does not depend on the database honouring
     ON DELETE CASCADE (SQLite only does with foreign keys switched on).
     """
     server = get_server(conn, name)
+    _refuse_while_syncing(conn, server)
     lib_ids = sa.select(t.libraries.c.id).where(t.libraries.c.server_id == server.id)
     item_ids = sa.select(t.media_items.c.id).where(t.media_items.c.server_id == server.id)
     conn.execute(t.media_parts.delete().where(t.media_parts.c.item_id.in_(item_ids)))
@@ -334,6 +393,10 @@ def set_library_enabled(conn: Connection, library_id: int, enabled: bool) -> Non
     conn.execute(t.libraries.update().where(t.libraries.c.id == library_id).values(enabled=enabled))
 
 
+MAX_RETENTION_DAYS = 36_500
+"""A century: more is a typo, and a day count must stay far from any integer limit."""
+
+
 def set_library_options(
     conn: Connection,
     library_id: int,
@@ -343,8 +406,8 @@ def set_library_options(
 ) -> None:
     values: dict[str, int] = {}
     if retention_days is not None:
-        if retention_days < 0:
-            raise ConfigError("retention days must be 0 or more")
+        if not 0 <= retention_days <= MAX_RETENTION_DAYS:
+            raise ConfigError(f"retention days must be from 0 to {MAX_RETENTION_DAYS:,} (100 years)")
         values["retention_days"] = retention_days
     if missing_threshold_pct is not None:
         if not 0 <= missing_threshold_pct <= 100:
@@ -367,6 +430,11 @@ def list_mappings(conn: Connection, server_id: int, machine: str | None = None) 
 def add_mapping(
     conn: Connection, server_id: int, plex_prefix: str, local_prefix: str, *, machine: str, now: int
 ) -> int:
+    require_fit(
+        t.path_mappings,
+        {"plex_prefix": plex_prefix, "local_prefix": local_prefix},
+        {"plex_prefix": "Plex prefix", "local_prefix": "local prefix"},
+    )
     result = conn.execute(
         t.path_mappings.insert().values(
             server_id=server_id,

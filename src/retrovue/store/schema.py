@@ -70,7 +70,9 @@ libraries = Table(
     Column("title", String(512), nullable=False),
     Column("kind", String(16), nullable=False),  # movie | show
     Column("agent", String(256)),
-    Column("locations", Text),  # JSON list of the section's Location paths on the Plex server
+    Column(
+        "locations", Text, info={"json": True}
+    ),  # JSON list of the section's Location paths on the Plex server
     Column("enabled", Boolean, nullable=False, default=True),
     Column("content_changed_at", String(KEY)),  # opaque Plex counter seen at the last complete sync
     Column("retention_days", Integer, nullable=False, default=30),
@@ -186,7 +188,9 @@ media_parts = Table(
     Column("width", Integer),
     Column("height", Integer),
     Column("bitrate", Integer),
-    Column("streams", Text),  # JSON summary of the Part's streams, when item detail was read
+    Column(
+        "streams", Text, info={"json": True}
+    ),  # JSON summary of the Part's streams, when item detail was read
     Column("accessible", Boolean),  # from checkFiles=1; NULL when never checked
     Column("file_exists", Boolean),  # from checkFiles=1; NULL when never checked
     UniqueConstraint("item_id", "media_index", "part_index"),

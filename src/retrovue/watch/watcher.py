@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import random
 import threading
 import time
@@ -34,6 +35,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from retrovue import failures
 from retrovue.errors import ConfigError, LockHeldError, RetrovueError, UnknownLibraryError
 from retrovue.ingest import EventCallback, SyncSummary
 from retrovue.ingest import sync as engine_sync
@@ -56,6 +58,8 @@ __all__ = ["SyncFunction", "Watcher"]
 
 SyncFunction = Callable[..., list[SyncSummary]]
 """`retrovue.ingest.sync`'s signature; injectable so tests can script an engine."""
+
+log = logging.getLogger(__name__)
 
 TICK = 0.2  # the dispatch loop's longest sleep: bounds the stop latency
 MAP_REFRESH_MIN = 10.0  # an unknown section id re-reads the registry at most this often
@@ -318,10 +322,11 @@ class Watcher:
             self._emit(SyncDeferred(lib.server_name, lib.id, lib.title, str(exc), self.lock_retry))
         except UnknownLibraryError as exc:  # removed since: stop caring about it
             error = str(exc)
-        except RetrovueError as exc:
-            error = str(exc)
-        except Exception as exc:  # a bug must not kill the watcher; report it and go on
-            error = f"unexpected error ({type(exc).__name__}): {exc}"
+        except Exception as exc:  # a bug or a database failure must not kill the watcher; report it
+            failure = failures.describe(exc, catalog=self.engine.url.render_as_string(hide_password=False))
+            if not failure.expected:
+                log.error("unexpected error syncing %s/%s", lib.server_name, lib.title, exc_info=exc)
+            error = failure.message
         finally:
             finished = time.monotonic()
             with self._lock:
