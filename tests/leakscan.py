@@ -9,8 +9,8 @@ every test printed:
   anything a test hands to `watch()`; strings shorter than `MIN_LENGTH` are ignored (they would
   match by accident), so tests use realistic tokens;
 * where it looks: the test's captured stdout, stderr and log records (setup and call), each CLI run
-  of the `cli` fixture (`check_cli`), and every file under the test's state directory (the CLI's
-  log file), read at teardown;
+  of the `cli` fixture (`check_cli`), and every file under the test's state directories
+  (`XDG_STATE_HOME`, `RETROVUE_STATE_DIR`: the log file, the sign-in file), read at teardown;
 * "Traceback" is looked for in stdout, stderr and CLI output, not in log records or the log file,
   where a traceback is where it belongs.
 
@@ -21,6 +21,7 @@ A leak turns the test's report into a failure naming where the secret appeared (
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,8 @@ def _state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     monkeypatch.delenv("PLEX_TOKEN", raising=False)
     yield base
     problems = []
-    for path in sorted(base.rglob("*")):
+    roots = {base, *(Path(p) for p in [os.environ.get("RETROVUE_STATE_DIR")] if p)}
+    for path in sorted(p for root in roots for p in root.rglob("*")):
         if path.is_file():
             text = path.read_text(encoding="utf-8", errors="backslashreplace")
             problems += [f"{path.name}: {p}" for p in leaks(text, tracebacks=False)]

@@ -6,9 +6,10 @@ handler on the root logger and the redaction filter (`retrovue.redact.RedactingF
 root handler, so no record reaches a file or a terminal unscrubbed. With a handler on the root
 logger, Python's last-resort handler (which prints tracebacks to stderr) is never used.
 
-The state directory is platformdirs' (`~/.local/state/retrovue` on Linux, honouring
-`XDG_STATE_HOME`; `~/Library/Application Support/retrovue` on macOS; `%LOCALAPPDATA%\\retrovue` on
-Windows). A directory that cannot be written costs the log, never the command.
+The state directory is `RETROVUE_STATE_DIR` when set, else platformdirs' (`~/.local/state/retrovue`
+on Linux, honouring `XDG_STATE_HOME`; `~/Library/Application Support/retrovue` on macOS;
+`%LOCALAPPDATA%\\retrovue` on Windows). A directory that cannot be written costs the log, never the
+command.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ import os
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-import platformdirs
-
+from retrovue.account.storage import state_dir
 from retrovue.redact import install_filter
 
 __all__ = ["log_path", "setup"]
@@ -30,8 +30,9 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s [pid %(process)d %(threadName)s] %(
 
 
 def log_path() -> Path:
-    """The log file: `retrovue.log` in the user's state directory."""
-    return Path(platformdirs.user_state_dir("retrovue", appauthor=False)) / "retrovue.log"
+    """The log file: `retrovue.log` in this install's state directory (`RETROVUE_STATE_DIR`, else
+    the platform's), beside the sign-in files."""
+    return state_dir() / "retrovue.log"
 
 
 class _LogFile(RotatingFileHandler):

@@ -100,7 +100,7 @@ def test_a_catalog_locked_by_another_program_is_one_line(
 def _run_without_write_access(url: str, *args: str, state: Path) -> CliResult:
     """Run the CLI in a process bound by file permissions (as root: without the capabilities that
     override them), so a catalog made read-only really is read-only to it."""
-    env = {**os.environ, "XDG_STATE_HOME": str(state), "PYTHONPATH": str(SRC)}
+    env = {**os.environ, "RETROVUE_STATE_DIR": str(state), "PYTHONPATH": str(SRC)}
     prefix = []
     if os.geteuid() == 0:
         if shutil.which("setpriv") is None:

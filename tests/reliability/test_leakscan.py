@@ -45,7 +45,7 @@ def test_watched_token_in_a_log_record():
 
 def test_token_in_the_log_file():
     leakscan.watch(PLANTED)
-    log = Path(os.environ["XDG_STATE_HOME"]) / "retrovue" / "retrovue.log"
+    log = Path(os.environ["XDG_STATE_HOME"]) / "retrovue" / "retrovue.log"  # a state directory it scans
     log.parent.mkdir(parents=True)
     log.write_text("GET /library/sections?X-Plex-Token=" + PLANTED + "\\n")
 

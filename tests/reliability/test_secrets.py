@@ -212,7 +212,7 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_goes_to_the_log(
     assert line.startswith("error: unexpected error (RuntimeError: a bug holding the token ***")
     log_file = Path(line.rsplit("details in ", 1)[1])
     assert log_file.is_file()
-    assert log_file.is_relative_to(Path(os.environ["XDG_STATE_HOME"]))
+    assert log_file.is_relative_to(Path(os.environ["RETROVUE_STATE_DIR"]))
     logged = log_file.read_text(encoding="utf-8")
     assert "Traceback (most recent call last)" in logged
     assert "RuntimeError: a bug holding the token ***" in logged
@@ -224,7 +224,7 @@ def test_without_a_writable_state_directory_the_error_still_is_one_line(
 ) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the state directory should be")
-    monkeypatch.setenv("XDG_STATE_HOME", str(blocker))
+    monkeypatch.setenv("RETROVUE_STATE_DIR", str(blocker))
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise KeyError("x")

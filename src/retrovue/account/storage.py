@@ -26,6 +26,7 @@ from pathlib import Path
 import msgspec
 import platformdirs
 
+from retrovue import redact
 from retrovue.errors import AccountError
 
 __all__ = [
@@ -120,6 +121,7 @@ class SavedAccount:
 
 
 def save_account(account: SavedAccount, directory: Path | None = None) -> Path:
+    redact.register(account.token)
     path = account_path(directory)
     body = _AccountFile(
         account.token,
@@ -162,6 +164,7 @@ def load_account(directory: Path | None = None) -> SavedAccount | None:
         raise AccountError(
             f"the sign-in file {path} is damaged; run `retrovue logout` and `retrovue login` again"
         ) from None
+    redact.register(saved.token)  # scrubbed from every message, log record and output from now on
     return SavedAccount(saved.token, saved.user_id, saved.username, saved.uuid, saved.signed_in_at)
 
 
