@@ -116,7 +116,7 @@ def test_exhausted_retries_raise_one_typed_error(
     [
         (httpx.Response(401, html=UNAUTHORIZED_HTML), PlexUnauthorizedError, "check the token"),
         (httpx.Response(403), PlexUnauthorizedError, "check the token"),
-        (httpx.Response(404, html="<html>Not Found</html>"), PlexNotFoundError, "refresh the library list"),
+        (httpx.Response(404, html="<html>Not Found</html>"), PlexNotFoundError, "path prefix is wrong"),
         (httpx.Response(400), PlexBadResponseError, "HTTP 400"),
         (
             httpx.Response(301, headers={"location": "https://other:32400/identity"}),

@@ -115,6 +115,7 @@ def watch(engine: Engine) -> Iterator[Callable[..., Harness]]:
             "reconnect_max": 0.5,
             "lock_retry": 0.3,
             "open_timeout": 2.0,
+            "catchup_interval": 0.3,
             **options,
         }
         stop = threading.Event()

@@ -22,10 +22,11 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy import Engine
 
-from retrovue import mapping
+from retrovue import failures, mapping
 from retrovue.cli import app
-from retrovue.cli.common import console, engine, err_console, print_json
+from retrovue.cli.common import State, console, engine, err_console, print_json
 from retrovue.ingest import (
     Event,
     EventCallback,
@@ -36,6 +37,7 @@ from retrovue.ingest import (
     select_libraries,
     sync,
 )
+from retrovue.store.registry import LibraryRow
 
 
 def summary_table(summaries: list[SyncSummary], title: str = "Sync summary") -> Group:
@@ -120,10 +122,56 @@ def sync_command(
 ) -> None:
     """Sync enabled libraries (or one server / library) into the catalog.
 
-    Exit code 0 when every run is ok, 1 when any failed, ended partial or was cancelled.
+    Exit code 0 when every run is ok, 1 when any failed, ended partial or was cancelled. With
+    `--json`, stdout is a JSON list of summaries whatever happens: a sync that could not run at all
+    is a `failed` entry per library (or one entry) whose `reason` is the error line.
     """
-    eng = engine(ctx)
-    select_libraries(eng, server=server, library=library)  # an unknown name fails before any output
+    targets: list[LibraryRow] = []
+    try:
+        eng = engine(ctx)
+        targets = select_libraries(eng, server=server, library=library)  # unknown names fail before output
+        _sync(eng, server, library, deep, force, page_size, as_json)
+    except typer.Exit:  # the summaries were printed; some run was not ok
+        raise
+    except Exception as exc:
+        if as_json:
+            message = failures.describe(exc, catalog=State.last_catalog()).message
+            print_json(_failed_entries(targets, server, library, "deep" if deep else "incremental", message))
+        raise
+
+
+def _failed_entries(
+    targets: list[LibraryRow], server: str | None, library: str | None, mode: str, reason: str
+) -> list[dict[str, object]]:
+    """Summaries, shaped like `SyncSummary`, for libraries a sync could not run for at all."""
+    blank: dict[str, object] = {
+        f.name: f.default if f.default is not dataclasses.MISSING else None
+        for f in dataclasses.fields(SyncSummary)
+    }
+    blank.update(mode=mode, status="failed", reason=reason)
+    if not targets:
+        return [{**blank, "server_name": server, "library_title": library}]
+    return [
+        {
+            **blank,
+            "server_id": lib.server_id,
+            "library_id": lib.id,
+            "server_name": lib.server_name,
+            "library_title": lib.title,
+        }
+        for lib in targets
+    ]
+
+
+def _sync(
+    eng: Engine,
+    server: str | None,
+    library: str | None,
+    deep: bool,
+    force: bool,
+    page_size: int,
+    as_json: bool,
+) -> None:
     cancel = threading.Event()
     result: list[SyncSummary] = []
     failure: list[BaseException] = []

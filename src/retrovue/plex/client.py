@@ -30,7 +30,7 @@ from retrovue.plex.decode import (
     decode_sections_page,
     decode_server_info,
 )
-from retrovue.plex.http import PlexHttp
+from retrovue.plex.http import DEFAULT_DEADLINE, DEFAULT_MAX_BODY, PlexHttp
 from retrovue.plex.models import Episode, Identity, Item, Movie, Season, Section, ServerInfo, Show
 from retrovue.plex.paging import NotAdvancingError, walk_pages
 
@@ -39,6 +39,11 @@ __all__ = ["PlexClient"]
 A = TypeVar("A")
 R = TypeVar("R")
 S = TypeVar("S", bound=msgspec.Struct)
+
+_NOT_FOUND_MEANS_NOT_PLEX = (
+    "every Plex Media Server answers it, so this is not one, or the URL's path prefix is wrong: "
+    "check the host, the port (usually 32400) and any path after it"
+)
 
 # Plex's numeric listing types for `/library/sections/{key}/all?type=N`.
 MOVIE, SHOW, SEASON, EPISODE = 1, 2, 3, 4
@@ -72,6 +77,8 @@ class PlexClient:
         client_identifier: str = "retrovue-ingest",
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        deadline: float = DEFAULT_DEADLINE,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -90,6 +97,8 @@ class PlexClient:
             client_identifier=client_identifier,
             sleep=sleep,
             jitter=jitter,
+            deadline=deadline,
+            max_body=max_body,
         )
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -115,6 +124,16 @@ class PlexClient:
         return self._http.server
 
     @property
+    def deadline(self) -> float:
+        """Seconds each request may take in all, body included (see `retrovue.plex.http`)."""
+        return self._http.deadline
+
+    @property
+    def max_body(self) -> int:
+        """Largest decoded body accepted, in bytes."""
+        return self._http.max_body
+
+    @property
     def request_count(self) -> int:
         """HTTP requests sent so far, retries included (thread-safe)."""
         return self._http.request_count
@@ -123,11 +142,15 @@ class PlexClient:
 
     def identity(self) -> Identity:
         """`GET /identity`; raises `NotPlexServerError` if whatever answered is not Plex."""
-        return self._http.get("/identity", decode_identity, shape_means_not_plex=True)
+        return self._http.get(
+            "/identity", decode_identity, shape_means_not_plex=True, not_found=_NOT_FOUND_MEANS_NOT_PLEX
+        )
 
     def server_info(self) -> ServerInfo:
         """`GET /`, the server root (friendly name, platform)."""
-        return self._http.get("/", decode_server_info, shape_means_not_plex=True)
+        return self._http.get(
+            "/", decode_server_info, shape_means_not_plex=True, not_found=_NOT_FOUND_MEANS_NOT_PLEX
+        )
 
     def sections(self) -> list[Section]:
         """`GET /library/sections`: every library of the server.
@@ -135,7 +158,7 @@ class PlexClient:
         A library entry that cannot be decoded fails the call (`PlexBadResponseError`) rather than
         being skipped: a library silently missing from the list would look like a deleted one.
         """
-        page = self._http.get("/library/sections", decode_sections_page)
+        page = self._http.get("/library/sections", decode_sections_page, not_found=_NOT_FOUND_MEANS_NOT_PLEX)
         if page.errors:
             first = page.errors[0]
             raise PlexBadResponseError(

@@ -4,6 +4,13 @@ Every request is an idempotent GET, so connection failures, 5xx answers and unre
 retried with backoff (`retry.backoff_delay`). Each failure ends as exactly one `PlexError` subclass
 whose one-line message names the server and the request and says what to do; the token is sent only
 as a header, never appears in a URL, and is scrubbed from every message and repr.
+
+Every request ends. Per-read timeouts alone do not ensure it: a body trickled a byte at a time never
+trips one. So each attempt has a total `deadline` (120 s by default): the body is read as a stream
+and the attempt fails, unretried, once the deadline has passed (at most one read timeout late, and
+the read timeout is never longer than the deadline). The decoded body is capped (`max_body`, 64 MiB
+by default, far above any page Retrovue asks for), so a small gzip body that inflates to gigabytes
+is refused after the cap, plus at most one decompressed network chunk, has been read.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ __all__ = ["PRODUCT", "PlexHttp", "check_token"]
 R = TypeVar("R")
 
 PRODUCT = "Retrovue Ingest"
+DEFAULT_DEADLINE = 120.0
+DEFAULT_MAX_BODY = 64 * 1024 * 1024
 
 
 class _RetryableError(Exception):
@@ -66,7 +75,13 @@ class PlexHttp:
         client_identifier: str = "retrovue-ingest",
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        deadline: float = DEFAULT_DEADLINE,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
+        if not deadline > 0 or max_body < 1:
+            raise ValueError("deadline and max_body must be positive")
+        self.deadline = deadline
+        self.max_body = max_body
         token = check_token(token)
         self._token = token
         self._base_url = _check_base_url(base_url)
@@ -87,7 +102,7 @@ class PlexHttp:
         self._client = httpx.Client(
             base_url=self._base_url,
             headers=headers,
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            timeout=httpx.Timeout(min(timeout, deadline), connect=min(connect_timeout, deadline)),
             limits=httpx.Limits(
                 max_connections=max(1, max_connections), max_keepalive_connections=max(1, max_connections)
             ),
@@ -115,19 +130,21 @@ class PlexHttp:
         params: Mapping[str, str] | None = None,
         *,
         shape_means_not_plex: bool = False,
+        not_found: str | None = None,
     ) -> R:
         """GET `path` and return `parse(body)`, retrying what may be transient.
 
         `parse` raises `MalformedBodyError` for a body that is not JSON (retried: often a truncated
         transfer) and `UnexpectedShapeError` for JSON of the wrong shape (not retried). With
         `shape_means_not_plex`, a wrong shape means whatever answered is not a Plex server.
+        `not_found` is what a 404 means for this path (default: the library or item was deleted).
         """
         target = path + (f"?{urlencode(params)}" if params else "")
         where = scrub(f"GET {target}", self._token)
         attempt = 0
         while True:
             try:
-                return self._attempt(path, params, parse, where, attempt + 1, shape_means_not_plex)
+                return self._attempt(path, params, parse, where, attempt + 1, shape_means_not_plex, not_found)
             except _RetryableError as failure:
                 if attempt >= self._max_retries:
                     raise failure.error from failure.__cause__
@@ -146,13 +163,19 @@ class PlexHttp:
         where: str,
         attempts: int,
         shape_means_not_plex: bool,
+        not_found: str | None,
     ) -> R:
         with self._count_lock:
             self._count += 1
         tries = f"after {attempts} attempt{'s' if attempts > 1 else ''}"
+        ends = time.monotonic() + self.deadline
         try:
-            response = self._client.get(path, params=params)
+            with self._client.stream("GET", path, params=params) as response:
+                self._raise_for_status(response, where, tries, not_found)
+                body = self._read(response, where, ends)
         except httpx.TransportError as exc:
+            if time.monotonic() >= ends:
+                raise self._overdue(where) from exc
             raise self._transport_failure(exc, where, tries) from exc
         except httpx.DecodingError as exc:
             raise _RetryableError(
@@ -161,8 +184,30 @@ class PlexHttp:
                     f"{tries} ({self._line(exc)}); try again, or check for a proxy in between"
                 )
             ) from exc
-        self._raise_for_status(response, where, tries)
-        return self._parse(response, parse, where, tries, shape_means_not_plex)
+        return self._parse(body, response.headers, parse, where, tries, shape_means_not_plex)
+
+    def _read(self, response: httpx.Response, where: str, ends: float) -> bytes:
+        """The decoded body, refused past `max_body` bytes or the attempt's deadline."""
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_body:
+                raise PlexBadResponseError(
+                    f"Plex server {self.server} sent an answer to {where} larger than {_mib(self.max_body)} "
+                    "decompressed, and it was refused to protect memory; check for a proxy in between, "
+                    "or sync with a smaller --page-size"
+                )
+            chunks.append(chunk)
+            if time.monotonic() >= ends:
+                raise self._overdue(where)
+        return b"".join(chunks)
+
+    def _overdue(self, where: str) -> PlexBadResponseError:
+        return PlexBadResponseError(
+            f"Plex server {self.server} did not finish answering {where} within {self.deadline:g} s "
+            "(the request's deadline); the server may be overloaded or the network very slow: try again later"
+        )
 
     def _transport_failure(self, exc: httpx.TransportError, where: str, tries: str) -> Exception:
         reason = f"{type(exc).__name__}: {self._line(exc)}" if str(exc) else type(exc).__name__
@@ -170,6 +215,11 @@ class PlexHttp:
             return PlexTLSError(
                 f"TLS with Plex server {self.server} failed for {where} ({reason}); check http vs https, "
                 "or give the server's CA bundle as `verify`, or use its plex.direct address"
+            )
+        if isinstance(exc, httpx.LocalProtocolError):  # nothing was sent: trying again changes nothing
+            return PlexBadResponseError(
+                f"the request {where} to Plex server {self.server} could not be sent ({reason}); "
+                "check the server's URL and token"
             )
         if isinstance(exc, httpx.RemoteProtocolError):
             return _RetryableError(
@@ -185,7 +235,9 @@ class PlexHttp:
             )
         )
 
-    def _raise_for_status(self, response: httpx.Response, where: str, tries: str) -> None:
+    def _raise_for_status(
+        self, response: httpx.Response, where: str, tries: str, not_found: str | None = None
+    ) -> None:
         status = response.status_code
         if 200 <= status < 300:
             return
@@ -194,6 +246,8 @@ class PlexHttp:
                 f"Plex server {self.server} refused the token for {where} (HTTP {status}); check the token: "
                 "it may be wrong, expired or revoked, or lack access to this server"
             )
+        if status == 404 and not_found is not None:
+            raise PlexNotFoundError(f"Plex server {self.server} has no {where} (HTTP 404); {not_found}")
         if status == 404:
             raise PlexNotFoundError(
                 f"Plex server {self.server} has nothing at {where} (HTTP 404); the library or item may "
@@ -219,21 +273,22 @@ class PlexHttp:
 
     def _parse(
         self,
-        response: httpx.Response,
+        body: bytes,
+        headers: httpx.Headers,
         parse: Callable[[bytes], R],
         where: str,
         tries: str,
         shape_means_not_plex: bool,
     ) -> R:
-        body = response.content
-        content_type = response.headers.get("content-type", "").lower()
+        content_type = headers.get("content-type", "").lower()
         head = body.lstrip()[:64]
-        if "xml" in content_type or head.startswith((b"<?xml", b"<MediaContainer")):
+        looks_like_json = head[:1] in (b"{", b"[")  # whatever the label says (proxies relabel)
+        if not looks_like_json and ("xml" in content_type or head.startswith((b"<?xml", b"<MediaContainer"))):
             raise PlexBadResponseError(
                 f"Plex server {self.server} answered {where} in XML although JSON was asked for; "
                 "the server may be too old for Retrovue: update Plex Media Server"
             )
-        if "html" in content_type or head[:1] == b"<":
+        if not looks_like_json and ("html" in content_type or head[:1] == b"<"):
             raise NotPlexServerError(
                 f"{self.server} answered {where} with a web page, not Plex JSON; it is not a Plex Media "
                 "Server: check the host and port (usually 32400)"
@@ -283,6 +338,10 @@ def check_token(token: str) -> str:
                 "can carry; copy the token again (Plex tokens are ASCII letters, digits, - and _)"
             )
     return text
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:g} MiB"
 
 
 def _check_base_url(base_url: str) -> str:

@@ -7,6 +7,7 @@ pieces it is built from (`changed_sections`, `Backoff`, `SyncSchedule`, `notific
 from retrovue.watch.events import (
     Connected,
     Disconnected,
+    MessagesDropped,
     PollingFallback,
     SyncDeferred,
     SyncFinished,
@@ -22,6 +23,7 @@ __all__ = [
     "Backoff",
     "Connected",
     "Disconnected",
+    "MessagesDropped",
     "PollingFallback",
     "SyncDeferred",
     "SyncFinished",

@@ -15,6 +15,7 @@ from retrovue.ingest.events import SyncSummary
 __all__ = [
     "Connected",
     "Disconnected",
+    "MessagesDropped",
     "PollingFallback",
     "SyncDeferred",
     "SyncFinished",
@@ -44,6 +45,16 @@ class Disconnected:
     reason: str
     retry_in: float
     unavailable: bool = False
+
+
+@dataclass(frozen=True)
+class MessagesDropped:
+    """Notifications that could not be read were dropped (`count` since the last notice, the first
+    told at once, then at most one notice a minute); the connection stays open."""
+
+    server_name: str
+    count: int
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -88,7 +99,9 @@ class SyncDeferred:
     retry_in: float
 
 
-WatchEvent = Connected | Disconnected | PollingFallback | SyncStarting | SyncFinished | SyncDeferred
+WatchEvent = (
+    Connected | Disconnected | MessagesDropped | PollingFallback | SyncStarting | SyncFinished | SyncDeferred
+)
 WatchEventCallback = Callable[[WatchEvent], None]
 
 
@@ -105,6 +118,9 @@ def describe(event: WatchEvent) -> str | None:
     if isinstance(event, Disconnected):
         retry = _span(event.retry_in)
         return f"{event.server_name}: notifications unavailable ({event.reason}); retrying in {retry}"
+    if isinstance(event, MessagesDropped):
+        what = "a notification" if event.count == 1 else f"{event.count} notifications"
+        return f"{event.server_name}: dropped {what} that could not be read ({event.reason}); still listening"
     if isinstance(event, PollingFallback):
         return f"{event.server_name}: syncing every {_span(event.interval)} until notifications return"
     if isinstance(event, SyncDeferred):

@@ -6,8 +6,14 @@ server keeps one misbehaving server from delaying another, and `recv(timeout=…
 `threading.Event.wait` make a prompt, clean stop trivial — no event loop to marshal into from the
 GUI, the CLI's signal handler or a test.
 
-The listener only *reports*: `on_up()`, `on_sections(keys)`, `on_down(reason, unavailable, retry_in)`.
-What to sync, and when, is the watcher's business. The token travels only in the URL handed to
+The listener only *reports*: `on_up()`, `on_sections(keys)`, `on_dropped(count, reason)`,
+`on_down(reason, unavailable, retry_in)`. What to sync, and when, is the watcher's business.
+
+It never storms. The reconnect backoff is reset only by a connection that has *proven itself* — stayed
+open `proven_after` seconds — not by every successful open, so a server that accepts and at once
+closes (or sends a message too large to take) is retried at growing intervals. A message that
+cannot be read is dropped, not a reason to drop the connection; the first is told at once, then at
+most one notice a minute counts the rest (`DropCounter`). The token travels only in the URL handed to
 `websockets`; every message built here goes through `redact()`, and the `websockets` logger gets a
 filter that redacts too (its debug log would print the request line).
 """
@@ -18,6 +24,7 @@ import contextlib
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Protocol
@@ -27,12 +34,13 @@ from websockets.sync.client import connect as ws_connect
 
 from retrovue.errors import redact
 from retrovue.store.registry import ServerRow
-from retrovue.watch.notifications import Backoff, changed_sections, notifications_url
+from retrovue.watch.notifications import Backoff, NotificationError, changed_sections, notifications_url
 
-__all__ = ["Connection", "Connector", "ServerListener"]
+__all__ = ["Connection", "Connector", "DropCounter", "ServerListener"]
 
 RECV_POLL = 0.25  # how often a quiet socket checks the stop event (bounds the stop latency)
 MAX_MESSAGE = 16 * 1024 * 1024  # a scan of a big show is one large timeline message
+TOO_BIG = 1009  # the close code websockets sends when a message exceeds MAX_MESSAGE
 
 
 class Connection(Protocol):
@@ -89,6 +97,8 @@ def _reason(exc: BaseException, token: str) -> tuple[str, bool]:
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused", False
     if isinstance(exc, ConnectionClosed):
+        if exc.sent is not None and exc.sent.code == TOO_BIG:
+            return f"a notification larger than {MAX_MESSAGE // 2**20} MiB was refused", False
         code = exc.rcvd.code if exc.rcvd is not None else None
         return ("connection closed" + (f" (code {code})" if code is not None else "")), False
     if isinstance(exc, TimeoutError):
@@ -99,6 +109,25 @@ def _reason(exc: BaseException, token: str) -> tuple[str, bool]:
         return redact(f"handshake failed: {exc}", token), False
     text = str(exc) or type(exc).__name__
     return redact(f"{type(exc).__name__}: {text}", token).splitlines()[0][:200], False
+
+
+class DropCounter:
+    """Counts dropped messages; says when to tell: the first at once, then at most every `every` s."""
+
+    def __init__(self, every: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every = every
+        self.clock = clock
+        self.untold = 0
+        self.told_at: float | None = None
+
+    def dropped(self, reason: str) -> tuple[int, str] | None:
+        """Record one drop; returns (drops since the last notice, reason) when a notice is due."""
+        self.untold += 1
+        now = self.clock()
+        if self.told_at is not None and now - self.told_at < self.every:
+            return None
+        count, self.untold, self.told_at = self.untold, 0, now
+        return count, reason
 
 
 class ServerListener(threading.Thread):
@@ -113,6 +142,8 @@ class ServerListener(threading.Thread):
         on_sections: Callable[[set[str]], None],
         on_down: Callable[[str, bool, float], None],
         backoff: Backoff,
+        on_dropped: Callable[[int, str], None] = lambda _count, _reason: None,
+        proven_after: float = 30.0,
         open_timeout: float = 5.0,
         connect: Connector | None = None,
     ) -> None:
@@ -122,6 +153,9 @@ class ServerListener(threading.Thread):
         self.on_up = on_up
         self.on_sections = on_sections
         self.on_down = on_down
+        self.on_dropped = on_dropped
+        self.drops = DropCounter()
+        self.proven_after = proven_after
         self.backoff = backoff
         self.open_timeout = open_timeout
         self._connect: Connector = connect or _default_connect
@@ -138,7 +172,6 @@ class ServerListener(threading.Thread):
             except Exception as exc:  # any failure to connect: report, back off, try again
                 reason, unavailable = _reason(exc, token)
             else:
-                self.backoff.reset()
                 reason, unavailable = self._listen(ws, token)
             if self.stop.is_set():
                 break
@@ -174,15 +207,25 @@ class ServerListener(threading.Thread):
         """
         with self._lock:
             self._current = ws
+        opened, proven = time.monotonic(), False
         try:
             with ws:
                 self.on_up()
                 while not self.stop.is_set():
+                    if not proven and time.monotonic() - opened >= self.proven_after:
+                        self.backoff.reset()  # this connection has proven itself
+                        proven = True
                     try:
                         message = ws.recv(timeout=RECV_POLL)
                     except TimeoutError:
                         continue
-                    keys = changed_sections(message)
+                    try:
+                        keys = changed_sections(message)
+                    except NotificationError as exc:
+                        notice = self.drops.dropped(str(exc))
+                        if notice is not None:
+                            self.on_dropped(*notice)
+                        continue
                     if keys:
                         self.on_sections(keys)
             return "stopped", False

@@ -9,8 +9,11 @@ Plain functions and a small class over plain data, so they are tested without a 
 * `SyncSchedule`: per-library debounce and coalescing, driven by an explicit clock.
 
 The message shapes are those of plex-api.md "Notifications" (`timeline` entries and `activity`
-notifications inside a `NotificationContainer`). Anything unexpected means "nothing changed": a
-notification we do not understand must never stop the watcher.
+notifications inside a `NotificationContainer`). JSON of a shape we do not know means "nothing
+changed"; a message that is not a JSON document at all (malformed, not UTF-8, nested too deeply for
+the parser) raises `NotificationError`, which the listener counts and drops with a notice. Neither
+may ever cost the connection: a server that sends such messages would otherwise make the watcher
+reconnect, and catch up, over and over.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ __all__ = [
     "LIBRARY_IDENTIFIER",
     "TIMELINE_STATES",
     "Backoff",
+    "NotificationError",
     "SyncSchedule",
     "changed_sections",
     "notifications_url",
@@ -38,6 +42,10 @@ TIMELINE_STATES = frozenset({0, 5, 9})
 intermediate processing steps of an item that will reach 5)."""
 LIBRARY_ACTIVITIES = frozenset({"library.update.section", "library.refresh.items"})
 """Activities whose `ended` event means a section's content may have changed."""
+
+
+class NotificationError(ValueError):
+    """A notification that cannot be read at all; `str()` says why, in a few words."""
 
 
 def notifications_url(base_url: str, token: str) -> str:
@@ -67,21 +75,43 @@ def _items(container: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return [v for v in value if isinstance(v, dict)]
 
 
+def _state(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdecimal():  # not "²", which isdigit()
+        return int(value)
+    return None
+
+
 def changed_sections(message: str | bytes | dict[str, Any]) -> set[str]:
     """The section keys (as strings) whose content a notification says changed; empty if none.
 
     `timeline` entries count when their identifier is the library plugin, they carry a section id
     and their state is created, processed or deleted. `activity` notifications count when a library
     scan or item refresh `ended` for a section. Everything else (`status`, `progress`, `playing`,
-    malformed JSON) yields nothing.
+    shapes we do not know) yields nothing. A message that is not JSON at all raises
+    `NotificationError`.
     """
     if isinstance(message, str | bytes):
         try:
             data = json.loads(message)
-        except ValueError:
-            return set()
+        except RecursionError:
+            raise NotificationError("nested too deeply") from None
+        except UnicodeError:
+            raise NotificationError("not UTF-8 text") from None
+        except ValueError as exc:
+            raise NotificationError(f"not JSON: {str(exc)[:80]}") from None
     else:
         data = message
+    try:
+        return _sections(data)
+    except Exception as exc:  # a shape no rule foresaw: never let it cost the connection
+        raise NotificationError(f"unreadable ({type(exc).__name__})") from None
+
+
+def _sections(data: Any) -> set[str]:
     container = data.get("NotificationContainer") if isinstance(data, dict) else None
     if not isinstance(container, dict):
         return set()
@@ -91,9 +121,7 @@ def changed_sections(message: str | bytes | dict[str, Any]) -> set[str]:
         for entry in _items(container, "TimelineEntry"):
             if entry.get("identifier") != LIBRARY_IDENTIFIER:
                 continue
-            state = entry.get("state")
-            if isinstance(state, str) and state.isdigit():
-                state = int(state)
+            state = _state(entry.get("state"))
             key = _section_key(entry.get("sectionID"))
             if key is not None and state in TIMELINE_STATES:
                 found.add(key)

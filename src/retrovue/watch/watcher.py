@@ -12,7 +12,10 @@
 * A library held by another sync (`LockHeldError`: another process, the GUI) is retried after
   `lock_retry` seconds.
 * On every (re)connection the server's libraries get a catch-up sync (cheap: the engine's change gate
-  skips unchanged sections), because changes made while nobody listened sent no notification.
+  skips unchanged sections), because changes made while nobody listened sent no notification. Catch-
+  ups of one server are at least `catchup_interval` seconds apart (60): a reconnect sooner than that
+  queues one for when the interval is up, coalesced with any already queued, so a connection that
+  keeps dropping costs one sync a minute, not one per reconnect.
 * While a server's websocket is down or refused, its libraries get an incremental sync every
   `fallback_interval` seconds (the first one at once if the server never had a catch-up); the
   listener keeps trying to reconnect with jittered exponential backoff capped at `reconnect_max`.
@@ -44,6 +47,7 @@ from retrovue.store.registry import LibraryRow, ServerRow
 from retrovue.watch.events import (
     Connected,
     Disconnected,
+    MessagesDropped,
     PollingFallback,
     SyncDeferred,
     SyncFinished,
@@ -73,6 +77,7 @@ class _Server:
     caught_up: bool = False  # a catch-up (connect or poll) sync was queued since the watcher started
     next_poll: float | None = None  # set while the websocket is down
     mapped_at: float = 0.0
+    catchup_due: float | None = None  # when the last catch-up was queued to run
 
 
 class Watcher:
@@ -97,6 +102,8 @@ class Watcher:
         max_parallel: int = 1,
         open_timeout: float = 5.0,
         stop_grace: float = 0.75,
+        catchup_interval: float = 60.0,
+        proven_after: float = 30.0,
         on_event: WatchEventCallback | None = None,
         on_summary: Callable[[SyncSummary], None] | None = None,
         on_sync_event: EventCallback | None = None,
@@ -109,6 +116,10 @@ class Watcher:
             raise ConfigError("watch: debounce >= 0, fallback interval > 0 and max parallel >= 1 are needed")
         if reconnect_initial <= 0 or reconnect_max < reconnect_initial:
             raise ConfigError("watch: reconnect delays need 0 < initial <= max")
+        if catchup_interval < 0 or proven_after < 0:
+            raise ConfigError("watch: the catch-up interval and proving time must not be negative")
+        self.catchup_interval = catchup_interval
+        self.proven_after = proven_after
         self.engine = engine
         self.server = server
         self.fallback_interval = fallback_interval
@@ -187,7 +198,9 @@ class Watcher:
             on_up=lambda: self._on_up(row.id),
             on_sections=lambda keys: self._on_sections(row.id, keys),
             on_down=lambda reason, unavailable, retry: self._on_down(row.id, reason, unavailable, retry),
+            on_dropped=lambda count, reason: self._emit(MessagesDropped(row.name, count, reason)),
             backoff=Backoff(self.reconnect_initial, self.reconnect_max, rng=self._rng),
+            proven_after=self.proven_after,
             open_timeout=self.open_timeout,
             connect=self._connect,
         )
@@ -209,10 +222,18 @@ class Watcher:
         for lib in libs:
             self._library_server[lib.id] = server_id
 
-    def _queue_all(self, srv: _Server, now: float, cause: str) -> None:
+    def _queue_all(self, srv: _Server, now: float, cause: str, delay: float = 0.0) -> None:
         for lib in srv.libraries.values():
-            self.schedule.request(lib.id, now, cause, delay=0.0)
+            self.schedule.request(lib.id, now, cause, delay=delay)
         srv.caught_up = True
+
+    def _queue_catchup(self, srv: _Server, now: float) -> None:
+        """A catch-up for a (re)connection, at least `catchup_interval` after the previous one."""
+        if srv.catchup_due is not None and srv.catchup_due > now:
+            return  # one is already queued: it covers this reconnection too
+        due = now if srv.catchup_due is None else max(now, srv.catchup_due + self.catchup_interval)
+        srv.catchup_due = due
+        self._queue_all(srv, now, "connected", delay=due - now)
 
     # ------------------------------------------------------------------------- listener callbacks
     def _on_up(self, server_id: int) -> None:
@@ -222,7 +243,7 @@ class Watcher:
             srv.connected = True
             srv.next_poll = None
             self._remap(server_id, now)
-            self._queue_all(srv, now, "connected")
+            self._queue_catchup(srv, now)
         self._emit(Connected(srv.row.name))
         self._wake.set()
 
