@@ -28,8 +28,9 @@ PER_DIR = 1_000
 PAGE = 10_000
 
 
-def build_catalog(engine: Engine, root: Path, n_items: int) -> None:
-    """Write a server, a library and `n_items` movies with one part each, in bulk statements."""
+def build_catalog(engine: Engine, root: Path, n_items: int, *, every: int = 2) -> None:
+    """Write a server, a library and `n_items` movies with one part each, in bulk statements; one
+    item in `every` has its file under `root/media/Movies` (the first, and each `every`-th after)."""
     now = int(time.time())
     with engine.begin() as conn:
         conn.execute(
@@ -82,10 +83,9 @@ def build_catalog(engine: Engine, root: Path, n_items: int) -> None:
             conn.execute(t.media_items.insert(), items)
             conn.execute(t.media_parts.insert(), parts)
     local = root / "media" / "Movies"
-    for i in range(1, n_items + 1, 2):  # odd ids exist on disk, even ids do not
+    for i in range(1, n_items + 1, every):  # with every=2: odd ids exist on disk, even ids do not
         folder = local / f"d{i // PER_DIR:04d}"
-        if i % PER_DIR in (0, 1):
-            folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / f"movie{i:07d}.mkv").touch()
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bench.baselines import seed_store
 from retrovue.ingest.records import item_record
 from retrovue.plex import PlexClient
 from retrovue.plex.decode import decode_page
@@ -170,8 +171,8 @@ def _tv(
             # "lite" digest: the listing has no childrenUpdatedAtMax, so the seed falls back to updatedAt
             lite = digest_show(show.child_count, show.leaf_count, show.updated_at, show.updated_at)
             with engine.connect() as conn:
-                changed = dal.show_digest_changed(conn, lib.id, show.rating_key, lite)
-                hydrated = dal.children_hydrated(conn, lib.id, show.rating_key)
+                changed = seed_store.show_digest_changed(conn, lib.id, show.rating_key, lite)
+                hydrated = seed_store.children_hydrated(conn, lib.id, show.rating_key)
             if deep or changed or not hydrated:
                 to_expand.append((show, lite))
             else:
@@ -195,10 +196,10 @@ def _tv(
                             tally.errors += 1
                             continue
                         record = replace(item_record(det), digest=_media_digest(det, ep.updated_at))
-                        dal.upsert_episode(conn, lib.server_id, lib.id, record, now=now)
+                        seed_store.upsert_episode(conn, lib.server_id, lib.id, record, now=now)
                         child_max = max(child_max, ep.updated_at or 0)
                         tally.changed += 1
-                    dal.upsert_show_digest(
+                    seed_store.upsert_show_digest(
                         conn,
                         lib.id,
                         show.rating_key,
@@ -245,7 +246,7 @@ def _movies(
                 record = replace(item_record(det), digest=_media_digest(det, mv.updated_at))
                 snap = dal.item_snapshot(conn, lib.id, [mv.rating_key]).get(mv.rating_key)
                 if snap is None or snap.digest != record.digest or snap.state in dal.GONE:
-                    dal.upsert_movie(conn, lib.server_id, lib.id, record, now=now)
+                    seed_store.upsert_movie(conn, lib.server_id, lib.id, record, now=now)
                     tally.changed += 1
                 else:
                     dal.touch_items(conn, lib.id, [mv.rating_key], now=now)

@@ -117,8 +117,8 @@ def test_item_actions_use_the_resolved_local_path(
     _select_first_item(qtbot, window)
     row = window.current_item()
     assert row is not None
-    assert row.plex_path is not None
-    local = Path(str(local_root) + row.plex_path.removeprefix("/data/tv"))
+    assert row.file is not None
+    local = Path(str(local_root) + row.file.removeprefix("/data/tv"))
     local.parent.mkdir(parents=True)
     local.write_bytes(b"")
 
@@ -129,7 +129,7 @@ def test_item_actions_use_the_resolved_local_path(
     window.act_reveal.trigger()
     assert runner.calls == [["xdg-open", str(local)], ["xdg-open", str(local.parent)]]
     window.act_copy_plex.trigger()
-    assert QGuiApplication.clipboard().text() == row.plex_path
+    assert QGuiApplication.clipboard().text() == row.file
     window.act_copy_local.trigger()
     assert QGuiApplication.clipboard().text() == str(local)
     assert window.detail.parts.item(0, 2).text() == str(local)

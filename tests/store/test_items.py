@@ -161,18 +161,6 @@ def test_touch_library_skips_gone_items_and_covers_shows(catalog: Engine) -> Non
         assert conn.execute(sa.select(t.shows.c.last_seen_at)).scalar() == 400
 
 
-def test_show_digest_helpers(catalog: Engine) -> None:
-    _, lib_id = _library(catalog)
-    with catalog.begin() as conn:
-        assert dal.show_digest_changed(conn, lib_id, "100", "abc")
-        assert not dal.children_hydrated(conn, lib_id, "100")
-        dal.upsert_shows(conn, lib_id, [dal.ShowRecord("100", "Show", "abc", False)], now=1)
-        assert not dal.show_digest_changed(conn, lib_id, "100", "abc")
-        dal.upsert_show_digest(conn, lib_id, "100", "def", children_hydrated=True)
-        assert dal.show_digest_changed(conn, lib_id, "100", "abc")
-        assert dal.children_hydrated(conn, lib_id, "100")
-
-
 def test_item_errors_are_counted(catalog: Engine) -> None:
     server_id, lib_id = _library(catalog)
     with catalog.begin() as conn:
@@ -196,7 +184,7 @@ def test_unicode_and_long_values_round_trip(catalog: Engine) -> None:
         parts=(dal.PartRecord(0, 0, file="/movies/Amélie (2001)/アメリ.mkv", size=2**62),),
     )
     with catalog.begin() as conn:
-        dal.upsert_movie(conn, server_id, lib_id, item, now=1)
+        dal.upsert_items(conn, server_id, lib_id, [item], now=1)
     with catalog.connect() as conn:
         assert conn.execute(sa.select(t.media_items.c.title)).scalar() == title
         assert conn.execute(sa.select(t.media_parts.c.file)).scalar() == "/movies/Amélie (2001)/アメリ.mkv"

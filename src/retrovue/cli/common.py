@@ -106,8 +106,13 @@ def when(epoch: int | None) -> str:
 _JSON_UNSAFE = re.compile("[\x7f-\x9f]")  # json.dumps escapes C0 itself; these it leaves raw
 
 
+def json_text(data: Any, *, indent: int | None = 2) -> str:
+    """JSON as the CLI prints it: secrets scrubbed, DEL and C1 controls as \\u escapes (the same
+    string once decoded), so no terminal is reprogrammed by a title."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False, default=str)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", scrub(text))
+
+
 def print_json(data: Any) -> None:
-    """JSON on stdout: secrets scrubbed, DEL and C1 controls as \\u escapes (the same string)."""
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-    text = _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", scrub(text))
-    sys.stdout.write(text + "\n")
+    """JSON on stdout (see `json_text`)."""
+    sys.stdout.write(json_text(data) + "\n")

@@ -15,14 +15,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from retrovue import machine as machines
 from retrovue import mapping, servers
+from retrovue.catalog import Catalog
 from retrovue.cli import app
 from retrovue.cli.common import console, state
 from retrovue.cli.sync_cmd import summary_table
 from retrovue.ingest import sync
 from retrovue.sim import Simulator
-from retrovue.store import local as local_states
 from retrovue.store import registry
 from retrovue.store.db import open_catalog
 
@@ -116,13 +115,12 @@ def demo_command(
                 *(s for s in ("ACTIVE", "REMOTE_ONLY", "UNAVAILABLE", "MISSING", "DELETED")),
                 title="Catalog by state",
             )
-            with eng.connect() as conn:
-                for lib in registry.list_libraries(conn, server=name):
-                    counts = local_states.state_counts(conn, machines.current(), library_id=lib.id)
+            for lib in Catalog(eng).libraries():
+                if lib.server_name == name:
                     table.add_row(
                         lib.title,
                         *(
-                            str(counts[s])
+                            str(lib.counts[s])
                             for s in ("ACTIVE", "REMOTE_ONLY", "UNAVAILABLE", "MISSING", "DELETED")
                         ),
                     )

@@ -7,11 +7,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from retrovue import machine as machines
 from retrovue import servers
+from retrovue.catalog import Catalog
 from retrovue.cli import app
 from retrovue.cli.common import console, engine, print_json, when
-from retrovue.store import local, registry
+from retrovue.store import registry
 
 libraries_app = typer.Typer(help="List, enable and disable libraries (Plex sections).")
 app.add_typer(libraries_app, name="libraries")
@@ -47,8 +47,9 @@ def libraries(
                     raise
                 warnings.append(f"{name}: {exc}")
     with eng.connect() as conn:
-        libs = registry.list_libraries(conn, server=server)
-        counts = {lib.id: local.state_counts(conn, machines.current(), library_id=lib.id) for lib in libs}
+        server_id = registry.get_server(conn, server).id if server else None
+    libs = Catalog(eng).libraries(server_id=server_id)
+    counts = {lib.id: lib.counts for lib in libs}
     for warning in warnings:
         console.print(f"[yellow]warning:[/] could not refresh {warning}")
     if as_json:

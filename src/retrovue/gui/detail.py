@@ -1,13 +1,14 @@
 """`DetailPane`: everything the catalog knows about one item — parts, streams, state history, errors.
 
-Layout only: the pane shows an `ItemDetail` (read by `gui.queries.item_detail`) and the local path of
-each part as resolved by the window; its buttons are the window's actions (open, reveal, copy).
+Layout only: the pane shows an `ItemDetail` from the read API (`Catalog.detail`: the item, its parts
+with their local paths on this machine, its history); its buttons are the window's actions (open,
+reveal, copy).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtGui import QAction
@@ -25,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from retrovue.catalog import ItemDetail
 from retrovue.gui import fmt
-from retrovue.gui.queries import ItemDetail
 
 __all__ = ["DetailPane"]
 
@@ -94,9 +95,9 @@ class DetailPane(QWidget):
         layout.addWidget(self.tabs, 1)
 
     def clear(self) -> None:
-        self.show_detail(None, lambda _p: None)
+        self.show_detail(None)
 
-    def show_detail(self, detail: ItemDetail | None, resolve: Callable[[str], str | None]) -> None:
+    def show_detail(self, detail: ItemDetail | None) -> None:
         self.detail = detail
         if detail is None:
             self.heading.setText("No item selected")
@@ -106,20 +107,19 @@ class DetailPane(QWidget):
             self.history.setRowCount(0)
             self.streams.setPlainText("")
             return
+        item = detail.item
         where = " ".join(
-            x for x in (detail.show_title, fmt.episode(detail.season_index, detail.episode_index)) if x
+            x for x in (item.show_title, fmt.episode(item.season_index, item.episode_index)) if x
         )
-        year = f" ({detail.year})" if detail.year else ""
-        self.heading.setText(f"{where} — {detail.title}{year}" if where else f"{detail.title}{year}")
-        missing = f", missing since {fmt.when(detail.missing_since)}" if detail.missing_since else ""
-        self.state.setText(f"{detail.state}{missing}")
-        self.seen.setText(f"first {fmt.when(detail.first_seen_at)}, last {fmt.when(detail.last_seen_at)}")
-        self.rating_key.setText(f"{detail.rating_key} ({detail.kind})")
-        self.guid.setText(detail.guid_primary or "")
-        if detail.last_error:
-            self.error.setText(
-                f"{detail.last_error} ({detail.error_count}×, {fmt.when(detail.last_error_at)})"
-            )
+        year = f" ({item.year})" if item.year else ""
+        self.heading.setText(f"{where} — {item.title}{year}" if where else f"{item.title}{year}")
+        missing = f", missing since {fmt.when(item.missing_since)}" if item.missing_since else ""
+        self.state.setText(f"{item.state}{missing}")
+        self.seen.setText(f"first {fmt.when(item.first_seen_at)}, last {fmt.when(item.last_seen_at)}")
+        self.rating_key.setText(f"{item.rating_key} ({item.kind})")
+        self.guid.setText(item.guid or "")
+        if item.last_error:
+            self.error.setText(f"{item.last_error} ({item.error_count}×, {fmt.when(item.last_error_at)})")
         else:
             self.error.setStyleSheet("")
             self.error.setText("none")
@@ -127,7 +127,7 @@ class DetailPane(QWidget):
         self.parts.setRowCount(len(detail.parts))
         streams: list[str] = []
         for r, part in enumerate(detail.parts):
-            local = resolve(part.file) if part.file else None
+            local = part.local_path
             video = " ".join(x for x in (part.video_codec, part.video_resolution) if x)
             audio = " ".join(
                 x
@@ -148,7 +148,7 @@ class DetailPane(QWidget):
             for c, value in enumerate(values):
                 self.parts.setItem(r, c, QTableWidgetItem(value))
             body = (
-                json.dumps(part.streams, indent=2, ensure_ascii=False)
+                json.dumps([dataclasses.asdict(s) for s in part.streams], indent=2, ensure_ascii=False)
                 if part.streams is not None
                 else "not read"
             )

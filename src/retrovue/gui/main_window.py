@@ -1,8 +1,8 @@
 """`MainWindow`: servers and libraries on the left, a library's items in the centre, progress below.
 
 The window holds layout and wiring. Behaviour lives elsewhere: syncs in `retrovue.ingest.sync` (run by
-`SyncWorker` on a pool thread, reported through `UiBus`), reads in `retrovue.store` and
-`gui.queries`, local paths in `retrovue.paths`, open/reveal in `retrovue.desktop`.
+`SyncWorker` on a pool thread, reported through `UiBus`), reads through the read API
+(`retrovue.catalog`: items, details, local paths), open/reveal in `retrovue.desktop`.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy import Engine
 
 from retrovue import desktop, servers
+from retrovue.catalog import Catalog, Item
 from retrovue.gui.bus import UiBus
 from retrovue.gui.detail import DetailPane
 from retrovue.gui.dialogs.mappings import MappingsDialog
@@ -52,7 +53,6 @@ from retrovue.gui.models.items import ItemsModel
 from retrovue.gui.models.runs import RunsModel
 from retrovue.gui.models.tree import ID_ROLE, KIND_ROLE, LibraryTree
 from retrovue.gui.progress import ProgressPanel
-from retrovue.gui.queries import ItemRow, item_detail
 from retrovue.gui.tasks import error_text
 from retrovue.gui.watch import WatchController
 from retrovue.gui.worker import SyncFunction, SyncRequest, SyncWorker, engine_sync
@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.engine = engine
+        self.catalog = Catalog(engine)  # every read of the window goes through the read API
         self.settings = settings if settings is not None else QSettings("Retrovue", "Retrovue Ingest")
         self.runner = runner
         self.file_exists = file_exists
@@ -159,7 +160,7 @@ class MainWindow(QMainWindow):
         self.act_quit = a("Quit", self.close, "Ctrl+Q")
 
     def _build_widgets(self) -> None:
-        self.tree_model = LibraryTree(self.engine, self)
+        self.tree_model = LibraryTree(self.engine, self, catalog=self.catalog)
         self.tree = QTreeView()
         self.tree.setModel(self.tree_model)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -172,7 +173,7 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.tree, 1)
         left_layout.addWidget(self.progress)
 
-        self.items_model = ItemsModel(self.engine, self)
+        self.items_model = ItemsModel(self.engine, self, catalog=self.catalog)
         self.table = QTableView()
         self.table.setModel(self.items_model)
         self.table.setSortingEnabled(True)
@@ -341,7 +342,7 @@ class MainWindow(QMainWindow):
         else:
             self.count_label.setText(f"{m.total:,} items ({len(m.rows):,} loaded)")
 
-    def current_item(self) -> ItemRow | None:
+    def current_item(self) -> Item | None:
         return self.items_model.row(self.table.currentIndex())
 
     def _current_item_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -349,9 +350,7 @@ class MainWindow(QMainWindow):
         if item is None:
             self.detail.clear()
         else:
-            with self.engine.connect() as conn:
-                detail = item_detail(conn, item.id)
-            self.detail.show_detail(detail, self.items_model.resolver(item.server_id).resolve)
+            self.detail.show_detail(self.catalog.detail(item.id))
         self._update_actions()
 
     def _state_filter_changed(self, _index: int) -> None:
@@ -610,7 +609,7 @@ class MainWindow(QMainWindow):
         if self.current_item() is not None:
             self.item_menu().popup(self.table.viewport().mapToGlobal(pos))
 
-    def _local_path(self) -> tuple[ItemRow, str | None] | None:
+    def _local_path(self) -> tuple[Item, str | None] | None:
         item = self.current_item()
         if item is None:
             return None
@@ -636,9 +635,9 @@ class MainWindow(QMainWindow):
 
     def copy_plex_path(self) -> None:
         item = self.current_item()
-        if item is not None and item.plex_path:
-            QGuiApplication.clipboard().setText(item.plex_path)
-            self.statusBar().showMessage(f"Copied {item.plex_path}")
+        if item is not None and item.file:
+            QGuiApplication.clipboard().setText(item.file)
+            self.statusBar().showMessage(f"Copied {item.file}")
 
     def copy_local_path(self) -> None:
         found = self._local_path()

@@ -99,6 +99,8 @@ def item_record(item: Episode | Movie) -> ItemRecord:
             episode_index,
             item.year,
             item.added_at,
+            # Plex's sort title, only when it sends one: items without it keep their digest.
+            *((item.title_sort,) if item.title_sort else ()),
         ),
     )
     return ItemRecord(
@@ -121,6 +123,7 @@ def item_record(item: Episode | Movie) -> ItemRecord:
         added_at_plex=item.added_at,
         updated_at_plex=item.updated_at,
         parts=parts,
+        title_sort=item.title_sort,
     )
 
 

@@ -233,6 +233,7 @@ class Episode(_Wire, frozen=True):
     parent_index: int | None = None
     index: int | None = None
     guid: str | None = None
+    title_sort: str | None = None
     year: int | None = None
     duration: int | None = None
     originally_available_at: str | None = None

@@ -21,9 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from retrovue import machine as machines
 from retrovue.states import ItemState
-from retrovue.store import local
 from retrovue.store import schema as t
 from retrovue.store.fit import fit_row
 from retrovue.store.upsert import upsert
@@ -35,22 +33,17 @@ __all__ = [
     "SeasonRecord",
     "ShowRecord",
     "ShowSnapshot",
-    "children_hydrated",
     "count_not_seen_since",
     "item_snapshot",
     "library_missing_deleted_counts",
     "library_state_counts",
     "mark_missing_not_seen",
     "promote_deleted_past_retention",
-    "show_digest_changed",
     "show_snapshot",
     "touch_items",
     "touch_library",
-    "upsert_episode",
     "upsert_items",
-    "upsert_movie",
     "upsert_seasons",
-    "upsert_show_digest",
     "upsert_shows",
 ]
 
@@ -110,6 +103,7 @@ class ItemRecord:
     added_at_plex: int | None = None
     updated_at_plex: int | None = None
     parts: tuple[PartRecord, ...] = field(default=())
+    title_sort: str | None = None  # Plex's titleSort
 
 
 @dataclass(frozen=True)
@@ -199,17 +193,6 @@ def show_snapshot(conn: Connection, library_id: int, rating_keys: Sequence[str])
     return out
 
 
-def show_digest_changed(conn: Connection, library_id: int, show_key: str, digest: str) -> bool:
-    """The design note's helper: does the stored show digest differ from `digest` (or is none stored)?"""
-    snap = show_snapshot(conn, library_id, [show_key]).get(show_key)
-    return snap is None or snap.show_digest != digest
-
-
-def children_hydrated(conn: Connection, library_id: int, show_key: str) -> bool:
-    snap = show_snapshot(conn, library_id, [show_key]).get(show_key)
-    return snap is not None and snap.children_hydrated
-
-
 def library_state_counts(conn: Connection, library_id: int) -> dict[str, int]:
     """Items per stored (Plex-side) state, every state a key (zero where none).
 
@@ -247,6 +230,10 @@ _ITEM_UPDATE = (
     "show_rating_key",
     "season_rating_key",
     "title",
+    "title_sort",
+    "sort_title",  # the folded keys: column defaults computed from the row (schema.py, keys.py)
+    "sort_show",
+    "search_text",
     "show_title",
     "season_index",
     "episode_index",
@@ -328,21 +315,6 @@ def _replace_parts(conn: Connection, ids: Mapping[str, int], items: Sequence[Ite
     ]
     if rows:
         conn.execute(t.media_parts.insert(), rows)
-
-
-def upsert_episode(
-    conn: Connection, server_id: int, library_id: int, episode: ItemRecord, *, now: int
-) -> int:
-    """Single-item form of the design note's helper; the engine uses `upsert_items` with pages."""
-    if episode.kind != "episode":
-        raise ValueError("upsert_episode takes an episode record")
-    return upsert_items(conn, server_id, library_id, [episode], now=now)[episode.rating_key]
-
-
-def upsert_movie(conn: Connection, server_id: int, library_id: int, movie: ItemRecord, *, now: int) -> int:
-    if movie.kind != "movie":
-        raise ValueError("upsert_movie takes a movie record")
-    return upsert_items(conn, server_id, library_id, [movie], now=now)[movie.rating_key]
 
 
 def touch_items(conn: Connection, library_id: int, rating_keys: Sequence[str], *, now: int) -> int:
@@ -442,22 +414,12 @@ def _upsert_present(
         for r in records
     ]
     update = [k for k in rows[0] if k not in ("library_id", "rating_key", "first_seen_at")] if rows else []
+    update += [c for c in ("sort_title", "search_text") if c in table.c]  # derived from the title
     upsert(conn, table, rows, conflict=("library_id", "rating_key"), update=update)
 
 
 def upsert_shows(conn: Connection, library_id: int, shows: Sequence[ShowRecord], *, now: int) -> None:
     _upsert_present(conn, t.shows, library_id, shows, now)
-
-
-def upsert_show_digest(
-    conn: Connection, library_id: int, show_key: str, digest: str, *, children_hydrated: bool
-) -> None:
-    """The design note's helper: store a show's digest once its children are in the catalog."""
-    conn.execute(
-        t.shows.update()
-        .where(t.shows.c.library_id == library_id, t.shows.c.rating_key == show_key)
-        .values(show_digest=digest, children_hydrated=children_hydrated)
-    )
 
 
 def upsert_seasons(conn: Connection, library_id: int, seasons: Sequence[SeasonRecord], *, now: int) -> None:
@@ -573,112 +535,6 @@ def purge_deleted(conn: Connection, library_id: int) -> int:
             table.delete().where(table.c.library_id == library_id, table.c.state == ItemState.DELETED.value)
         )
     return int(n)
-
-
-@dataclass(frozen=True)
-class ItemRow:
-    """An item as the CLI and GUI list it (one row per media item, parts summarised)."""
-
-    id: int
-    server_name: str
-    library_title: str
-    rating_key: str
-    kind: str
-    title: str
-    show_title: str | None
-    season_index: int | None
-    episode_index: int | None
-    year: int | None
-    duration_ms: int | None
-    file_size: int | None
-    state: str
-    last_seen_at: int
-    first_seen_at: int
-    file: str | None  # the first part's Plex path
-    last_error: str | None
-
-
-ITEM_SORTS = ("title", "show", "year", "state", "size", "duration", "last_seen", "id")
-
-
-def list_items(
-    conn: Connection,
-    *,
-    library_id: int | None = None,
-    server_id: int | None = None,
-    state: str | None = None,
-    search: str | None = None,
-    sort: str = "show",
-    descending: bool = False,
-    limit: int | None = None,
-    offset: int = 0,
-    machine: str | None = None,
-) -> list[ItemRow]:
-    """Items matching the filters, in a stable order (ties broken by id) so pages do not overlap."""
-    i, lib, srv, p = t.media_items.c, t.libraries.c, t.servers.c, t.media_parts.c
-    v, on = local.verdict_join(machine or machines.current())
-    reader = local.reader_state(v)
-    first_file = (
-        sa.select(p.file)
-        .where(p.item_id == i.id)
-        .order_by(p.media_index, p.part_index)
-        .limit(1)
-        .scalar_subquery()
-    )
-    query = (
-        sa.select(
-            i.id,
-            srv.name,
-            lib.title.label("library_title"),
-            i.rating_key,
-            i.kind,
-            i.title,
-            i.show_title,
-            i.season_index,
-            i.episode_index,
-            i.year,
-            i.duration_ms,
-            i.file_size,
-            reader.label("state"),
-            i.last_seen_at,
-            i.first_seen_at,
-            first_file.label("file"),
-            i.last_error,
-        )
-        .select_from(t.media_items.outerjoin(v, on))
-        .join(t.libraries, lib.id == i.library_id)
-        .join(t.servers, srv.id == i.server_id)
-    )
-    if library_id is not None:
-        query = query.where(i.library_id == library_id)
-    if server_id is not None:
-        query = query.where(i.server_id == server_id)
-    if state is not None:
-        query = query.where(reader == state)
-    if search:
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            sa.or_(i.title.ilike(pattern, escape="\\"), i.show_title.ilike(pattern, escape="\\"))
-        )
-    sorts: dict[str, list[sa.ColumnElement[Any]]] = {
-        "title": [i.title],
-        "show": [i.show_title, i.season_index, i.episode_index, i.title],
-        "year": [i.year, i.title],
-        "state": [reader, i.title],
-        "size": [i.file_size],
-        "duration": [i.duration_ms],
-        "last_seen": [i.last_seen_at],
-        "id": [],
-    }
-    keys = sorts[sort]
-    order = [k.desc() if descending else k.asc() for k in [*keys, i.id]]
-    query = query.order_by(*order).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return [ItemRow(**dict(zip(_ITEM_ROW_FIELDS, row, strict=True))) for row in conn.execute(query)]
-
-
-_ITEM_ROW_FIELDS = tuple(f.name for f in fields(ItemRow))
 
 
 def rekey_candidates(

@@ -16,6 +16,8 @@ Conventions:
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -29,6 +31,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql, postgresql
+
+from retrovue.store import keys
 
 metadata = MetaData(
     naming_convention={
@@ -42,6 +47,24 @@ metadata = MetaData(
 KEY = 64  # rating keys, section keys, machine identifiers
 STATE = 16
 MACHINE = 128  # machine profile names (retrovue.machine)
+
+SortKey = (
+    String(keys.SORT_LENGTH)
+    .with_variant(postgresql.VARCHAR(keys.SORT_LENGTH, collation="C"), "postgresql")
+    .with_variant(mysql.VARCHAR(keys.SORT_LENGTH, collation="utf8mb4_bin"), "mysql", "mariadb")
+)
+"""A folded sort key (`store.keys`), compared bytewise on every backend so order is the same."""
+
+
+def _derived(derive: Any, name: str) -> Any:
+    """A column default computed from the row's own values: how every writer fills the folded keys
+    (an upsert lists the column among those it updates, so a changed title moves its keys too)."""
+
+    def default(context: Any) -> str:
+        return str(derive(context.get_current_parameters())[name])
+
+    return default
+
 
 servers = Table(
     "servers",
@@ -104,6 +127,20 @@ shows = Table(
     Column("guid", String(512)),
     Column("title", Text, nullable=False),
     Column("title_sort", Text),
+    Column(
+        "sort_title",
+        SortKey,
+        nullable=False,
+        default=_derived(keys.show_keys, "sort_title"),
+        server_default="",
+    ),
+    Column(
+        "search_text",
+        Text,
+        nullable=False,
+        default=_derived(keys.show_keys, "search_text"),
+        server_default="",
+    ),
     Column("year", Integer),
     Column("child_count", Integer),
     Column("leaf_count", Integer),
@@ -114,6 +151,7 @@ shows = Table(
     *_seen(),
     UniqueConstraint("library_id", "rating_key"),
     Index(None, "library_id", "state"),
+    Index(None, "library_id", "sort_title"),
 )
 
 seasons = Table(
@@ -143,9 +181,27 @@ media_items = Table(
     Column("show_rating_key", String(KEY)),
     Column("season_rating_key", String(KEY)),  # absent when a show's seasons are hidden
     Column("title", Text, nullable=False),
+    Column("title_sort", Text),  # Plex's titleSort ("Office" for "The Office"), when it sends one
     Column("show_title", Text),
     Column("season_index", Integer),
     Column("episode_index", Integer),
+    Column(
+        "sort_title",
+        SortKey,
+        nullable=False,
+        default=_derived(keys.item_keys, "sort_title"),
+        server_default="",
+    ),
+    Column(
+        "sort_show", SortKey, nullable=False, default=_derived(keys.item_keys, "sort_show"), server_default=""
+    ),
+    Column(
+        "search_text",
+        Text,
+        nullable=False,
+        default=_derived(keys.item_keys, "search_text"),
+        server_default="",
+    ),
     Column("year", Integer),
     Column("guid_primary", String(512)),
     Column("duration_ms", BigInteger),
@@ -165,6 +221,8 @@ media_items = Table(
     Index(None, "library_id", "show_rating_key"),
     Index(None, "library_id", "guid_primary"),
     Index(None, "library_id", "last_seen_at"),
+    Index(None, "library_id", "sort_title"),
+    Index(None, "library_id", "sort_show"),
 )
 
 media_parts = Table(

@@ -1,30 +1,47 @@
 """`ItemsModel`: one library's items as a table that loads itself in batches as the view scrolls.
 
 Modelled on Qt's fetchmore example: `rowCount` is what has been loaded, `canFetchMore` says whether
-the catalog holds more rows for the current filter, and `fetchMore` reads the next batch. Sorting is
-ORDER BY, the state filter and the search are WHERE clauses, all in SQL: on every reset one query
-reads the matching ids in display order (a keyset of ~4 bytes a row), then each batch is read by
-primary key, so a 100,000-item library is never loaded whole and deep batches cost what the first
-one does (paging by OFFSET re-sorted the whole set for every batch: ~150 ms each at 100,000 rows).
-The local path column is not in the catalog: it is resolved on demand from the server's mappings
-(`paths.Resolver`, cached per model).
+the catalog holds more rows for the current filter, and `fetchMore` reads the next batch. Everything
+is read through the read API (`retrovue.catalog`), the same one the CLI and schedulers use: sorting,
+the state filter and the search (case and accents ignored) happen in SQL, and batches follow each
+other by key (`Page.next`), so a 100,000-item library is never loaded whole and a deep batch costs
+what the first one does. The local path column is resolved on demand through this machine's
+mappings (the catalog's resolver, cached until `forget_mappings`).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 from sqlalchemy import Engine
 
-from retrovue import mapping, paths
+from retrovue.catalog import Catalog, Item, ItemQuery
 from retrovue.gui import fmt
-from retrovue.gui.queries import ItemFilter, ItemRow, item_ids, items_by_id
+from retrovue.paths import Resolver
 from retrovue.states import ItemState
 
-__all__ = ["COLUMNS", "ItemsModel"]
+__all__ = ["COLUMNS", "ItemFilter", "ItemsModel"]
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """What the table shows: one library, optionally one state and a search, in one order."""
+
+    library_id: int
+    state: str | None = None  # one of the five states, or None for all
+    search: str = ""  # words of the title or show title, case and accents ignored
+    sort: str = "show"  # a sort key of COLUMNS
+    descending: bool = False
+
+    def query(self) -> ItemQuery:
+        return ItemQuery(library_id=self.library_id, state=self.state, text=self.search.strip() or None)
+
+
+# The read API's order behind each sortable column.
+_API_SORT = {"episode": "show", "plex_path": "path"}
 
 # (header, sort key or None when the column is not sortable in SQL)
 COLUMNS: tuple[tuple[str, str | None], ...] = (
@@ -67,14 +84,17 @@ Index = QModelIndex | QPersistentModelIndex
 class ItemsModel(QAbstractTableModel):
     BATCH = 256
 
-    def __init__(self, engine: Engine, parent: Any = None, *, batch: int | None = None) -> None:
+    def __init__(
+        self, engine: Engine, parent: Any = None, *, batch: int | None = None, catalog: Catalog | None = None
+    ) -> None:
         super().__init__(parent)
         self.engine = engine
+        self.catalog = catalog or Catalog(engine)
         self.batch = batch or self.BATCH
         self.filter: ItemFilter | None = None
-        self.rows: list[ItemRow] = []
-        self.ids: list[int] = []  # every matching id, in display order
-        self._resolvers: dict[int, paths.Resolver] = {}
+        self.rows: list[Item] = []
+        self._total = 0
+        self._next: str | None = None  # the read API's cursor for the next batch
         self.queries = 0  # batches read, for tests and measurements
 
     # -- what is shown ------------------------------------------------------------------------
@@ -100,41 +120,46 @@ class ItemsModel(QAbstractTableModel):
     def refresh(self, library_id: int | None = None) -> None:
         """Re-read from the catalog (after a sync), keeping filter and sort; mappings are re-read too."""
         if self.filter is not None and (library_id is None or library_id == self.filter.library_id):
-            self._resolvers.clear()
+            self.catalog.forget_mappings()
             self._reset(self.filter)
+
+    def _page(self, f: ItemFilter, after: str | None) -> list[Item]:
+        page = self.catalog.items(
+            f.query(),
+            sort=_API_SORT.get(f.sort, f.sort),
+            descending=f.descending,
+            limit=self.batch,
+            after=after,
+        )
+        self._next = page.next
+        self.queries += 1
+        return page.rows
 
     def _reset(self, new: ItemFilter | None) -> None:
         self.beginResetModel()
         self.filter = new
         self.rows = []
-        self.ids = []
+        self._total = 0
+        self._next = None
         if new is not None:
-            with self.engine.connect() as conn:
-                self.ids = item_ids(conn, new)
-                # The first batch comes with the reset, so a view shows rows without waiting to lay out.
-                self.rows = items_by_id(conn, self.ids[: self.batch])
-            self.queries += 1
+            self._total = sum(self.catalog.counts(new.query()).values())
+            # The first batch comes with the reset, so a view shows rows without waiting to lay out.
+            self.rows = self._page(new, None)
         self.endResetModel()
 
     @property
     def total(self) -> int:
-        """Items matching the filter (loaded or not)."""
-        return len(self.ids)
+        """Items matching the filter when it was set (loaded or not)."""
+        return self._total
 
     # -- fetchmore ----------------------------------------------------------------------------
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: N802
-        return not parent.isValid() and self._loaded < len(self.ids)
+        return not parent.isValid() and self._next is not None
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: N802
-        if parent.isValid() or self.filter is None:
+        if parent.isValid() or self.filter is None or self._next is None:
             return
-        wanted = self.ids[self._loaded : self._loaded + self.batch]
-        with self.engine.connect() as conn:
-            batch = items_by_id(conn, wanted)
-        self.queries += 1
-        if len(batch) < len(wanted):  # items deleted since the reset: forget their ids
-            gone = set(wanted) - {row.id for row in batch}
-            self.ids = [i for i in self.ids if i not in gone]
+        batch = self._page(self.filter, self._next)
         if not batch:
             return
         start = len(self.rows)
@@ -160,7 +185,7 @@ class ItemsModel(QAbstractTableModel):
             return COLUMNS[section][0] if 0 <= section < len(COLUMNS) else None
         return None
 
-    def row(self, index: Index) -> ItemRow | None:
+    def row(self, index: Index) -> Item | None:
         if not index.isValid() or not 0 <= index.row() < len(self.rows):
             return None
         return self.rows[index.row()]
@@ -181,7 +206,7 @@ class ItemsModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def _text(self, item: ItemRow, col: int) -> str:
+    def _text(self, item: Item, col: int) -> str:
         match col:
             case 0:
                 return item.title
@@ -200,7 +225,7 @@ class ItemsModel(QAbstractTableModel):
             case 7:
                 return fmt.when(item.last_seen_at)
             case 8:
-                return item.plex_path or ""
+                return item.file or ""
             case 9:
                 return self.local_path(item) or ""
         return ""
@@ -216,20 +241,14 @@ class ItemsModel(QAbstractTableModel):
             self._reset(replace(self.filter, sort=key, descending=descending))
 
     # -- local paths, on demand -----------------------------------------------------------------
-    def resolver(self, server_id: int) -> paths.Resolver:
-        found = self._resolvers.get(server_id)
-        if found is None:
-            found = mapping.resolver_for(self.engine, server_id)
-            self._resolvers[server_id] = found
-        return found
+    def resolver(self, server_id: int) -> Resolver:
+        return self.catalog.resolver(server_id)
 
-    def local_path(self, item: ItemRow) -> str | None:
-        if not item.plex_path:
-            return None
-        return self.resolver(item.server_id).resolve(item.plex_path)
+    def local_path(self, item: Item) -> str | None:
+        return self.catalog.local_path(item)
 
     def forget_mappings(self) -> None:
         """Mappings changed: resolve again (the catalog rows are unchanged)."""
-        self._resolvers.clear()
+        self.catalog.forget_mappings()
         if self.rows:
             self.dataChanged.emit(self.index(0, COL_LOCAL), self.index(len(self.rows) - 1, COL_LOCAL))

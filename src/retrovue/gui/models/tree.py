@@ -1,7 +1,8 @@
 """`LibraryTree`: servers and their libraries, with kind, item counts by state and the last sync.
 
-A `QStandardItemModel` rebuilt from `store.registry` (servers, libraries) and
-`store.items.library_state_counts`; one library row is re-read after its sync (`refresh_row`). A
+A `QStandardItemModel` rebuilt from the read API (`Catalog.servers`, `Catalog.libraries` with their
+counts by state as this machine sees them); one library row is re-read after its sync
+(`refresh_row`). A
 server whose background connection check failed is drawn in red with a warning icon and the reason as
 its tooltip.
 """
@@ -15,11 +16,9 @@ from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QApplication, QStyle
 from sqlalchemy import Engine
 
-from retrovue import machine as machines
+from retrovue.catalog import Catalog, Library, Server
 from retrovue.gui import fmt
 from retrovue.states import ItemState
-from retrovue.store import local, registry
-from retrovue.store.registry import LibraryRow, ServerRow
 
 __all__ = ["ID_ROLE", "KIND_ROLE", "LibraryTree", "state_summary"]
 
@@ -37,29 +36,27 @@ def state_summary(counts: dict[str, int]) -> str:
 
 
 class LibraryTree(QStandardItemModel):
-    def __init__(self, engine: Engine, parent: Any = None) -> None:
+    def __init__(self, engine: Engine, parent: Any = None, *, catalog: Catalog | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
+        self.catalog = catalog or Catalog(engine)
         self.setHorizontalHeaderLabels(list(HEADERS))
         self.reachability: dict[int, tuple[bool, str]] = {}  # server id -> (reachable, detail)
 
     # -- building -------------------------------------------------------------------------------
     def reload(self) -> None:
         self.removeRows(0, self.rowCount())
-        with self.engine.connect() as conn:
-            servers = registry.list_servers(conn)
-            libraries = registry.list_libraries(conn)
-            machine = machines.current()
-            counts = {lib.id: local.state_counts(conn, machine, library_id=lib.id) for lib in libraries}
+        servers = self.catalog.servers()
+        libraries = self.catalog.libraries()
         for server in servers:
             row = self._server_row(server)
             for lib in libraries:
                 if lib.server_id == server.id:
-                    row[0].appendRow(self._library_row(lib, counts[lib.id]))
+                    row[0].appendRow(self._library_row(lib))
             self.appendRow(row)
             self._paint_server(server.id)
 
-    def _server_row(self, server: ServerRow) -> list[QStandardItem]:
+    def _server_row(self, server: Server) -> list[QStandardItem]:
         name = QStandardItem(server.name)
         name.setData("server", KIND_ROLE)
         name.setData(server.id, ID_ROLE)
@@ -70,16 +67,17 @@ class LibraryTree(QStandardItemModel):
             cell.setEditable(False)
         return cells
 
-    def _library_row(self, lib: LibraryRow, counts: dict[str, int]) -> list[QStandardItem]:
+    def _library_row(self, lib: Library) -> list[QStandardItem]:
         cells = [QStandardItem("") for _ in HEADERS]
         cells[COL_NAME].setData("library", KIND_ROLE)
         cells[COL_NAME].setData(lib.id, ID_ROLE)
         for cell in cells:
             cell.setEditable(False)
-        self._fill_library(cells, lib, counts)
+        self._fill_library(cells, lib)
         return cells
 
-    def _fill_library(self, cells: list[QStandardItem], lib: LibraryRow, counts: dict[str, int]) -> None:
+    def _fill_library(self, cells: list[QStandardItem], lib: Library) -> None:
+        counts = lib.counts
         cells[COL_NAME].setText(lib.title if lib.enabled else f"{lib.title} (disabled)")
         cells[COL_KIND].setText(lib.kind)
         cells[COL_ITEMS].setText(str(sum(counts.values())))
@@ -133,10 +131,11 @@ class LibraryTree(QStandardItemModel):
         if not cells:
             self.reload()
             return
-        with self.engine.connect() as conn:
-            lib = registry.get_library_by_id(conn, library_id)
-            counts = local.state_counts(conn, machines.current(), library_id=library_id)
-        self._fill_library(cells, lib, counts)
+        found = [lib for lib in self.catalog.libraries() if lib.id == library_id]
+        if not found:
+            self.reload()
+            return
+        self._fill_library(cells, found[0])
 
     def set_reachable(self, server_id: int, reachable: bool, detail: str) -> None:
         self.reachability[server_id] = (reachable, detail)

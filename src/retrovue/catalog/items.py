@@ -1,0 +1,235 @@
+"""Items: pages of episodes and movies, one item with its parts, streams and history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from retrovue.catalog.model import Event, Item, Page, Part, Stream
+from retrovue.catalog.query import (
+    _FIRST_FILE,
+    ITEM_SORTS,
+    ItemQuery,
+    Keyset,
+    item_filters,
+    reader_columns,
+    sort_names,
+)
+from retrovue.errors import ConfigError
+from retrovue.mapping import Resolvers
+from retrovue.store import schema as t
+
+__all__ = ["confirmed_at", "item_page", "load_item", "load_parts", "part_files"]
+
+_I = t.media_items.c
+_P = t.media_parts.c
+
+
+def confirmed_at() -> sa.ColumnElement[int]:
+    """When Plex last vouched for the item (docs/catalog.md): the last time its row was written or
+    touched by a sync that saw it."""
+    return _I.last_seen_at
+
+
+def _columns(reader: sa.ColumnElement[str], plays: sa.ColumnElement[Any]) -> list[Any]:
+    """The columns of an Item, in the order of its fields (tests/catalog checks they agree)."""
+    return [
+        _I.id,
+        _I.server_id,
+        _I.library_id,
+        _I.rating_key,
+        _I.kind,
+        _I.title,
+        _I.title_sort,
+        _I.show_title,
+        _I.show_rating_key,
+        _I.season_rating_key,
+        _I.season_index,
+        _I.episode_index,
+        _I.year,
+        _I.guid_primary,
+        _I.duration_ms,
+        _I.file_size,
+        _I.part_count,
+        reader.label("reader_state"),
+        _I.state,
+        plays.label("plays_locally"),
+        _I.first_seen_at,
+        _I.last_seen_at,
+        confirmed_at().label("confirmed_at"),
+        _I.missing_since,
+        _I.added_at_plex,
+        _I.updated_at_plex,
+        _FIRST_FILE.label("first_file"),
+        _I.last_error,
+        _I.error_count,
+        _I.last_error_at,
+    ]
+
+
+_COUNT = 30
+
+
+_PLAYS, _FILE, _ERRORS = 19, 26, 28  # positions in `_columns` (the order of Item's fields)
+
+
+def _item(row: Any, local_paths: tuple[str | None, ...] | None = None) -> Item:
+    """An Item from a row of `_columns` (read by position: a page of 100,000 rows read by name
+    spent a third of its time looking names up)."""
+    values = list(row[:_COUNT])
+    if values[_PLAYS] is not None:
+        values[_PLAYS] = bool(values[_PLAYS])
+    values[_FILE] = values[_FILE] or None
+    values[_ERRORS] = values[_ERRORS] or 0
+    return Item(*values, local_paths)  # type: ignore[call-arg]  # positional, checked by a test
+
+
+def part_files(conn: Connection, item_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
+    """Each item's parts as (media index, Plex path), in media then part order."""
+    out: dict[int, list[tuple[int, str]]] = {}
+    if not item_ids:
+        return out
+    rows = conn.execute(
+        sa.select(_P.item_id, _P.media_index, _P.file)
+        .where(_P.item_id.in_(sa.bindparam("ids", list(item_ids), expanding=True, literal_execute=True)))
+        .order_by(_P.item_id, _P.media_index, _P.part_index)
+    ).all()
+    for item_id, media_index, file in rows:
+        out.setdefault(item_id, []).append((media_index, file or ""))
+    return out
+
+
+def item_page(
+    engine: Engine,
+    machine: str,
+    resolvers: Resolvers,
+    query: ItemQuery,
+    *,
+    sort: str,
+    descending: bool,
+    limit: int,
+    after: str | None,
+    local_paths: bool,
+    extra: Sequence[sa.ColumnElement[bool]] = (),
+) -> tuple[Page[Item], dict[int, list[tuple[int, str]]]]:
+    """One page of items and, when `local_paths`, each item's parts (media index, Plex path)."""
+    if sort not in ITEM_SORTS:
+        raise ConfigError(f"unknown sort {sort!r}; use one of {sort_names(ITEM_SORTS)}")
+    v, on, reader, plays = reader_columns(machine)
+    with engine.connect() as conn:
+        where = item_filters(conn, query, reader)
+        select = (
+            sa.select(*_columns(reader, plays))
+            .select_from(t.media_items.outerjoin(v, on))
+            .where(*where, *extra)
+        )
+        rows, cursor = Keyset("items", sort, descending, limit, after).page(
+            conn, select, ITEM_SORTS[sort](reader), _I.id
+        )
+        parts = part_files(conn, [r.id for r in rows]) if local_paths else {}
+    items = []
+    for row in rows:
+        paths = None
+        if local_paths:
+            resolver = resolvers(row.server_id)
+            paths = tuple(resolver.resolve(file) if file else None for _, file in parts.get(row.id, []))
+        items.append(_item(row, paths))
+    return Page(items, cursor), parts
+
+
+def load_item(engine: Engine, machine: str, item_id: int) -> Item | None:
+    v, on, reader, plays = reader_columns(machine)
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(*_columns(reader, plays))
+            .select_from(t.media_items.outerjoin(v, on))
+            .where(_I.id == item_id)
+        ).first()
+    return None if row is None else _item(row)
+
+
+def _streams(text: str | None) -> tuple[Stream, ...] | None:
+    if not text:
+        return None
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return ()
+    if not isinstance(raw, list):
+        return ()
+    out = []
+    for s in raw:
+        if not isinstance(s, dict):
+            continue
+        out.append(
+            Stream(
+                type=_int(s.get("type", s.get("streamType"))),
+                codec=_str(s.get("codec")),
+                language=_str(s.get("language")),
+                title=_str(s.get("title")),
+                channels=_int(s.get("channels")),
+                width=_int(s.get("width")),
+                height=_int(s.get("height")),
+                default=bool(s.get("default")),
+                forced=bool(s.get("forced")),
+            )
+        )
+    return tuple(out)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def load_parts(engine: Engine, resolvers: Resolvers, item_id: int, server_id: int) -> tuple[Part, ...]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(t.media_parts).where(_P.item_id == item_id).order_by(_P.media_index, _P.part_index)
+        ).all()
+    resolver = resolvers(server_id)
+    return tuple(
+        Part(
+            media_index=p.media_index,
+            part_index=p.part_index,
+            file=p.file,
+            local_path=resolver.resolve(p.file) if p.file else None,
+            size=p.size,
+            duration_ms=p.duration_ms,
+            container=p.container,
+            video_codec=p.video_codec,
+            audio_codec=p.audio_codec,
+            audio_channels=p.audio_channels,
+            video_resolution=p.video_resolution,
+            width=p.width,
+            height=p.height,
+            bitrate=p.bitrate,
+            accessible=p.accessible,
+            file_exists=p.file_exists,
+            streams=_streams(p.streams),
+        )
+        for p in rows
+    )
+
+
+def load_history(engine: Engine, item_id: int, limit: int) -> tuple[Event, ...]:
+    ev = t.item_events.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(t.item_events)
+            .where(ev.item_id == item_id)
+            .order_by(ev.at.desc(), ev.id.desc())
+            .limit(limit)
+        ).all()
+    return tuple(Event(r.at, r.event, r.old_value, r.new_value, r.detail, r.run_id) for r in rows)
+
+
+def ids_of(items: Iterable[Item]) -> list[int]:
+    return [i.id for i in items]

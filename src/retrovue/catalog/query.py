@@ -1,0 +1,250 @@
+"""The SQL behind the read API: filters, sort orders, and paging by key.
+
+Every listing is ordered by a sort key that ends with the row id, so the order is total and the
+same on every backend, and pages follow each other by key (`WHERE (key…, id) > (last key…, last
+id)`), never by OFFSET: a page deep into 100,000 rows costs what the first one does, and rows
+written between two pages neither repeat nor vanish from the ones not yet read. Sort keys never
+hold NULL (absent numbers are compared as -1), so NULL ordering, which differs between databases,
+never matters. The cursor handed to callers carries the sort it belongs to and the last key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from retrovue.errors import ConfigError
+from retrovue.states import ItemState
+from retrovue.store import local
+from retrovue.store import schema as t
+from retrovue.store.keys import fold
+
+__all__ = [
+    "ITEM_SORTS",
+    "SHOW_SORTS",
+    "ItemQuery",
+    "Keyset",
+    "decode_cursor",
+    "encode_cursor",
+    "item_filters",
+]
+
+STATES = tuple(s.value for s in ItemState)
+KINDS = ("episode", "movie")
+
+
+@dataclass(frozen=True, slots=True)
+class ItemQuery:
+    """Which items a listing holds. Every field narrows it; the default is every item.
+
+    `state` is one of the five states as the reading machine sees them (or several); `text` is
+    found, case and accents aside, in the title, the show title or Plex's sort title ("deja vu"
+    finds "Déjà Vu"); `show_id` and `season_id` are the catalog ids of a show and a season,
+    `season_index` a season number (with `show_id`).
+    """
+
+    server_id: int | None = None
+    library_id: int | None = None
+    show_id: int | None = None
+    season_id: int | None = None
+    season_index: int | None = None
+    kind: str | None = None
+    state: str | tuple[str, ...] | None = None
+    text: str | None = None
+    ids: tuple[int, ...] | None = None
+
+    def states(self) -> tuple[str, ...]:
+        if self.state is None:
+            return ()
+        return (self.state,) if isinstance(self.state, str) else tuple(self.state)
+
+
+def _like(column: Any, text: str | None) -> list[sa.ColumnElement[bool]]:
+    """The folded text anywhere in the folded column (`%` and `_` taken literally)."""
+    folded = fold(text)
+    if not folded:
+        return []
+    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return [column.like(f"%{escaped}%", escape="\\")]
+
+
+def item_filters(
+    conn: sa.Connection, query: ItemQuery, reader: sa.ColumnElement[str]
+) -> list[sa.ColumnElement[bool]]:
+    """WHERE clauses for `query` over `media_items` (with `reader` the reader-state expression).
+
+    Raises ConfigError for an unknown state or kind, or a show or season id the catalog lacks.
+    """
+    i = t.media_items.c
+    where: list[sa.ColumnElement[bool]] = []
+    if query.server_id is not None:
+        where.append(i.server_id == query.server_id)
+    if query.library_id is not None:
+        where.append(i.library_id == query.library_id)
+    if query.show_id is not None:
+        show = conn.execute(
+            sa.select(t.shows.c.library_id, t.shows.c.rating_key).where(t.shows.c.id == query.show_id)
+        ).first()
+        if show is None:
+            raise ConfigError(f"no show with id {query.show_id} in the catalog")
+        where += [i.library_id == show.library_id, i.show_rating_key == show.rating_key]
+    if query.season_id is not None:
+        season = conn.execute(
+            sa.select(t.seasons.c.library_id, t.seasons.c.rating_key).where(t.seasons.c.id == query.season_id)
+        ).first()
+        if season is None:
+            raise ConfigError(f"no season with id {query.season_id} in the catalog")
+        where += [i.library_id == season.library_id, i.season_rating_key == season.rating_key]
+    if query.season_index is not None:
+        where.append(i.season_index == query.season_index)
+    if query.kind is not None:
+        if query.kind not in KINDS:
+            raise ConfigError(f"unknown kind {query.kind!r}; use episode or movie")
+        where.append(i.kind == query.kind)
+    states = query.states()
+    if states:
+        unknown = [s for s in states if s not in STATES]
+        if unknown:
+            raise ConfigError(f"unknown state {unknown[0]!r}; use one of {', '.join(STATES)}")
+        where.append(reader.in_(states))
+    where += _like(i.search_text, query.text)
+    if query.ids is not None:
+        where.append(i.id.in_(list(query.ids)))
+    return where
+
+
+def show_filters(library_id: int | None, text: str | None, state: str | None) -> list[sa.ColumnElement[bool]]:
+    s = t.shows.c
+    where: list[sa.ColumnElement[bool]] = []
+    if library_id is not None:
+        where.append(s.library_id == library_id)
+    if state is not None:
+        where.append(s.state == state)
+    return where + _like(s.search_text, text)
+
+
+# --------------------------------------------------------------------------------------------------
+# Sort orders
+
+
+def _num(column: Any) -> sa.ColumnElement[Any]:
+    return sa.func.coalesce(column, -1)
+
+
+SortKeys = Callable[[sa.ColumnElement[str]], list[sa.ColumnElement[Any]]]
+
+_I = t.media_items.c
+_FIRST_FILE = (
+    sa.select(sa.func.coalesce(t.media_parts.c.file, ""))
+    .where(t.media_parts.c.item_id == _I.id)
+    .order_by(t.media_parts.c.media_index, t.media_parts.c.part_index)
+    .limit(1)
+    .correlate(t.media_items)
+    .scalar_subquery()
+)
+
+ITEM_SORTS: dict[str, SortKeys] = {
+    "show": lambda _r: [_I.library_id, _I.sort_show],
+    "title": lambda _r: [_I.library_id, _I.sort_title],
+    "year": lambda _r: [_I.library_id, _num(_I.year), _I.sort_title],
+    "added": lambda _r: [_I.library_id, _num(_I.added_at_plex)],
+    "duration": lambda _r: [_I.library_id, _num(_I.duration_ms)],
+    "size": lambda _r: [_I.library_id, _num(_I.file_size)],
+    "state": lambda reader: [_I.library_id, reader, _I.sort_title],
+    "last_seen": lambda _r: [_I.library_id, _I.last_seen_at],
+    "path": lambda _r: [_I.library_id, sa.func.coalesce(_FIRST_FILE, "")],
+    "id": lambda _r: [],
+}
+"""Item sort orders by name. A listing is grouped by library (in library id order), sorted within
+each by the order named, and completed by the id. `show` orders episodes by show, season and episode
+(movies by title), `title` by Plex's sort title; both are indexed, `(library_id, key)`, so a page
+is an index range however deep it is and whether or not the listing is narrowed to one library."""
+
+SHOW_SORTS: dict[str, Callable[[], list[sa.ColumnElement[Any]]]] = {
+    "title": lambda: [t.shows.c.library_id, t.shows.c.sort_title],
+    "year": lambda: [t.shows.c.library_id, _num(t.shows.c.year), t.shows.c.sort_title],
+    "added": lambda: [t.shows.c.library_id, _num(t.shows.c.added_at_plex)],
+    "id": lambda: [],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """One listing's order and position: which sort, which way, and after which key."""
+
+    listing: str  # items | shows: a cursor is only good for the listing that gave it out
+    sort: str
+    descending: bool
+    limit: int
+    after: str | None
+
+    def page(
+        self, conn: sa.Connection, select: sa.Select[Any], keys: Sequence[sa.ColumnElement[Any]], row_id: Any
+    ) -> tuple[list[Any], str | None]:
+        """The rows of one page of `select` ordered by `keys` then `row_id`, and the next cursor.
+
+        One row more than the page is read, to know whether another page follows (no empty last
+        page); the cursor carries the last row's key values.
+        """
+        if self.limit < 1:
+            raise ConfigError(f"a page holds at least one row; got limit={self.limit}")
+        key = decode_cursor(self.after, self.listing, self.sort, self.descending) if self.after else None
+        full = [*keys, row_id]
+        order = [k.desc() if self.descending else k.asc() for k in full]
+        labelled = [k.label(f"sort_key_{n}") for n, k in enumerate(full)]
+        stmt = select.add_columns(*labelled).order_by(*order).limit(self.limit + 1)
+        if key is not None:
+            if len(key) != len(full):
+                raise ConfigError("the cursor does not belong to this listing; start again without it")
+            left, right = sa.tuple_(*full), sa.tuple_(*[sa.literal(v) for v in key])
+            stmt = stmt.where(left < right if self.descending else left > right)
+        rows = list(conn.execute(stmt).all())
+        if len(rows) <= self.limit:
+            return rows, None
+        last = rows[self.limit - 1]._mapping
+        cursor = encode_cursor(
+            self.listing, self.sort, self.descending, [last[f"sort_key_{n}"] for n in range(len(full))]
+        )
+        return rows[: self.limit], cursor
+
+
+def sort_names(sorts: dict[str, Any]) -> str:
+    return ", ".join(sorts)
+
+
+# --------------------------------------------------------------------------------------------------
+# Cursors
+
+
+def encode_cursor(listing: str, sort: str, descending: bool, key: Sequence[Any]) -> str:
+    """An opaque, URL-safe cursor: which listing and order it continues, and the last key."""
+    raw = json.dumps([listing, sort, descending, list(key)], separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, listing: str, sort: str, descending: bool) -> list[Any]:
+    """The key a cursor carries; ConfigError when it is not one of this listing and order."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        got_listing, got_sort, got_desc, key = json.loads(raw)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ConfigError(f"{cursor[:40]!r} is not a cursor this catalog gave out") from None
+    if (got_listing, got_sort, bool(got_desc)) != (listing, sort, descending) or not isinstance(key, list):
+        raise ConfigError(
+            f"the cursor belongs to another listing or order ({got_listing} by {got_sort}); "
+            "use it with the same sort, or start again without it"
+        )
+    return key
+
+
+def reader_columns(machine: str) -> tuple[sa.FromClause, Any, sa.ColumnElement[str], sa.ColumnElement[Any]]:
+    """(verdicts alias, ON clause, reader state, plays-locally) for items read on `machine`."""
+    v, on = local.verdict_join(machine)
+    plays = sa.case((v.c.digest == sa.func.coalesce(_I.digest, ""), v.c.local), else_=sa.null())
+    return v, on, local.reader_state(v), plays
