@@ -17,7 +17,10 @@ file are two separate arguments so that Windows' argument quoting applies to the
 path with spaces would otherwise be quoted together with the switch, which Explorer misreads).
 
 Launching is done by an injectable `runner` (by default a detached `subprocess.Popen`), so tests
-check the exact argv without starting anything.
+check the exact argv without starting anything. Whether the file is there is asked of the bounded
+existence pool (`retrovue.existence.exists_now`, at most a second): a file on a share that does
+not answer is reported as such instead of hanging the caller. The GUI calls these off its own
+thread all the same.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import PurePosixPath, PureWindowsPath
 
 from retrovue.errors import RetrovueError
+from retrovue.existence import exists_now
 
 __all__ = [
     "DesktopActionError",
@@ -118,13 +122,19 @@ def _run(
     local_path: str | None,
     runner: Runner,
     platform: str | None,
-    exists: Callable[[str], bool],
+    exists: Callable[[str], bool | None],
 ) -> list[str]:
     if local_path is None:
         raise DesktopActionError(
             f"cannot {action}: no local path for this item; add a path mapping with `retrovue paths add`"
         )
-    if not exists(local_path):
+    found = exists(local_path)
+    if found is None:
+        raise DesktopActionError(
+            f"cannot {action} {local_path!r}: the share holding it is not answering; check that it is "
+            "mounted and reachable, then try again"
+        )
+    if not found:
         raise DesktopActionError(
             f"cannot {action} {local_path!r}: no such file on this machine; "
             "check the share is mounted and the path mapping is right"
@@ -150,7 +160,7 @@ def open_file(
     runner: Runner = launch_detached,
     *,
     platform: str | None = None,
-    exists: Callable[[str], bool] = os.path.exists,
+    exists: Callable[[str], bool | None] = exists_now,
 ) -> list[str]:
     """Open a resolved local file in its default application; returns the argv that was run.
 
@@ -164,7 +174,7 @@ def reveal_file(
     runner: Runner = launch_detached,
     *,
     platform: str | None = None,
-    exists: Callable[[str], bool] = os.path.exists,
+    exists: Callable[[str], bool | None] = exists_now,
 ) -> list[str]:
     """Show a resolved local file in the file manager; returns the argv that was run."""
     return _run("show", reveal_command, local_path, runner, platform, exists)

@@ -22,15 +22,12 @@ ordinary character in a Linux file name; if such a name would have to land on a 
 where `\\` is a separator, the path is refused rather than silently turned into a different path.
 
 Everything here is pure except `check_exists`, which touches the file system through an injectable
-`stat` and never lets a hung network mount hang its caller.
+`stat` on a bounded pool (`retrovue.existence`) and never lets a hung network mount hang its caller.
 """
 
 from __future__ import annotations
 
 import os
-import queue
-import threading
-import time
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -38,6 +35,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Literal, NamedTuple
 
 from retrovue.errors import BadMappingError
+from retrovue.existence import default_root, pool_for
 
 __all__ = [
     "Flavour",
@@ -349,12 +347,24 @@ def _plex_key(plex_prefix: str) -> tuple[str, tuple[str, ...]] | None:
     return anchor, _case_keys(flavour, parts)
 
 
+def _split_prefix(text: str, server_paths: Iterable[str]) -> _Split | None:
+    """Parse a prefix the user typed. `//x/y` is both a doubled slash on Linux and a UNC share in
+    forward slashes: it is read as UNC only when the server's own folders are UNC (or Windows) and
+    none is POSIX, and as the POSIX folder `/x/y` otherwise (doubled separators do not matter)."""
+    if text.startswith("//") and text[2:3] not in ("/", "?", ""):
+        flavours = {detect_flavour(p) for p in server_paths}
+        if Flavour.POSIX in flavours or not flavours & {Flavour.UNC, Flavour.WINDOWS}:
+            return Flavour.POSIX, "/", _posix_parts(text)
+    return _split(text)
+
+
 def validate_mapping(
     plex_prefix: str,
     local_prefix: str,
     existing: Iterable[PathMapping],
     *,
     local_os: LocalOS | None = None,
+    server_paths: Iterable[str] = (),
 ) -> PathMapping:
     """Check a mapping the user is adding to a server and return it in canonical form.
 
@@ -362,7 +372,8 @@ def validate_mapping(
     them, and no real mount point ends in one) and of trailing separators, and written with each
     side's own separator, so `paths list` shows what will actually be compared. The Resolver itself
     never strips: a stored prefix is taken literally. Raises `BadMappingError` with one line naming
-    the problem and the fix.
+    the problem and the fix. `server_paths` (the server's library folders, as Plex reports them)
+    decide whether `//x/y` is a POSIX folder or a UNC share (`_split_prefix`).
     """
     local_os = local_os or default_local_os()
     plex_text, local_text = plex_prefix.strip(), local_prefix.strip()
@@ -374,7 +385,7 @@ def validate_mapping(
         raise BadMappingError(
             "local prefix is empty: give the folder on this machine where those files are mounted"
         )
-    split = _split(plex_text)
+    split = _split_prefix(plex_text, server_paths)
     if split is None:
         raise BadMappingError(
             f"Plex prefix {plex_text!r} is not an absolute path: "
@@ -500,157 +511,26 @@ def _implied(mapping: PathMapping, others: Sequence[PathMapping], local_os: Loca
 # Existence on disk and the local-playability rule
 
 
-def _probe(stat: Callable[[str], object], path: str) -> bool | None:
-    """True if the path exists, False if it certainly does not, None if the answer is unknown."""
-    try:
-        stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return False
-    except ValueError:  # embedded NUL or similar: no such file can exist
-        return False
-    except OSError:  # permission denied, stale handle, I/O error: we cannot tell
-        return None
-    return True
-
-
-class _ExistenceRun:
-    """One `check_exists` call: daemon workers over a shared queue, watched by the caller.
-
-    Workers are daemon threads so a stat that never returns cannot keep the process alive. When a
-    check overruns its timeout the caller records None, abandons that worker and starts a
-    replacement, at most `max_workers` times; after that, whatever is left is reported unknown. The
-    caller therefore waits at most about `timeout` per round of hung checks, and leaks at most
-    `max_workers` blocked threads however many paths hang.
-    """
-
-    def __init__(self, paths: list[str], stat: Callable[[str], object], max_workers: int, timeout: float):
-        self.stat, self.max_workers, self.timeout = stat, max_workers, timeout
-        self.tasks: queue.SimpleQueue[str] = queue.SimpleQueue()
-        for path in paths:
-            self.tasks.put(path)
-        self.done: queue.SimpleQueue[tuple[str, bool | None]] = queue.SimpleQueue()
-        self.lock = threading.Lock()
-        self.started: dict[int, tuple[str, float]] = {}
-        self.abandoned: set[int] = set()
-        self.paths = paths
-        self.live = 0
-        self.next_id = 0
-        self.remaining = len(paths)
-
-    def spawn(self) -> None:
-        with self.lock:
-            worker_id, self.next_id = self.next_id, self.next_id + 1
-            self.live += 1
-        threading.Thread(target=self.work, args=(worker_id,), name="retrovue-exists", daemon=True).start()
-
-    def work(self, worker_id: int) -> None:
-        while True:
-            try:
-                path = self.tasks.get_nowait()
-            except queue.Empty:
-                with self.lock:
-                    self.live -= 1
-                return
-            with self.lock:
-                self.started[worker_id] = (path, time.monotonic())
-            answer = _probe(self.stat, path)
-            with self.lock:
-                if worker_id in self.abandoned:
-                    return  # the caller already answered None for this path and replaced us
-                del self.started[worker_id]
-            self.done.put((path, answer))
-
-    def run(self) -> dict[str, bool | None]:
-        results: dict[str, bool | None] = {}
-        replacements = 0
-        for _ in range(min(self.max_workers, self.remaining)):
-            self.spawn()
-        while self.remaining:
-            self._collect(results)
-            expired = self._expire(results)
-            for _ in range(expired):
-                if replacements < self.max_workers:
-                    replacements += 1
-                    self.spawn()
-            with self.lock:
-                give_up = self.live == 0
-            if give_up:
-                self._drain_unknown(results)
-                break
-        for path in self.paths:  # belt and braces: every path gets an answer
-            results.setdefault(path, None)
-        return results
-
-    def _collect(self, results: dict[str, bool | None]) -> None:
-        with self.lock:
-            starts = [t0 for _, t0 in self.started.values()]
-        wait = (min(starts) + self.timeout - time.monotonic()) if starts else self.timeout
-        try:
-            path, answer = self.done.get(timeout=max(wait, 0.0))
-        except queue.Empty:
-            return
-        results[path] = answer
-        self.remaining -= 1
-        while True:
-            try:
-                path, answer = self.done.get_nowait()
-            except queue.Empty:
-                return
-            results[path] = answer
-            self.remaining -= 1
-
-    def _expire(self, results: dict[str, bool | None]) -> int:
-        now = time.monotonic()
-        with self.lock:
-            late = [(wid, path) for wid, (path, t0) in self.started.items() if now - t0 >= self.timeout]
-            for worker_id, path in late:
-                del self.started[worker_id]
-                self.abandoned.add(worker_id)
-                self.live -= 1
-                results[path] = None
-        self.remaining -= len(late)
-        return len(late)
-
-    def _drain_unknown(self, results: dict[str, bool | None]) -> None:
-        while True:
-            try:
-                path = self.tasks.get_nowait()
-            except queue.Empty:
-                break
-            results[path] = None
-            self.remaining -= 1
-        self._collect_leftovers(results)
-
-    def _collect_leftovers(self, results: dict[str, bool | None]) -> None:
-        while self.remaining:
-            try:
-                path, answer = self.done.get_nowait()
-            except queue.Empty:
-                return
-            results[path] = answer
-            self.remaining -= 1
-
-
 def check_exists(
     paths: Iterable[str],
     *,
     max_workers: int = 8,
     timeout: float = 2.0,
     stat: Callable[[str], object] = os.stat,
+    root_of: Callable[[str], str] = default_root,
 ) -> dict[str, bool | None]:
     """Whether each local path exists: True, False, or None when the answer is unknown.
 
-    Checks run on at most `max_workers` threads. A single check that takes longer than `timeout`
-    seconds (a hung NFS or SMB mount) is answered None instead of blocking the caller, as are
-    errors other than "not found" (permission denied, stale handle). `stat` is injectable so tests
-    can simulate a slow mount.
+    Checks run on a bounded, reused pool of daemon workers (`retrovue.existence`): the process's one
+    pool for the real file system, or one per injected `stat` (tests simulate slow mounts). A
+    check that takes longer than `timeout` seconds (a hung NFS or SMB mount) is answered None, and
+    so is every later check under the same root until the stuck one returns; errors other than "not
+    found" (permission denied, stale handle) are None too. `root_of` names a path's root (default:
+    the first two folders; callers that know the mapping's local folder pass it).
     """
     if max_workers < 1:
         raise ValueError("max_workers must be at least 1")
-    unique = list(dict.fromkeys(paths))
-    if not unique:
-        return {}
-    return _ExistenceRun(unique, stat, max_workers, timeout).run()
+    return pool_for(stat, max_workers).check(paths, timeout=timeout, stat=stat, root_of=root_of)
 
 
 @dataclass(frozen=True, slots=True)

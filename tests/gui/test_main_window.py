@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -125,14 +126,50 @@ def test_item_actions_use_the_resolved_local_path(
     menu = window.item_menu()
     texts = [a.text() for a in menu.actions() if a.text()]
     assert texts == ["Open file", "Reveal in file manager", "Copy Plex path", "Copy local path"]
-    window.act_open.trigger()
+    window.act_open.trigger()  # done off the GUI thread: wait for its report
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == f"Opened {local}")
     window.act_reveal.trigger()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == f"Revealed {local}")
     assert runner.calls == [["xdg-open", str(local)], ["xdg-open", str(local.parent)]]
     window.act_copy_plex.trigger()
     assert QGuiApplication.clipboard().text() == row.file
     window.act_copy_local.trigger()
     assert QGuiApplication.clipboard().text() == str(local)
     assert window.detail.parts.item(0, 2).text() == str(local)
+
+
+def test_open_and_reveal_never_touch_the_disk_on_the_gui_thread(
+    qtbot: Any, make_window: Callable[..., MainWindow], engine: Engine, runner: Recorder, tmp_path: Path
+) -> None:
+    """A share that does not answer blocks `stat` for minutes: the window must stay responsive."""
+    server_id, library_id = fake_library(engine)
+    fill_items(engine, server_id, library_id, 1)
+    with engine.begin() as conn:
+        registry.add_mapping(
+            conn,
+            server_id,
+            "/data/tv",
+            str(tmp_path / "hung"),
+            machine=machine.current(),
+            now=int(time.time()),
+        )
+    asked_from: list[threading.Thread] = []
+    release = threading.Event()
+
+    def hung_share(path: str) -> bool | None:
+        asked_from.append(threading.current_thread())
+        release.wait(10)
+        return None  # it never answered in time
+
+    window = make_window(file_exists=hung_share)
+    _select_first_item(qtbot, window)
+    window.act_open.trigger()  # returns at once: the check runs on the pool
+    qtbot.waitUntil(lambda: bool(asked_from))
+    assert asked_from[0] is not threading.main_thread()
+    assert window.desktop_task is not None
+    release.set()
+    qtbot.waitUntil(lambda: "not answering" in window.statusBar().currentMessage())
+    assert runner.calls == []
 
 
 def test_open_without_mapping_reports_in_the_status_bar(

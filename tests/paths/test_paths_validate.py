@@ -37,8 +37,11 @@ EXISTING = [
         pytest.param("/data/media", "/elsewhere", "posix", "already mapped", id="duplicate"),
         pytest.param("/data/media/", "/elsewhere", "posix", "already mapped", id="duplicate-trailing-sep"),
         pytest.param("/data//media", "/elsewhere", "posix", "already mapped", id="duplicate-doubled-sep"),
+        pytest.param(
+            "//data/media", "/elsewhere", "posix", "already mapped", id="duplicate-leading-doubled-sep"
+        ),
         pytest.param("d:/media/", "/elsewhere", "posix", "already mapped", id="duplicate-windows-case"),
-        pytest.param("//nas/SHARE", "/elsewhere", "posix", "already mapped", id="duplicate-unc-case"),
+        pytest.param("\\\\nas\\SHARE", "/elsewhere", "posix", "already mapped", id="duplicate-unc-case"),
     ],
 )
 def test_refusals(plex_prefix: str, local_prefix: str, local_os: LocalOS, words: str) -> None:
@@ -66,7 +69,12 @@ def test_duplicate_message_names_the_existing_mapping_and_the_fix() -> None:
             "/Data/Media", "/m", "posix", PathMapping("/Data/Media", "/m"), id="posix-case-is-distinct"
         ),
         pytest.param("d:/Movies/", "/m", "posix", PathMapping("D:\\Movies", "/m"), id="windows-canonical"),
-        pytest.param("//nas/other/", "/m", "posix", PathMapping("\\\\nas\\other", "/m"), id="unc-canonical"),
+        pytest.param(
+            "\\\\nas/other/", "/m", "posix", PathMapping("\\\\nas\\other", "/m"), id="unc-canonical"
+        ),
+        pytest.param(
+            "//srv//media/", "/m", "posix", PathMapping("/srv/media", "/m"), id="doubled-slash-posix"
+        ),
         pytest.param(
             "/data/./tv", "/mnt//tv", "posix", PathMapping("/data/tv", "/mnt/tv"), id="dots-and-doubles"
         ),

@@ -1,13 +1,19 @@
 """`retrovue demo`: the whole product in one command — simulator → ingest → changes → ingest.
 
-It starts the bundled Plex simulator, registers it in a throw-away catalog (or `--db-url`), runs a
-first sync, a no-change sync, then makes the kinds of change a real library sees (an edited title, a
-file replaced by a better copy, a new episode, a removed movie, a file gone missing) and syncs again,
-printing each run's summary and the request counts that show how little work each run takes.
+It starts the bundled Plex simulator, registers it in a throw-away catalog, runs a first sync, a
+no-change sync, then makes the kinds of change a real library sees (an edited title, a file replaced
+by a better copy, a new episode, a removed movie, a file gone missing) and syncs again, printing each
+run's summary and the request counts that show how little work each run takes.
+
+The demo never touches the user's catalog. Its catalog is a new SQLite file in a folder of its own,
+kept for a look afterwards and named in its last line (`--clean` removes it at the end). `DB_URL`
+from the environment is ignored — a shell set up for a shared catalog must not get demo servers in
+it — and only a `--db-url` given on this very command line is used.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -52,18 +58,44 @@ def demo_command(
         int, typer.Option("--movies", min=1, max=20_000, help="Movies in the simulated library.")
     ] = 150,
     seed: Annotated[int, typer.Option("--seed", help="Simulator seed.")] = 7,
+    clean: Annotated[
+        bool, typer.Option("--clean", help="Remove the demo's throw-away catalog and files at the end.")
+    ] = False,
 ) -> None:
-    """Run the simulator, ingest it, change it, ingest again, and print what each run cost."""
-    explicit = state(ctx).db_url
+    """Run the simulator, ingest it, change it, ingest again, and print what each run cost.
+
+    Uses a throw-away catalog of its own (DB_URL is ignored); only --db-url given here is used.
+    """
+    root = ctx.find_root()
+    source = root.get_parameter_source("db_url")
+    given = getattr(source, "name", None) == "COMMANDLINE"  # not DB_URL from the environment
+    explicit = state(ctx).db_url if given else None
     workdir = Path(tempfile.mkdtemp(prefix="retrovue-demo-"))
     url = explicit or f"sqlite:///{workdir / 'catalog.sqlite'}"
+    try:
+        _demo(url, explicit is not None, workdir, shows=shows, movies=movies, seed=seed, keep=not clean)
+    finally:
+        if clean or explicit:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if explicit:
+        console.print(f"The demo used the catalog you named, {url}, and left it as it is now.")
+    elif clean:
+        console.print(f"The demo's throw-away catalog was removed {workdir}")
+    else:
+        console.print(
+            f"The demo's catalog is kept for a look: retrovue --db-url {url} items — remove {workdir} "
+            "(or run the demo with --clean) when done."
+        )
+
+
+def _demo(url: str, explicit: bool, workdir: Path, *, shows: int, movies: int, seed: int, keep: bool) -> None:
     eng = open_catalog(url)
     try:
         with Simulator(
             seed=seed, shows=shows, movies=movies, seasons_per_show=3, episodes_per_season=8
         ) as sim:
             console.rule("[bold]Retrovue Ingest demo")
-            where = url if explicit else workdir / "catalog.sqlite"
+            where = url if explicit else workdir / "catalog.sqlite"  # a throw-away one of its own
             console.print(f"Simulated Plex server at {sim.url}; catalog at {where}")
             name = "demo"
             with eng.connect() as conn:
@@ -125,9 +157,10 @@ def demo_command(
                         ),
                     )
             console.print(table)
-            console.print(
-                f"Look around: [bold]retrovue --db-url {url} items --state DELETED[/], "
-                "[bold]… runs[/], [bold]… paths check[/] or [bold]… gui[/]."
-            )
+            if keep or explicit:
+                console.print(
+                    f"Look around: [bold]retrovue --db-url {url} items --state DELETED[/], "
+                    "[bold]… runs[/], [bold]… paths check[/] or [bold]… gui[/]."
+                )
     finally:
         eng.dispose()

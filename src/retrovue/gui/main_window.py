@@ -7,7 +7,6 @@ The window holds layout and wiring. Behaviour lives elsewhere: syncs in `retrovu
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +44,7 @@ from sqlalchemy import Engine
 
 from retrovue import desktop, servers
 from retrovue.catalog import Catalog, Item
+from retrovue.existence import exists_now
 from retrovue.gui.bus import UiBus
 from retrovue.gui.detail import DetailPane
 from retrovue.gui.dialogs.mappings import MappingsDialog
@@ -53,7 +53,7 @@ from retrovue.gui.models.items import ItemsModel
 from retrovue.gui.models.runs import RunsModel
 from retrovue.gui.models.tree import ID_ROLE, KIND_ROLE, LibraryTree
 from retrovue.gui.progress import ProgressPanel
-from retrovue.gui.tasks import error_text
+from retrovue.gui.tasks import Task, error_text, run_task
 from retrovue.gui.watch import WatchController
 from retrovue.gui.worker import SyncFunction, SyncRequest, SyncWorker, engine_sync
 from retrovue.ingest.events import SyncSummary
@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
         *,
         settings: QSettings | None = None,
         runner: desktop.Runner = desktop.launch_detached,
-        file_exists: Callable[[str], bool] = os.path.exists,
+        file_exists: Callable[[str], bool | None] = exists_now,
         sync_fn: SyncFunction = engine_sync,
         page_size: int = 200,
         check_servers_on_start: bool = True,
@@ -108,6 +108,7 @@ class MainWindow(QMainWindow):
         )
         self.running: set[int] = set()  # libraries between sync_started and sync_completed
         self.dialog: ServerDialog | MappingsDialog | None = None
+        self.desktop_task: Task | None = None  # the last open/reveal, kept alive while it runs
         self.setWindowTitle("Retrovue Ingest")
 
         self._build_actions()
@@ -622,16 +623,25 @@ class MainWindow(QMainWindow):
         self._desktop(desktop.reveal_file, "Revealed")
 
     def _desktop(self, action: Callable[..., list[str]], verb: str) -> None:
+        """Open or reveal off the GUI thread: checking the file, or starting the opener, can block on a
+        share that does not answer, and the window must not freeze meanwhile."""
         found = self._local_path()
         if found is None:
             return
         _item, local = found
-        try:
-            action(local, self.runner, exists=self.file_exists)
-        except Exception as exc:
-            self.statusBar().showMessage(error_text(exc))
+        runner, exists = self.runner, self.file_exists
+        if local is None:  # nothing to look at on disk: say so at once
+            try:
+                action(local, runner, exists=exists)
+            except Exception as exc:
+                self.statusBar().showMessage(error_text(exc))
             return
-        self.statusBar().showMessage(f"{verb} {local}")
+        self.desktop_task = run_task(
+            self.pool,
+            lambda: action(local, runner, exists=exists),
+            lambda _argv: self.statusBar().showMessage(f"{verb} {local}"),
+            self.statusBar().showMessage,
+        )
 
     def copy_plex_path(self) -> None:
         item = self.current_item()

@@ -6,7 +6,6 @@ same one the read API and the decisions use; nothing here is stored.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,6 +13,7 @@ from sqlalchemy import Engine
 
 from retrovue import desktop
 from retrovue.errors import ConfigError
+from retrovue.existence import exists_now
 from retrovue.mapping.resolve import resolver_for
 from retrovue.paths import LocalOS, Resolution
 from retrovue.store import local as store
@@ -52,7 +52,7 @@ def local_paths(
 
 
 def _path_to_open(
-    engine: Engine, item_id: int, action: str, exists: Callable[[str], bool], local_os: LocalOS | None
+    engine: Engine, item_id: int, action: str, exists: Callable[[str], bool | None], local_os: LocalOS | None
 ) -> str:
     """The first part of the first version that resolves completely, preferring one that exists.
 
@@ -83,7 +83,7 @@ def open_item(
     runner: desktop.Runner = desktop.launch_detached,
     *,
     platform: str | None = None,
-    exists: Callable[[str], bool] = os.path.exists,
+    exists: Callable[[str], bool | None] = exists_now,
     local_os: LocalOS | None = None,
 ) -> list[str]:
     """Open an item's file in its default application; returns the argv that was run.
@@ -101,7 +101,7 @@ def reveal_item(
     runner: desktop.Runner = desktop.launch_detached,
     *,
     platform: str | None = None,
-    exists: Callable[[str], bool] = os.path.exists,
+    exists: Callable[[str], bool | None] = exists_now,
     local_os: LocalOS | None = None,
 ) -> list[str]:
     """Show an item's file in the file manager; returns the argv that was run."""

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from retrovue import machine as machines
 from retrovue.errors import BadMappingError, ConfigError
@@ -101,14 +101,21 @@ def _now() -> int:
     return int(time.time())
 
 
-def _prefix_key(plex_prefix: str) -> str:
+def _prefix_key(plex_prefix: str, server_paths: Sequence[str] = ()) -> str:
     """What makes two Plex prefixes "the same" (separators, trailing slashes, Windows case).
 
     `validate_mapping` with a dummy local side gives the canonical spelling, so removal matches by
     the very rules that refused the duplicate on the way in.
     """
-    canonical = validate_mapping(plex_prefix, "/", (), local_os="posix").plex_prefix
+    canonical = validate_mapping(
+        plex_prefix, "/", (), local_os="posix", server_paths=server_paths
+    ).plex_prefix
     return canonical if detect_flavour(canonical) is Flavour.POSIX else canonical.casefold()
+
+
+def _server_paths(conn: Connection, server_name: str) -> list[str]:
+    """The server's library folders as Plex reports them (they tell what `//x/y` means)."""
+    return [loc for lib in registry.list_libraries(conn, server=server_name) for loc in lib.locations]
 
 
 def _stored_key(plex_prefix: str) -> str:
@@ -174,7 +181,11 @@ def add_mapping(
     with engine.begin() as conn:
         server = registry.get_server(conn, server_name)
         mapping = validate_mapping(
-            plex_prefix, local_prefix, stored_mappings(conn, server.id, owner), local_os=local_os
+            plex_prefix,
+            local_prefix,
+            stored_mappings(conn, server.id, owner),
+            local_os=local_os,
+            server_paths=_server_paths(conn, server.name),
         )
         new_id = registry.add_mapping(
             conn,
@@ -202,9 +213,9 @@ def remove_mapping(
     re-evaluate. Raises `BadMappingError` when there is no such mapping, listing the ones there are.
     """
     owner = machine or machines.current()
-    key = _prefix_key(plex_prefix)
     with engine.begin() as conn:
         server = registry.get_server(conn, server_name)
+        key = _prefix_key(plex_prefix, _server_paths(conn, server.name))
         stored = stored_mappings(conn, server.id, owner)
         found = [m for m in stored if _stored_key(m.plex_prefix) == key]
         if not found:

@@ -18,13 +18,12 @@ root would not show anyway) is found by the next listing that re-decides every i
 from __future__ import annotations
 
 import os
-import queue
 import stat as stat_mod
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+
+from retrovue.existence import pool_for, uses_the_real_file_system
 
 __all__ = ["RootProbe", "RootStatus", "probe_root", "probe_roots"]
 
@@ -74,30 +73,19 @@ def probe_root(path: str) -> RootProbe:
 def probe_roots(
     paths: Sequence[str], *, probe: ProbeFn = probe_root, timeout: float = 2.0
 ) -> dict[str, RootProbe]:
-    """Probe every root at once on daemon threads; a root that has not answered in `timeout`
-    seconds is `unreadable` (its thread is abandoned: a hung mount must not hang the run)."""
-    unique = list(dict.fromkeys(paths))
-    answers: queue.SimpleQueue[tuple[str, RootProbe]] = queue.SimpleQueue()
+    """Probe every root on the bounded, reused pool of `retrovue.existence`; a root that has not
+    answered in `timeout` seconds is `unreadable`, and stays so without a new probe until its stuck
+    one returns (a hung mount must neither hang the run nor add a thread per run)."""
 
-    def work(path: str) -> None:
+    def safe(path: str) -> RootProbe:
         try:
-            answers.put((path, probe(path)))
+            return probe(path)
         except Exception:  # an injected probe that fails is a root we cannot read
-            answers.put((path, RootProbe(RootStatus.UNREADABLE)))
+            return RootProbe(RootStatus.UNREADABLE)
 
-    for path in unique:
-        threading.Thread(target=work, args=(path,), name="retrovue-root", daemon=True).start()
-    out: dict[str, RootProbe] = {}
-    deadline = time.monotonic() + timeout
-    while len(out) < len(unique):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        try:
-            path, answer = answers.get(timeout=left)
-        except queue.Empty:
-            break
-        out[path] = answer
-    for path in unique:
-        out.setdefault(path, RootProbe(RootStatus.UNREADABLE))
-    return out
+    return pool_for(probe).map(
+        safe, paths, default=RootProbe(RootStatus.UNREADABLE), timeout=timeout, root_of=lambda p: p
+    )
+
+
+uses_the_real_file_system(probe_root)
