@@ -5,12 +5,14 @@ one line, never a traceback. Rather than trusting each test to look, this plugin
 every test printed:
 
 * the secrets: every simulator's token (recorded when a `Simulator` is made, and again when a test
-  changes it), every value passed to `--token` or `PLEX_TOKEN` through the `cli` fixture, and
-  anything a test hands to `watch()`; strings shorter than `MIN_LENGTH` are ignored (they would
+  changes it or makes it accept another), every plex.tv stand-in's account token, every value
+  passed to `--token` or `PLEX_TOKEN` through the `cli` fixture, and anything a test hands to
+  `watch()`; strings shorter than `MIN_LENGTH` are ignored (they would
   match by accident), so tests use realistic tokens;
 * where it looks: the test's captured stdout, stderr and log records (setup and call), each CLI run
-  of the `cli` fixture (`check_cli`), and every file under the test's state directories
-  (`XDG_STATE_HOME`, `RETROVUE_STATE_DIR`: the log file, the sign-in file), read at teardown;
+  of the `cli` fixture (`check_cli`), and every log file under the test's state directories
+  (`XDG_STATE_HOME`, `RETROVUE_STATE_DIR`), read at teardown (not the sign-in file beside them,
+  whose job is to keep the account token);
 * "Traceback" is looked for in stdout, stderr and CLI output, not in log records or the log file,
   where a traceback is where it belongs.
 
@@ -29,6 +31,7 @@ from typing import Any
 import pytest
 
 from retrovue.sim import DEFAULT_TOKEN, Simulator
+from retrovue.sim.plextv import PlexTvSim
 
 MIN_LENGTH = 8
 TRACEBACK = "Traceback (most recent call last)"
@@ -86,6 +89,22 @@ def _record_simulator_tokens() -> None:
         restore(self, new_token)
 
     Simulator.restore_token = recording_restore  # type: ignore[method-assign]
+    accept = Simulator.accept_token
+
+    @functools.wraps(accept)
+    def recording_accept(self: Simulator, token: str) -> None:
+        watch(token)
+        accept(self, token)
+
+    Simulator.accept_token = recording_accept  # type: ignore[method-assign]
+    tv_init = PlexTvSim.__init__
+
+    @functools.wraps(tv_init)
+    def recording_tv_init(self: PlexTvSim, *args: Any, **kwargs: Any) -> None:
+        tv_init(self, *args, **kwargs)
+        watch(self.token)
+
+    PlexTvSim.__init__ = recording_tv_init  # type: ignore[method-assign]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -105,7 +124,7 @@ def _state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     problems = []
     roots = {base, *(Path(p) for p in [os.environ.get("RETROVUE_STATE_DIR")] if p)}
     for path in sorted(p for root in roots for p in root.rglob("*")):
-        if path.is_file():
+        if path.is_file() and ".log" in path.name:
             text = path.read_text(encoding="utf-8", errors="backslashreplace")
             problems += [f"{path.name}: {p}" for p in leaks(text, tracebacks=False)]
     if problems:
