@@ -39,10 +39,33 @@ def walked(fetch: Keys, page_size: int) -> list[str | None]:
 KEYS = [str(n) for n in range(10)]
 
 
-def test_exact_pages() -> None:
+def test_exact_pages_confirm_the_end_with_one_empty_page() -> None:
     fetch = Keys(KEYS)
     assert walked(fetch, 5) == KEYS
-    assert fetch.calls == [(0, 5), (5, 5)]  # totalSize reached: no extra empty request
+    # A full page at totalSize does not prove the end (a server may cap pages or under-report its
+    # total): one more request must come back empty.
+    assert fetch.calls == [(0, 5), (5, 5), (10, 5)]
+
+
+def test_a_short_last_page_at_the_total_ends_the_walk() -> None:
+    fetch = Keys(KEYS)
+    assert walked(fetch, 4) == KEYS
+    assert fetch.calls == [(0, 4), (4, 4), (8, 4)]  # 2 < 4 and 10 == totalSize: both agree
+
+
+def test_a_total_that_is_too_low_is_walked_past() -> None:
+    """A server announcing 30 entries while serving full pages of 20: the rest is still read."""
+    keys = [str(n) for n in range(55)]
+    fetch = Keys(keys, total=30)
+    assert walked(fetch, 20) == keys
+    assert [start for start, _ in fetch.calls] == [0, 20, 40, 55]
+
+
+def test_pages_capped_without_a_total_are_followed_to_an_empty_page() -> None:
+    keys = [str(n) for n in range(150)]
+    fetch = Keys(keys, cap=60, total=None)
+    assert walked(fetch, 200) == keys
+    assert [start for start, _ in fetch.calls] == [0, 60, 120, 150]
 
 
 def test_short_pages_advance_by_what_came_back() -> None:
@@ -63,10 +86,10 @@ def test_empty_page_stops_even_if_total_says_more() -> None:
     assert fetch.calls == [(0, 4), (4, 4)]
 
 
-def test_without_total_a_short_page_is_the_last() -> None:
+def test_without_total_a_short_page_is_not_the_last() -> None:
     fetch = Keys(KEYS, total=None)
     assert walked(fetch, 4) == KEYS
-    assert fetch.calls == [(0, 4), (4, 4), (8, 4)]
+    assert fetch.calls == [(0, 4), (4, 4), (8, 4), (10, 4)]
 
 
 def test_without_total_a_full_last_page_needs_one_empty_page() -> None:
@@ -99,7 +122,7 @@ def test_total_size_shrinking_stops_early() -> None:
 
     pages = list(walk_pages(shrinking, 3))
     assert [page.total_size for page in pages] == [10, 6]
-    assert len(fetch.calls) == 2
+    assert len(fetch.calls) == 3  # the page at 6 comes back empty
 
 
 def test_server_ignoring_start_is_detected_by_offset() -> None:

@@ -28,7 +28,7 @@ class NotAdvancingError(Exception):
 def walk_pages(
     fetch: Callable[[int, int], Page[T]], page_size: int, *, max_pages: int = MAX_PAGES
 ) -> Iterator[Page[T]]:
-    """Yield every non-empty page of a listing, in order.
+    """Yield every non-empty page of a listing, in order, until its end is confirmed.
 
     Rules, in the order they are checked after each response:
 
@@ -36,12 +36,16 @@ def walk_pages(
     * a page whose echoed offset is not the one asked for, or that repeats the previous page's
       entries exactly (by rating key), means the server ignores the start parameter: `NotAdvancingError`;
     * otherwise the page is yielded and the start advances by the entries received;
-    * with a `totalSize`, the walk ends once the start reaches it (the latest total counts, so a
-      listing that grows or shrinks during the walk is followed);
-    * without one, a page shorter than asked is taken as the last.
+    * the walk ends without another request only when the entries received reach the latest
+      `totalSize` exactly *and* the page was shorter than asked: the two agree that this is the end.
+      A full page at the announced total, a total already passed (a server whose `totalSize` is
+      too low), or a listing without a total, is followed by further requests until an empty page
+      confirms the end. A short page alone proves nothing: servers may cap pages (Plex may send
+      fewer entries than asked).
 
     Inserts or deletes during the walk shift later pages (listings are sorted by title); callers
-    that need a complete listing should compare the first and last pages' `total_size`.
+    that need a complete listing compare what they received with the pages' `total_size` and look
+    for repeated rating keys (see `ingest.listing`).
     """
     if page_size < 1:
         raise ValueError("page_size must be at least 1")
@@ -59,9 +63,6 @@ def walk_pages(
         previous = keys
         yield page
         start += page.count
-        if page.total_size is not None:
-            if start >= page.total_size:
-                return
-        elif page.count < page_size:
+        if page.total_size is not None and start == page.total_size and page.count < page_size:
             return
     raise NotAdvancingError(f"still not at the end after {max_pages} pages")

@@ -249,9 +249,21 @@ def build_app(state: SimState, control_routes: list[Route] | None = None) -> Sta
         if start is None and size is None:
             return items, {"size": total}, {}
         start = start or 0
-        chunk = items[start : start + size] if size is not None else items[start:]
-        attrs = {"size": len(chunk), "totalSize": total, "offset": start}
+        with state.lock:
+            lies = state.faults.listing(request.url.path, request.query_params.get("type"))
+        if lies.empty:
+            items = []
+        if lies.shift and start > 0:  # entries moved to the end after the first page was served
+            items = items[lies.shift :] + items[: lies.shift]
+        if lies.cap is not None:
+            size = lies.cap if size is None else min(size, lies.cap)
+        first = max(0, start - lies.dup) if start > 0 else start  # later pages repeat `dup` entries
+        chunk = items[first : first + size] if size is not None else items[first:]
+        total = lies.total if lies.total is not None else len(items)
+        attrs: dict[str, Any] = {"size": len(chunk), "totalSize": total, "offset": start}
         headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Total-Size": str(total)}
+        if lies.nototal:
+            del attrs["totalSize"], headers["X-Plex-Container-Total-Size"]
         return chunk, attrs, headers
 
     def render_items(request: Request, items: list[Item], *, detail: bool = False) -> list[dict[str, Any]]:
@@ -598,6 +610,9 @@ class SimASGI:
             if limit is not None and number - state.faults_base > limit:
                 state.revoked = True
             decision = state.faults.decide(state.seed, number, path) if state.faults else Decision()
+            down = state.faults.down_after()
+            if down is not None and number - state.faults_base > down:
+                decision = Decision(reset=True)
             latency = state.latency_ms / 1000.0 + decision.latency
             authorized = path == "/identity" or state.token_ok(token)
         if scope["type"] == "websocket":

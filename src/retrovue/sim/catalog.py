@@ -874,9 +874,18 @@ class Catalog:
         return self._changes([item], STATE_PROCESSED)
 
     def replace_file(
-        self, rating_key: int | str, *, size: int | None = None, part_id: int | None = None
+        self,
+        rating_key: int | str,
+        *,
+        size: int | None = None,
+        part_id: int | None = None,
+        silent: bool = False,
     ) -> list[Change]:
-        """The file behind an item is replaced: new size and Part changestamp; `updatedAt` kept."""
+        """The file behind an item is replaced: new size and Part changestamp; `updatedAt` kept.
+
+        `silent` leaves the section's `contentChangedAt` alone too: whether every Plex version moves
+        it for a replaced file is not established, and a client must not depend on it.
+        """
         item = self.item(rating_key)
         parts = [p for p in item.parts() if part_id is None or p.id == part_id]
         if not parts:
@@ -886,7 +895,8 @@ class Catalog:
             part.size = size if size is not None else part.size + 1 + self.rng.randrange(1 << 24)
             part.changestamp = self.now
             part.accessible = part.exists = True
-        self._content_changed(item.section)
+        if not silent:
+            self._content_changed(item.section)
         return self._changes([item], STATE_PROCESSED)
 
     def rematch(self, rating_key: int | str, *, new_guid: bool = True) -> tuple[Item, list[Change]]:

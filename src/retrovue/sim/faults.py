@@ -13,9 +13,24 @@ SPEC syntax: comma-separated rules, each `KIND[=ARG][:PROB][@PATTERN]`.
     malformed:0.02         send a 200 whose body is cut short / corrupted (Content-Length consistent)
     slow=2s:0.1            dribble the body over 2 s
     revoke-after=100       the token stops working after 100 requests (401 from then on)
+    down-after=5           the server goes away after 5 requests: every later one is reset
     ...@/library/metadata/*    scope any rule to paths matching a glob (fnmatch)
 
-PROB defaults to 1. `revoke-after` takes no PROB. Control requests (`/_sim/...`) are never faulted.
+Listings that lie (paged listings only; deterministic, no PROB):
+
+    total=30               report totalSize 30 whatever the listing holds
+    nototal                report no totalSize at all (body and header)
+    cap=60                 serve at most 60 entries a page, whatever was asked
+    shift=1                after the first page, the first entry has moved to the end (pages
+                           shift: one entry is skipped and one repeated, the total unchanged)
+    dup=3                  every page after the first starts with the previous 3 entries again
+    empty                  the listing is empty (totalSize 0), as when a drive is unmounted
+
+A listing rule's pattern may name the listing's type too: `empty@/library/sections/1/all?type=2`
+empties that section's show listing only.
+
+PROB defaults to 1. `revoke-after`, `down-after` and the listing rules take no PROB. Control
+requests (`/_sim/...`) are never faulted.
 """
 
 from __future__ import annotations
@@ -27,10 +42,14 @@ from dataclasses import dataclass, field
 
 from retrovue.errors import ConfigError
 
-__all__ = ["Decision", "FaultRule", "FaultSpec"]
+__all__ = ["Decision", "FaultRule", "FaultSpec", "ListingLies"]
 
-_KINDS_WITH_ARG = {"latency", "status", "slow", "revoke-after"}
-_KINDS = _KINDS_WITH_ARG | {"reset", "truncate", "malformed"}
+_COUNTED = {"revoke-after", "down-after"}
+_LISTING_WITH_ARG = {"total", "cap", "shift", "dup"}
+_LISTING = _LISTING_WITH_ARG | {"nototal", "empty"}
+_KINDS_WITH_ARG = {"latency", "status", "slow"} | _COUNTED | _LISTING_WITH_ARG
+_KINDS = _KINDS_WITH_ARG | {"reset", "truncate", "malformed", "nototal", "empty"}
+_NO_PROBABILITY = _COUNTED | _LISTING
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)?$")
 
 
@@ -57,11 +76,11 @@ class FaultRule:
     def __str__(self) -> str:
         if self.kind in ("latency", "slow"):
             text = f"{self.kind}={round(self.arg * 1000)}ms"
-        elif self.kind in ("status", "revoke-after"):
+        elif self.kind in ("status", *_COUNTED, *_LISTING_WITH_ARG):
             text = f"{self.kind}={int(self.arg)}"
         else:
             text = self.kind
-        if self.probability != 1.0 and self.kind != "revoke-after":
+        if self.probability != 1.0 and self.kind not in _NO_PROBABILITY:
             text += f":{self.probability:g}"
         if self.pattern:
             text += f"@{self.pattern}"
@@ -82,6 +101,18 @@ class Decision:
     @property
     def touches_body(self) -> bool:
         return self.truncate or self.malformed or self.slow > 0
+
+
+@dataclass(frozen=True, slots=True)
+class ListingLies:
+    """How a paged listing misreports itself (all defaults: it tells the truth)."""
+
+    total: int | None = None
+    nototal: bool = False
+    cap: int | None = None
+    shift: int = 0
+    dup: int = 0
+    empty: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +156,7 @@ class FaultSpec:
                     raise ConfigError(f"fault rule {rule!r}: status must be 400-599")
         probability = 1.0
         if tokens:
-            if kind == "revoke-after" or len(tokens) > 1:
+            if kind in _NO_PROBABILITY or len(tokens) > 1:
                 raise ConfigError(f"too many values in fault rule {rule!r}")
             try:
                 probability = float(tokens[0])
@@ -145,13 +176,39 @@ class FaultSpec:
         counts = [int(r.arg) for r in self.rules if r.kind == "revoke-after"]
         return min(counts) if counts else None
 
+    def down_after(self) -> int | None:
+        counts = [int(r.arg) for r in self.rules if r.kind == "down-after"]
+        return min(counts) if counts else None
+
+    def listing(self, path: str, item_type: str | None = None) -> ListingLies:
+        """The lies a paged listing at `path` (of `type` `item_type`) tells."""
+        values: dict[str, int] = {}
+        flags: set[str] = set()
+        typed = f"{path}?type={item_type}" if item_type else None
+        for rule in self.rules:
+            if rule.kind not in _LISTING or not (rule.matches(path) or (typed and rule.matches(typed))):
+                continue
+            if rule.kind in _LISTING_WITH_ARG:
+                values[rule.kind] = int(rule.arg)
+            else:
+                flags.add(rule.kind)
+        cap = values.get("cap")
+        return ListingLies(
+            total=values.get("total"),
+            nototal="nototal" in flags,
+            cap=None if cap is None else max(1, cap),
+            shift=values.get("shift", 0),
+            dup=values.get("dup", 0),
+            empty="empty" in flags,
+        )
+
     def decide(self, seed: int, request_number: int, path: str) -> Decision:
         """The faults for request number `request_number` (1-based) on `path`."""
         latency = slow = 0.0
         status: int | None = None
         reset = truncate = malformed = False
         for i, rule in enumerate(self.rules):
-            if rule.kind == "revoke-after" or not rule.matches(path):
+            if rule.kind in _COUNTED or rule.kind in _LISTING or not rule.matches(path):
                 continue
             if rule.probability < 1.0 and _uniform(seed, request_number, i) >= rule.probability:
                 continue

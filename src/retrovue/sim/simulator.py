@@ -302,10 +302,18 @@ class Simulator:
             self._publish(self.catalog.edit(rating_key, **fields))
 
     def replace_file(
-        self, rating_key: int | str, *, size: int | None = None, part_id: int | None = None
+        self,
+        rating_key: int | str,
+        *,
+        size: int | None = None,
+        part_id: int | None = None,
+        silent: bool = False,
     ) -> None:
+        """Replace an item's file; `silent` leaves `contentChangedAt` unmoved (see the catalog)."""
         with self.state.lock:
-            self._publish(self.catalog.replace_file(rating_key, size=size, part_id=part_id))
+            changes = self.catalog.replace_file(rating_key, size=size, part_id=part_id, silent=silent)
+            if not silent:
+                self._publish(changes)
 
     def rematch(self, rating_key: int | str, *, new_guid: bool = True) -> str:
         with self.state.lock:
