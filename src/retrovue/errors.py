@@ -7,7 +7,8 @@
     │   └── BadMappingError        empty prefix, relative local path, duplicate prefix
     ├── CatalogError               the catalog database cannot be opened or used
     │   ├── SchemaTooNewError      written by a newer Retrovue: refuse rather than corrupt it
-    │   └── LockHeldError          another sync holds this library
+    │   ├── LockHeldError          another sync holds this library
+    │   └── LockLostError          this sync's lock was taken over: it stops and writes nothing more
     └── PlexError                  talking to a Plex server went wrong
         ├── PlexUnreachableError   DNS, refused, timeout, reset: nothing usable came back
         ├── PlexTLSError           certificate verification failed
@@ -37,6 +38,7 @@ __all__ = [
     "CatalogError",
     "ConfigError",
     "LockHeldError",
+    "LockLostError",
     "NotPlexServerError",
     "NotSignedInError",
     "PlexBadResponseError",
@@ -96,6 +98,10 @@ class SchemaTooNewError(CatalogError):
 
 
 class LockHeldError(CatalogError):
+    pass
+
+
+class LockLostError(CatalogError):
     pass
 
 

@@ -1,38 +1,21 @@
-"""Sync history (`sync_runs`) and the per-library lock that keeps two syncs from interleaving.
+"""Sync history (`sync_runs`): one row per library run, what it did and what it cost.
 
-The lock is a row in `library_locks`, so it works across processes and machines on every supported
-database: taking it is an INSERT that the primary key lets only one writer win. A holder refreshes its
-heartbeat as it goes; a lock whose holder is a dead process on this host, or whose heartbeat is older
-than `STALE_AFTER` seconds, is taken over (a crashed sync must not block the library for ever).
+The lock that keeps two runs of a library apart lives in `store.locks`.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection
 
-from retrovue.errors import LockHeldError
 from retrovue.store import schema as t
 
-__all__ = [
-    "LockInfo",
-    "RunCounts",
-    "RunRow",
-    "acquire_lock",
-    "finish_run",
-    "heartbeat",
-    "list_runs",
-    "release_lock",
-    "start_run",
-]
+__all__ = ["RunCounts", "RunRow", "finish_run", "list_runs", "start_run"]
 
-STALE_AFTER = 300
 RUN_STATUSES = ("running", "ok", "partial", "failed", "cancelled")
 
 
@@ -45,6 +28,8 @@ class RunCounts:
     missing: int = 0
     deleted: int = 0
     requests: int = 0
+    pages: int = 0
+    bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -59,15 +44,6 @@ class RunRow:
     finished_at: int | None
     counts: RunCounts
     error_text: str | None
-
-
-@dataclass(frozen=True)
-class LockInfo:
-    owner: str
-    host: str
-    pid: int
-    acquired_at: int
-    heartbeat_at: int
 
 
 def start_run(conn: Connection, library_id: int, *, mode: str, now: int) -> int:
@@ -95,24 +71,31 @@ def start_run(conn: Connection, library_id: int, *, mode: str, now: int) -> int:
 
 def finish_run(
     conn: Connection, run_id: int, *, status: str, counts: RunCounts, now: int, error_text: str | None = None
-) -> None:
+) -> bool:
+    """Record how a run ended; False when it was already closed (a takeover recorded it interrupted,
+    and a run that lost its lock must not rewrite that)."""
     if status not in RUN_STATUSES:
         raise ValueError(f"unknown run status {status!r}")
-    conn.execute(
-        t.sync_runs.update()
-        .where(t.sync_runs.c.id == run_id)
-        .values(
-            status=status,
-            finished_at=now,
-            error_text=error_text,
-            processed=counts.processed,
-            changed=counts.changed,
-            skipped=counts.skipped,
-            errors=counts.errors,
-            missing=counts.missing,
-            deleted=counts.deleted,
-            requests=counts.requests,
-        )
+    return (
+        conn.execute(
+            t.sync_runs.update()
+            .where(t.sync_runs.c.id == run_id, t.sync_runs.c.status == "running")
+            .values(
+                status=status,
+                finished_at=now,
+                error_text=error_text,
+                processed=counts.processed,
+                changed=counts.changed,
+                skipped=counts.skipped,
+                errors=counts.errors,
+                missing=counts.missing,
+                deleted=counts.deleted,
+                requests=counts.requests,
+                pages=counts.pages,
+                bytes=counts.bytes,
+            )
+        ).rowcount
+        == 1
     )
 
 
@@ -148,105 +131,10 @@ def list_runs(conn: Connection, *, library_id: int | None = None, limit: int = 5
                     m["missing"],
                     m["deleted"],
                     m["requests"],
+                    m["pages"],
+                    m["bytes"],
                 ),
                 error_text=m["error_text"],
             )
         )
     return out
-
-
-def close_interrupted_runs(conn: Connection, library_id: int, *, now: int) -> int:
-    """Runs left `running` by a holder that died are recorded as failed (interrupted)."""
-    return conn.execute(
-        t.sync_runs.update()
-        .where(t.sync_runs.c.library_id == library_id, t.sync_runs.c.status == "running")
-        .values(status="failed", finished_at=now, error_text="interrupted: the syncing process stopped")
-    ).rowcount
-
-
-def _holder(conn: Connection, library_id: int) -> LockInfo | None:
-    row = conn.execute(sa.select(t.library_locks).where(t.library_locks.c.library_id == library_id)).first()
-    if row is None:
-        return None
-    m = row._mapping
-    return LockInfo(m["owner"], m["host"], m["pid"], m["acquired_at"], m["heartbeat_at"])
-
-
-def _is_dead(lock: LockInfo, now: int) -> bool:
-    if now - lock.heartbeat_at > STALE_AFTER:
-        return True
-    if lock.host == socket.gethostname()[:256]:
-        try:
-            os.kill(lock.pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-    return False
-
-
-def acquire_lock(engine: Engine, library_id: int, *, now: int, what: str = "this library") -> str:
-    """Take the library's lock (its own transaction); returns the owner token to release it with.
-
-    Raises LockHeldError naming the holder (host, pid, since when) if a live sync holds it. A dead
-    holder's lock is taken over, and the run it left `running` is recorded as interrupted.
-    """
-    owner = secrets.token_hex(16)
-    values = {
-        "library_id": library_id,
-        "owner": owner,
-        "host": socket.gethostname()[:256],
-        "pid": os.getpid(),
-        "acquired_at": now,
-        "heartbeat_at": now,
-    }
-    try:
-        with engine.begin() as conn:
-            conn.execute(t.library_locks.insert().values(**values))
-        return owner
-    except IntegrityError:
-        pass
-    with engine.begin() as conn:
-        holder = _holder(conn, library_id)
-        if holder is None:  # released in between: try once more, plainly
-            conn.execute(t.library_locks.insert().values(**values))
-            return owner
-        if not _is_dead(holder, now):
-            raise LockHeldError(
-                f"{what} is being synced by pid {holder.pid} on {holder.host} (since epoch "
-                f"{holder.acquired_at}); wait for it to finish"
-            )
-        taken = conn.execute(
-            t.library_locks.update()
-            .where(t.library_locks.c.library_id == library_id, t.library_locks.c.owner == holder.owner)
-            .values(**values)
-        ).rowcount
-        if taken != 1:
-            raise LockHeldError(f"{what} was just locked by another sync; try again")
-        close_interrupted_runs(conn, library_id, now=now)
-    return owner
-
-
-def heartbeat(conn: Connection, library_id: int, owner: str, *, now: int) -> bool:
-    """Refresh the lock; False means it was taken over (the caller should stop)."""
-    return (
-        conn.execute(
-            t.library_locks.update()
-            .where(t.library_locks.c.library_id == library_id, t.library_locks.c.owner == owner)
-            .values(heartbeat_at=now)
-        ).rowcount
-        == 1
-    )
-
-
-def release_lock(engine: Engine, library_id: int, owner: str) -> None:
-    with engine.begin() as conn:
-        conn.execute(
-            t.library_locks.delete().where(
-                t.library_locks.c.library_id == library_id, t.library_locks.c.owner == owner
-            )
-        )
-
-
-def lock_holder(conn: Connection, library_id: int) -> LockInfo | None:
-    return _holder(conn, library_id)
