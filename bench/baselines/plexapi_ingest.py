@@ -20,6 +20,7 @@ import requests
 import sqlalchemy as sa
 from plexapi.server import PlexServer
 
+from bench.baselines import seed_store
 from retrovue.ingest.digests import digest_ep_or_movie
 from retrovue.states import ItemState
 from retrovue.store import items as dal
@@ -132,7 +133,9 @@ def _write(
         ]
         keys = {r.rating_key for r in write}
         dal.upsert_items(conn, lib.server_id, lib.id, write, now=now)
-        dal.touch_items(conn, lib.id, [r.rating_key for r in records if r.rating_key not in keys], now=now)
+        seed_store.touch_items(
+            conn, lib.id, [r.rating_key for r in records if r.rating_key not in keys], now=now
+        )
     tally.processed += len(records)
     tally.changed += len(write)
     tally.skipped += len(records) - len(write)
@@ -158,7 +161,7 @@ def plexapi_sync(
     plex = PlexServer(url, token, session=session, timeout=120)  # type: ignore[no-untyped-call]
     for lib in libraries:
         with engine.connect() as conn:
-            now = max(int(time.time()), dal.max_last_seen(conn, lib.id) + 1)
+            now = max(int(time.time()), seed_store.max_last_seen(conn, lib.id) + 1)
         section = plex.library.sectionByID(int(lib.section_key))
         if lib.kind == "show":
             for show in section.all()[:max_shows]:
@@ -171,6 +174,6 @@ def plexapi_sync(
         if subset:
             continue
         with engine.begin() as conn:
-            tally.missing += dal.mark_missing_not_seen(conn, lib.id, now, now=now)
+            tally.missing += seed_store.mark_missing_not_seen(conn, lib.id, now, now=now)
     session.close()
     return tally

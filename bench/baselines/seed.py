@@ -136,16 +136,16 @@ def seed_sync_library(
     """Run the seed's algorithm on one library; returns its counters."""
     tally = SeedTally()
     with engine.connect() as conn:
-        now = max(int(time.time()), dal.max_last_seen(conn, library.id) + 1)
+        now = max(int(time.time()), seed_store.max_last_seen(conn, library.id) + 1)
     if library.kind == "show":
         _tv(engine, client, library, tally, deep=deep, now=now, limit=max_shows)
     else:
         _movies(engine, client, library, tally, now=now, limit=max_movies)
     if not tally.truncated:
         with engine.begin() as conn:
-            tally.missing = dal.mark_missing_not_seen(conn, library.id, now, now=now)
+            tally.missing = seed_store.mark_missing_not_seen(conn, library.id, now, now=now)
             dal.promote_deleted_past_retention(
-                conn, library.id, now=now, retention_days=library.retention_days
+                conn, library.id, now=now, retention_days=library.retention_days, listings=library.listings
             )
     return tally
 
@@ -178,7 +178,7 @@ def _tv(
             else:
                 tally.skipped += 1
                 with engine.begin() as conn:
-                    dal.touch_shows(conn, lib.id, [show.rating_key], now=now)
+                    seed_store.touch_shows(conn, lib.id, [show.rating_key], now=now)
             tally.processed += 1
         with engine.begin() as conn:  # one transaction per page
             for show, _lite in to_expand:
@@ -249,7 +249,7 @@ def _movies(
                     seed_store.upsert_movie(conn, lib.server_id, lib.id, record, now=now)
                     tally.changed += 1
                 else:
-                    dal.touch_items(conn, lib.id, [mv.rating_key], now=now)
+                    seed_store.touch_items(conn, lib.id, [mv.rating_key], now=now)
                     tally.skipped += 1
         if tally.truncated:
             break

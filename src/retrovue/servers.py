@@ -8,12 +8,12 @@ Plex server with a token it accepts.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from retrovue.errors import ConfigError, PlexError
 from retrovue.plex import PlexClient, Section
@@ -30,6 +30,7 @@ __all__ = [
     "check_server",
     "client_for",
     "edit_server",
+    "identity_changed",
     "normalize_base_url",
     "refresh_libraries",
 ]
@@ -175,6 +176,7 @@ def add_server(
     check = check_server(url, token, verify_tls=verify_tls, ca_bundle=ca_bundle, transport=transport)
     now = int(time.time())
     with engine.begin() as conn:
+        _refuse_second_copy(conn, check.machine_identifier, url, keep=None)
         server = registry.add_server(
             conn,
             name=name,
@@ -228,10 +230,53 @@ def edit_server(
             ca_bundle=changes.get("ca_bundle", current.ca_bundle),  # type: ignore[arg-type]
             transport=transport,
         )
+        if current.machine_identifier and check.machine_identifier != current.machine_identifier:
+            raise ConfigError(
+                f"{changes.get('base_url', current.base_url)} answers as a different Plex server "
+                f"(machine {check.machine_identifier}, not {current.machine_identifier}); nothing was "
+                f"changed. If {name} was really replaced, `retrovue server remove {name}` and add the "
+                "new one"
+            )
         changes["machine_identifier"] = check.machine_identifier
         changes["version"] = check.version
     with engine.begin() as conn:
+        if "machine_identifier" in changes:
+            url = str(changes.get("base_url", current.base_url))
+            _refuse_second_copy(conn, str(changes["machine_identifier"]), url, keep=current.id)
         return registry.update_server(conn, name, now=int(time.time()), **changes)
+
+
+def _refuse_second_copy(conn: Connection, machine_identifier: str, url: str, *, keep: int | None) -> None:
+    """One catalog server per Plex server: two would sync the same items into two copies, and each
+    would mark the other's items MISSING whenever the addresses got mixed up."""
+    for other in registry.list_servers(conn):
+        if other.id != keep and other.machine_identifier == machine_identifier:
+            raise ConfigError(
+                f"{url} is Plex server {other.name!r} already in the catalog (machine "
+                f"{machine_identifier}); change its address with `retrovue server edit {other.name} "
+                "--url …` instead"
+            )
+
+
+def identity_changed(
+    server: ServerRow, known_uuids: Iterable[str | None], sections: Iterable[Section]
+) -> str | None:
+    """Why the server at `server`'s address is no longer the Plex server the catalog mirrors, or None.
+
+    Section uuids are unique per Plex server and survive restarts and upgrades; when the catalog
+    knows some and none of them is on the server any more, whatever answers at the stored address
+    is another server (a DHCP swap, a mistyped URL). Syncing it would mark every item MISSING and
+    add a stranger's: its libraries are refused, at no extra request.
+    """
+    stored = {u for u in known_uuids if u}
+    current = {s.uuid for s in sections if s.uuid}
+    if not stored or not current or stored & current:
+        return None
+    return (
+        f"server {server.name} at {server.base_url} now answers as a different Plex server (none of "
+        f"its libraries is there); nothing was changed — check the address with `retrovue server edit "
+        f"{server.name} --url …`"
+    )
 
 
 def refresh_libraries(
@@ -243,5 +288,8 @@ def refresh_libraries(
     with client_for(server, transport=transport) as client:
         sections = tuple(client.sections())
     with engine.begin() as conn:
+        known = [lib.section_uuid for lib in registry.list_libraries(conn, server=server_name)]
+        if (reason := identity_changed(server, known, sections)) is not None:
+            raise PlexError(reason)
         registry.sync_sections(conn, server.id, _section_infos(sections), now=int(time.time()))
         return registry.list_libraries(conn, server=server_name)

@@ -13,7 +13,7 @@ from retrovue import servers
 from retrovue.errors import LockHeldError
 from retrovue.ingest import LibraryDone, LibraryStarted, PageProgress, sync
 from retrovue.sim import Simulator
-from retrovue.store import registry, runs
+from retrovue.store import locks, registry, runs
 from retrovue.store import schema as t
 from tests.conftest import StatementCounter
 from tests.ingest.conftest import Home
@@ -35,20 +35,25 @@ def _leaves(sim: Simulator, kind: str = "episode") -> list[dict[str, object]]:
     return out
 
 
+def _pages(entries: int, page_size: int) -> int:
+    """Requests for one listing: a full last page (or none at all) needs one more, empty, page to
+    confirm the end; a short last page at totalSize ends it."""
+    return math.ceil(entries / page_size) + (1 if entries % page_size == 0 else 0)
+
+
 def _listing_requests(sim: Simulator, page_size: int) -> int:
     """Pages of shows, episodes and movies for the simulator's current library."""
-    stats = {s["type"]: s for s in sim.sections()}
     pages = 0
     for section in sim.sections():
         if section["type"] == "show":
-            # one page past a full last page is not needed: the walk stops at totalSize
-            pages += max(1, math.ceil(section["shows"] / page_size)) + max(
-                1, math.ceil(section["episodes"] / page_size)
-            )
+            pages += _pages(section["shows"], page_size) + _pages(section["episodes"], page_size)
         else:
-            pages += max(1, math.ceil(section["movies"] / page_size))
-    assert stats
+            pages += _pages(section["movies"], page_size)
+    assert pages
     return pages
+
+
+ROW_TABLES = ("media_items", "media_parts", "shows", "seasons", "item_events")
 
 
 def test_first_sync_mirrors_plex_exactly(home: Home) -> None:
@@ -67,22 +72,22 @@ def test_first_sync_mirrors_plex_exactly(home: Home) -> None:
     assert all("checkFiles=1" in r[2] for r in detail_requests)
 
 
-def test_no_change_costs_one_request_and_one_touch(home: Home) -> None:
+def test_no_change_costs_one_request_and_writes_no_item_row(home: Home) -> None:
     sync(home.engine)
     home.sim.reset_requests()
     counter = StatementCounter(home.engine)
     summaries = sync(home.engine)
     counter.close()
     assert home.sim.requests == [("GET", "/library/sections", "")]
-    assert all(s.gated and s.changed == 0 and s.status == "ok" for s in summaries)
-    item_writes = counter.rows_written("media_items")
-    assert len(item_writes) == len(summaries)  # one bulk touch per library, nothing else
-    assert all(w.startswith("UPDATE media_items SET last_seen_at=") for w, _rows in item_writes)
-    assert not counter.rows_written("media_parts")
-    assert not counter.rows_written("item_events")
+    assert all(s.gated and s.changed == 0 and s.status == "ok" and s.written == 0 for s in summaries)
+    for table in ROW_TABLES:
+        assert not counter.rows_written(table), table
+    with home.engine.connect() as conn:  # the confirmation is one stamp on the library instead
+        verified = conn.execute(sa.select(t.libraries.c.verified_at)).scalars().all()
+    assert all(v is not None for v in verified)
 
 
-def test_no_change_without_gate_lists_but_writes_only_touches(home: Home) -> None:
+def test_no_change_without_gate_lists_but_writes_no_item_row(home: Home) -> None:
     sync(home.engine, page_size=5)
     home.sim.reset_requests()
     counter = StatementCounter(home.engine)
@@ -90,10 +95,9 @@ def test_no_change_without_gate_lists_but_writes_only_touches(home: Home) -> Non
     counter.close()
     assert home.sim.request_count == 1 + _listing_requests(home.sim, 5)
     assert sum(s.changed for s in summaries) == 0
-    item_writes = counter.rows_written("media_items")
-    assert item_writes
-    assert all(w.startswith("UPDATE media_items SET last_seen_at=") for w, _rows in item_writes)
-    assert not counter.rows_written("media_parts")
+    assert all(s.status == "ok" and not s.gated for s in summaries)
+    for table in ROW_TABLES:
+        assert not counter.rows_written(table), table
 
 
 def test_one_episode_edit_costs_one_extra_request(home: Home) -> None:
@@ -157,8 +161,11 @@ def test_missing_becomes_deleted_after_retention_and_keeps_history(home: Home) -
     with home.engine.connect() as conn:
         row = conn.execute(sa.select(t.media_items).where(t.media_items.c.rating_key == gone)).one()._mapping
     assert (row["state"], row["missing_since"], row["first_seen_at"]) == ("MISSING", t0 + 100, t0)
+    # A day later the verification listing is due; the item is still gone but not for 30 days yet.
+    (_, tv) = sync(home.engine, clock=lambda: t0 + 100 + DAY)
+    assert (tv.gated, tv.verification, tv.deleted_promoted) == (False, True, 0)
     (_, tv) = sync(home.engine, clock=lambda: t0 + 100 + 29 * DAY)
-    assert (tv.gated, tv.deleted_promoted) == (True, 0)
+    assert (tv.gated, tv.deleted_promoted) == (False, 0)
     (_, tv) = sync(home.engine, clock=lambda: t0 + 100 + 30 * DAY)
     assert tv.deleted_promoted == 1
     assert states(home.engine, lib)[gone] == "DELETED"
@@ -276,7 +283,7 @@ def test_events_arrive_in_order(home: Home) -> None:
 def test_lock_held_single_library_raises_and_all_reports(home: Home) -> None:
     with home.engine.connect() as conn:
         lib = registry.get_library(conn, "Movies")
-    owner = runs.acquire_lock(home.engine, lib.id, now=int(time.time()))
+    owner = locks.acquire_lock(home.engine, lib.id)
     try:
         with pytest.raises(LockHeldError, match="being synced by pid"):
             sync(home.engine, library="Movies")
@@ -285,7 +292,7 @@ def test_lock_held_single_library_raises_and_all_reports(home: Home) -> None:
         assert "being synced" in (summaries["Movies"].reason or "")
         assert summaries["TV Shows"].status == "ok"
     finally:
-        runs.release_lock(home.engine, lib.id, owner)
+        locks.release_lock(home.engine, lib.id, owner)
 
 
 def test_unreachable_server_fails_its_libraries_only(home: Home, tmp_path: object) -> None:

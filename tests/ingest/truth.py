@@ -159,11 +159,35 @@ def assert_matches_truth(
         }
 
 
-def assert_nothing_falsely_missing(engine: Engine, sim: Simulator, server_name: str = "home") -> None:
-    """No item the server still has is MISSING or DELETED in the catalog — whatever the run's outcome."""
+def falsely_missing(engine: Engine, sim: Simulator, server_name: str = "home") -> list[str]:
+    """Items, shows and seasons the server still has that the catalog holds MISSING or DELETED."""
     truth = sim.ground_truth()
     libs = library_ids(engine, server_name)
+    out: list[str] = []
     for section in truth["sections"]:
+        lib_id = libs[section["key"]]
         exists = set(expected_items(section))
-        gone = {k for k, state in states(engine, libs[section["key"]]).items() if state in GONE}
-        assert not (exists & gone), f"falsely missing: {sorted(exists & gone)[:10]}"
+        gone = {k for k, state in states(engine, lib_id).items() if state in GONE}
+        out += [f"item {k}" for k in sorted(exists & gone)]
+        shows = {s["ratingKey"] for s in section.get("shows", [])}
+        seasons = {
+            se["ratingKey"]
+            for s in section.get("shows", [])
+            if not s["hiddenSeasons"]
+            for se in s["seasons"]
+            if se["episodes"]
+        }
+        for table, present, label in ((t.shows, shows, "show"), (t.seasons, seasons, "season")):
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(table.c.rating_key).where(table.c.library_id == lib_id, table.c.state.in_(GONE))
+                ).scalars()
+                out += [f"{label} {k}" for k in sorted(present & set(rows))]
+    return out
+
+
+def assert_nothing_falsely_missing(engine: Engine, sim: Simulator, server_name: str = "home") -> None:
+    """No item, show or season the server still has is MISSING or DELETED in the catalog —
+    whatever the run's outcome."""
+    wrong = falsely_missing(engine, sim, server_name)
+    assert not wrong, f"falsely missing: {wrong[:10]}"

@@ -25,8 +25,9 @@ from tests.reliability.integrity import assert_integrity
 
 @pytest.fixture
 def slow_sim() -> Iterator[Simulator]:
+    # Slow enough that the first sync still holds its library when the others start (about 3 s).
     with Simulator(
-        seed=3, shows=3, movies=8, seasons_per_show=2, episodes_per_season=3, latency_ms=40
+        seed=3, shows=3, movies=8, seasons_per_show=2, episodes_per_season=5, latency_ms=100
     ) as sim:
         yield sim
 

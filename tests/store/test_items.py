@@ -77,39 +77,72 @@ def test_change_keeps_first_seen_and_replaces_parts(catalog: Engine) -> None:
         assert parts == [("/tv/new.mkv", 5)]
 
 
-def test_touch_writes_only_last_seen(catalog: Engine, statements: StatementCounter) -> None:
+def test_present_not_in_streams_only_the_unseen(catalog: Engine) -> None:
     server_id, lib_id = _library(catalog)
     with catalog.begin() as conn:
-        dal.upsert_items(conn, server_id, lib_id, [_episode(i) for i in range(300)], now=10)
-    statements.reset()
+        ids = dal.upsert_items(conn, server_id, lib_id, [_episode(i) for i in range(5)], now=10)
+        dal.mark_missing(conn, lib_id, [ids["4"]], now=20, listing=1, confirmed_at=15)
+        held, unseen = dal.present_not_in(conn, lib_id, {ids["0"], ids["1"]})
+    assert held == 4
+    assert sorted(unseen) == sorted([ids["2"], ids["3"]])
+
+
+def test_mark_missing_records_when_plex_last_listed_the_item(catalog: Engine) -> None:
+    """`last_seen_at` of a MISSING row is the library's last confirmation, never earlier than the
+    row's own write; present rows are not touched by runs that merely saw them."""
+    server_id, lib_id = _library(catalog)
     with catalog.begin() as conn:
-        assert dal.touch_items(conn, lib_id, [str(i) for i in range(300)], now=50) == 300
-    assert len(statements.writes()) == 1
-    with catalog.connect() as conn:
-        assert set(conn.execute(sa.select(t.media_items.c.last_seen_at)).scalars()) == {50}
+        ids = dal.upsert_items(conn, server_id, lib_id, [_episode(1), _episode(2)], now=100)
+        dal.upsert_items(conn, server_id, lib_id, [_episode(2, digest="d2")], now=400)
+        assert dal.mark_missing(conn, lib_id, [ids["1"], ids["2"]], now=500, listing=3, confirmed_at=300) == 2
+        rows = dict(
+            conn.execute(
+                sa.select(t.media_items.c.rating_key, t.media_items.c.last_seen_at).order_by(
+                    t.media_items.c.id
+                )
+            ).all()
+        )
+        listing = conn.execute(sa.select(t.media_items.c.missing_listing)).scalars().all()
+    assert rows == {"1": 300, "2": 400}
+    assert listing == [3, 3]
+
+
+def _promote(conn: sa.Connection, lib_id: int, *, now: int, listings: int) -> int:
+    return dal.promote_deleted_past_retention(conn, lib_id, now=now, retention_days=30, listings=listings)
 
 
 def test_soft_delete_lifecycle_with_history(catalog: Engine) -> None:
     server_id, lib_id = _library(catalog)
     with catalog.begin() as conn:
-        dal.upsert_items(conn, server_id, lib_id, [_episode(i) for i in range(4)], now=100)
-    run_start = 200
+        ids = dal.upsert_items(conn, server_id, lib_id, [_episode(i) for i in range(4)], now=100)
+    run = 200
     with catalog.begin() as conn:
-        dal.touch_items(conn, lib_id, ["0", "1"], now=run_start)
-        assert dal.count_not_seen_since(conn, lib_id, run_start) == (2, 4)
-        assert dal.mark_missing_not_seen(conn, lib_id, run_start, now=run_start) == 2
+        assert dal.mark_missing(conn, lib_id, [ids["2"], ids["3"]], now=run, listing=5, confirmed_at=150) == 2
         assert dal.library_missing_deleted_counts(conn, lib_id) == (2, 0)
     # not yet past retention
     with catalog.begin() as conn:
         assert (
-            dal.promote_deleted_past_retention(conn, lib_id, now=run_start + 29 * DAY, retention_days=30) == 0
+            dal.promote_deleted_past_retention(
+                conn, lib_id, now=run + 29 * DAY, retention_days=30, listings=9
+            )
+            == 0
         )
     # item 2 comes back before retention: ACTIVE again, missing_since cleared
     with catalog.begin() as conn:
-        dal.upsert_items(conn, server_id, lib_id, [_episode(2)], now=run_start + DAY)
+        dal.upsert_items(conn, server_id, lib_id, [_episode(2)], now=run + DAY)
     with catalog.begin() as conn:
+        # past retention by the clock, but only one complete listing since it went missing: kept
         assert (
-            dal.promote_deleted_past_retention(conn, lib_id, now=run_start + 30 * DAY, retention_days=30) == 1
+            dal.promote_deleted_past_retention(
+                conn, lib_id, now=run + 30 * DAY, retention_days=30, listings=6
+            )
+            == 0
+        )
+        assert (
+            dal.promote_deleted_past_retention(
+                conn, lib_id, now=run + 30 * DAY, retention_days=30, listings=7
+            )
+            == 1
         )
         counts = dal.library_state_counts(conn, lib_id)
     assert counts[ItemState.ACTIVE] == 3
@@ -117,7 +150,7 @@ def test_soft_delete_lifecycle_with_history(catalog: Engine) -> None:
     with catalog.connect() as conn:
         row = conn.execute(sa.select(t.media_items).where(t.media_items.c.rating_key == "2")).one()._mapping
         assert row["state"] == "ACTIVE"
-        assert row["missing_since"] is None
+        assert (row["missing_since"], row["missing_listing"]) == (None, None)
         assert row["first_seen_at"] == 100
         history = conn.execute(
             sa.select(t.item_events.c.old_value, t.item_events.c.new_value)
@@ -133,8 +166,8 @@ def test_soft_delete_lifecycle_with_history(catalog: Engine) -> None:
 def test_deleted_comes_back_with_history_and_purge_is_explicit(catalog: Engine) -> None:
     server_id, lib_id = _library(catalog)
     with catalog.begin() as conn:
-        dal.upsert_items(conn, server_id, lib_id, [_episode(1), _episode(2)], now=100)
-        dal.mark_missing_not_seen(conn, lib_id, 200, now=200)
+        ids = dal.upsert_items(conn, server_id, lib_id, [_episode(1), _episode(2)], now=100)
+        dal.mark_missing(conn, lib_id, list(ids.values()), now=200, listing=1, confirmed_at=None)
         assert dal.confirm_deleted(conn, lib_id, ["1", "2"], now=201) == 2
         dal.upsert_items(conn, server_id, lib_id, [_episode(1)], now=300)
         assert dal.purge_deleted(conn, lib_id) == 1
@@ -144,21 +177,17 @@ def test_deleted_comes_back_with_history_and_purge_is_explicit(catalog: Engine) 
         assert conn.execute(sa.select(sa.func.count()).select_from(t.media_parts)).scalar() == 1
 
 
-def test_touch_library_skips_gone_items_and_covers_shows(catalog: Engine) -> None:
-    server_id, lib_id = _library(catalog)
+def test_shows_and_seasons_go_missing_by_key_and_come_back(catalog: Engine) -> None:
+    _, lib_id = _library(catalog)
     with catalog.begin() as conn:
         dal.upsert_shows(conn, lib_id, [dal.ShowRecord("100", "Show", "sd", True)], now=100)
         dal.upsert_seasons(conn, lib_id, [dal.SeasonRecord("101", "100", 1)], now=100)
-        dal.upsert_items(conn, server_id, lib_id, [_episode(1), _episode(2)], now=100)
-        dal.touch_items(conn, lib_id, ["1"], now=150)
-        dal.mark_missing_not_seen(conn, lib_id, 150, now=150)  # episode 2, show and season missing
+        assert dal.mark_missing_keys(conn, t.shows, lib_id, ["100"], now=150, listing=2) == 1
+        assert dal.mark_missing_keys(conn, t.seasons, lib_id, ["101"], now=150, listing=2) == 1
+        assert dal.present_keys(conn, t.shows, lib_id) == set()
         dal.upsert_shows(conn, lib_id, [dal.ShowRecord("100", "Show", "sd", True)], now=160)
-        dal.upsert_seasons(conn, lib_id, [dal.SeasonRecord("101", "100", 1)], now=160)
-        assert dal.touch_library(conn, lib_id, now=400) == 1
-    with catalog.connect() as conn:
-        seen = dict(conn.execute(sa.select(t.media_items.c.rating_key, t.media_items.c.last_seen_at)).all())
-        assert seen == {"1": 400, "2": 100}
-        assert conn.execute(sa.select(t.shows.c.last_seen_at)).scalar() == 400
+        assert dal.present_keys(conn, t.shows, lib_id) == {"100"}
+        assert dal.present_keys(conn, t.seasons, lib_id) == set()
 
 
 def test_item_errors_are_counted(catalog: Engine) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from retrovue.ingest import sync
 from retrovue.sim import Simulator
-from retrovue.store import registry, runs
+from retrovue.store import locks, registry
 from retrovue.watch import Connected, Disconnected, PollingFallback, SyncDeferred
 
 from .conftest import SIM_SIZE, Harness, register, titles, wait_for
@@ -146,11 +146,11 @@ def test_a_library_held_by_another_sync_is_retried(engine: Engine, sim: Simulato
     register(engine, sim)
     with engine.connect() as conn:
         movies = registry.get_library(conn, "Movies")
-    owner = runs.acquire_lock(engine, movies.id, now=int(time.time()), what="Movies")
+    owner = locks.acquire_lock(engine, movies.id, what="Movies")
     h = watch()
     wait_for(lambda: h.of(SyncDeferred), what="the deferral")
     assert h.of(SyncDeferred)[0].library_title == "Movies"
-    runs.release_lock(engine, movies.id, owner)
+    locks.release_lock(engine, movies.id, owner)
     wait_for(lambda: h.finished("Movies"), what="the retried sync")
     assert h.finished("Movies")[0].summary is not None
     assert h.finished("Movies")[0].summary.ok  # type: ignore[union-attr]

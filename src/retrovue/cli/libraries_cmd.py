@@ -65,6 +65,9 @@ def libraries(
                     "counts": counts[lib.id],
                     "last_synced_at": lib.last_synced_at,
                     "last_sync_status": lib.last_sync_status,
+                    "verified_at": lib.verified_at,
+                    "listed_at": lib.listed_at,
+                    "verify_hours": lib.verify_hours,
                 }
                 for lib in libs
             ]
@@ -86,6 +89,7 @@ def libraries(
         "Deleted",
         "Last synced",
         "Status",
+        "Listed",
     )
     for lib in libs:
         c = counts[lib.id]
@@ -102,6 +106,7 @@ def libraries(
             str(c["DELETED"]),
             when(lib.last_synced_at),
             lib.last_sync_status or "never",
+            f"{when(lib.listed_at)} (every {lib.verify_hours} h)" if lib.verify_hours else "every run",
         )
     console.print(table)
 
@@ -148,11 +153,23 @@ def set_options(
             help="Refuse to mark more than this % MISSING in one run (default 50).",
         ),
     ] = None,
+    verify_hours: Annotated[
+        int | None,
+        typer.Option(
+            "--verify-hours",
+            help="List the library at least this often even when Plex reports no change "
+            "(default 24; 0 = every sync).",
+        ),
+    ] = None,
 ) -> None:
-    """Change a library's retention period and MISSING safety threshold."""
+    """Change a library's retention period, MISSING safety threshold and verification interval."""
     with engine(ctx).begin() as conn:
         lib = registry.get_library(conn, library, server=server)
         registry.set_library_options(
-            conn, lib.id, retention_days=retention_days, missing_threshold_pct=missing_threshold
+            conn,
+            lib.id,
+            retention_days=retention_days,
+            missing_threshold_pct=missing_threshold,
+            verify_hours=verify_hours,
         )
     console.print(f"Updated {lib.server_name}/{lib.title}.")

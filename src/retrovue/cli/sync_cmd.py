@@ -173,6 +173,7 @@ def _sync(
     as_json: bool,
 ) -> None:
     cancel = threading.Event()
+    interrupted = threading.Event()
     result: list[SyncSummary] = []
     failure: list[BaseException] = []
 
@@ -194,15 +195,25 @@ def _sync(
             failure.append(exc)
 
     def run(on_event: EventCallback) -> None:
-        thread = threading.Thread(target=work, args=(on_event,), name="retrovue-sync")
-        thread.start()
+        """Run the sync in a worker thread so Ctrl-C reaches this one: the first asks the engine to
+        stop (the run ends `cancelled`, its lock released), a second quits at once. Waiting is on an
+        Event, never on Thread.join, which an interrupt can leave believing the worker stopped."""
+        finished = threading.Event()
+
+        def target() -> None:
+            try:
+                work(on_event)
+            finally:
+                finished.set()
+
+        threading.Thread(target=target, name="retrovue-sync", daemon=True).start()
         try:
-            while thread.is_alive():
-                thread.join(0.2)
+            finished.wait()
         except KeyboardInterrupt:
-            err_console.print("Cancelling after the current page…")
+            err_console.print("Cancelling after the current request… (Ctrl-C again to quit at once)")
             cancel.set()
-            thread.join()
+            interrupted.set()
+            finished.wait()
         if failure:
             raise failure[0]
 
@@ -227,5 +238,8 @@ def _sync(
                 console.print(f"  [yellow]{escape(problem.describe())}[/]", soft_wrap=True)
         else:
             console.print("Nothing to sync: no enabled libraries. See `retrovue libraries`.")
+    if interrupted.is_set():
+        err_console.print("Sync cancelled: nothing was marked missing.")
+        raise typer.Exit(130)
     if any(s.status != "ok" for s in result):
         raise typer.Exit(1)

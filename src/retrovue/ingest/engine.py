@@ -2,8 +2,9 @@
 
 `sync()` is what the CLI, the GUI worker and the demo call. It runs in the calling thread, reports
 through one event callback, and returns one `SyncSummary` per library. Servers are independent: one
-that cannot be reached gets failed summaries for its libraries (nothing marked missing) while the
-others sync. One `/library/sections` request per server feeds every library's change gate.
+that cannot be reached, is misconfigured (a CA bundle gone), or answers as a different Plex server
+gets failed summaries for its libraries (nothing marked missing) while the others sync. One
+`/library/sections` request per server feeds every library's change gate and its identity check.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from itertools import groupby
 import httpx
 import sqlalchemy as sa
 
-from retrovue.errors import LockHeldError, PlexError, UnknownLibraryError
+from retrovue.errors import LockHeldError, RetrovueError, UnknownLibraryError
 from retrovue.ingest.events import RUN_FAILED, EventCallback, LibraryDone, LibraryStarted, SyncSummary
 from retrovue.ingest.library_sync import LibrarySync, SyncOptions
-from retrovue.servers import client_for
+from retrovue.servers import client_for, identity_changed
 from retrovue.store import registry, runs
 from retrovue.store import schema as t
 from retrovue.store.registry import LibraryRow, ServerRow
@@ -84,16 +85,27 @@ def sync(
     summaries: list[SyncSummary] = []
     with engine.connect() as conn:
         servers = {s.id: s for s in registry.list_servers(conn)}
+        known_uuids: dict[int, set[str | None]] = {}
+        for lib in registry.list_libraries(conn):
+            known_uuids.setdefault(lib.server_id, set()).add(lib.section_uuid)
     for server_id, group in groupby(targets, key=lambda lib: lib.server_id):
         libs = list(group)
         srv = servers[server_id]
         # Waits between retries end early on cancel, so a cancelled run never sits out a backoff.
         options_for_client: dict[str, object] = {"sleep": stop.wait, **(client_options or {})}
-        with client_for(srv, transport=transport, page_size=page_size, **options_for_client) as client:
+        try:
+            client = client_for(srv, transport=transport, page_size=page_size, **options_for_client)
+        except RetrovueError as exc:  # a configuration problem of this server only
+            summaries.extend(_unreachable(engine, srv, libs, str(exc), emit, clock))
+            continue
+        with client:
             try:
                 sections = {s.key: s for s in client.sections()}
-            except PlexError as exc:
+            except RetrovueError as exc:
                 summaries.extend(_unreachable(engine, srv, libs, str(exc), emit, clock))
+                continue
+            if (reason := identity_changed(srv, known_uuids[server_id], sections.values())) is not None:
+                summaries.extend(_unreachable(engine, srv, libs, reason, emit, clock))
                 continue
             for lib in libs:
                 if stop.is_set():

@@ -49,8 +49,11 @@ class SyncSummary:
     gated: bool = False  # the section's contentChangedAt had not moved: nothing was listed
     rekeyed: int = 0  # items whose Plex rating key changed and whose catalog row was kept
     ambiguous: tuple[str, ...] = ()  # re-key candidates not merged because they were ambiguous
-    written: int = 0  # item rows rewritten (added, changed, restored, re-checked): 0 means touch only
+    written: int = 0  # item rows written (added, changed, restored, re-checked): 0 when nothing changed
     elapsed_s: float = 0.0
+    verification: bool = False  # listed although the gate held: the library's verification was due
+    pages: int = 0  # listing pages read
+    bytes: int = 0  # response bytes received from Plex
 
     @property
     def ok(self) -> bool:

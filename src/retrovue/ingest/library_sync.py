@@ -2,24 +2,25 @@
 
 The plan for a library (see docs/sync.md for the reasoning and the measured costs):
 
-1. **Gate.** The section's `contentChangedAt` (read once per server from `/library/sections`) is
-   compared with the value stored after the last complete run. Unchanged: nothing is listed; the
-   library's items are touched in one statement per table and the run is done.
-2. **List.** Otherwise the section is walked in pages: shows (`type=2`), then every episode with its
-   Media and Parts (`type=4`), or every movie (`type=1`). Each page is compared with the catalog by
-   digest in one read; only new or changed items are written, the rest are touched in one statement.
-   A section-wide episode listing is what catches a replaced file (new Part size and key, unchanged
-   `updatedAt`); per-show expansion would cost a request per show, per-episode detail one per item.
-3. **Detail.** New and changed items (every item in a deep run) get `checkFiles=1` detail, batched
-   (`/library/metadata/a,b,c`) with a few requests in flight, for Part `accessible`/`exists` and
-   streams.
-4. **Finalize**, only after a complete listing: unseen items become MISSING, MISSING past retention
-   DELETED (a deep run also confirms MISSING items gone by their 404). Not when a page failed, the
-   run was cancelled, an entry could not be read, the listing shifted under us, or the run would mark
-   more than the library's threshold MISSING (a drive unmounted behind Plex) — then the run ends
-   `partial` and marks nothing. Never a false MISSING.
+1. **Lock.** A lease on the library's lock, heartbeating from its own thread; every write
+   transaction of the run is fenced by it, so a run that lost its lock writes nothing more.
+2. **Gate.** The section's `contentChangedAt` (read once per server from `/library/sections`) is
+   compared with the value stored after the last complete run. Unchanged, and the library's last
+   complete listing younger than its verification interval: nothing is listed and no item row is
+   written (items owed a file check get it). The library's `verified_at` records the confirmation.
+3. **List.** Otherwise the section is walked in pages: shows (`type=2`), then every episode with its
+   Media and Parts (`type=4`), or every movie (`type=1`), read ahead of the writer. Each page is
+   compared with the catalog by digest in one read; only new, changed or restored items are
+   written. What was seen is kept in memory, not stamped on rows.
+4. **Detail.** New and changed items (every item in a deep run) get `checkFiles=1` detail, batched
+   and in flight while the next page is read; a failed batch leaves its items owed a check.
+5. **Finalize**, only after a listing proven complete and consistent (`ingest.listing`): present
+   rows the listing did not contain become MISSING, after a re-check that the section did not
+   change under the walk, re-key matching, and the library's threshold (for items, shows and
+   seasons alike, measured against what the catalog held). MISSING past retention and enough
+   complete listings becomes DELETED; a deep run also confirms MISSING items gone by their 404.
 
-One transaction per page, then a `PageProgress` event; finalize in its own transaction.
+One fenced transaction per page, then a `PageProgress` event; finalize in its own transaction.
 """
 
 from __future__ import annotations
@@ -27,14 +28,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from retrovue.errors import PlexBadResponseError, PlexError, PlexNotFoundError, PlexUnreachableError
+from retrovue.errors import LockLostError, PlexError
+from retrovue.ingest.detail import DetailFetch
 from retrovue.ingest.events import (
     RUN_CANCELLED,
     RUN_FAILED,
@@ -46,24 +49,27 @@ from retrovue.ingest.events import (
     PageProgress,
     SyncSummary,
 )
-from retrovue.ingest.records import apply_detail, item_record, season_record, show_record
+from retrovue.ingest.item_pages import GONE, ItemPages, PagePlan, Seen, Tally
+from retrovue.ingest.listing import IncompleteListingError, ListingCheck, checked
+from retrovue.ingest.prefetch import prefetch
+from retrovue.ingest.records import apply_detail, item_record, show_record
 from retrovue.ingest.rekey import Candidate, match_rekeys
 from retrovue.mapping import refresh_library
 from retrovue.plex import Page, PlexClient
 from retrovue.plex.models import Episode, Movie, Section, Show
-from retrovue.states import ItemState
 from retrovue.store import items as dal
 from retrovue.store import runs
 from retrovue.store import schema as t
-from retrovue.store.items import ItemRecord, ItemSnapshot, SeasonRecord
+from retrovue.store.locks import LockLease
 from retrovue.store.registry import LibraryRow, ServerRow
 from retrovue.store.schema import KEY
 
 __all__ = ["LibrarySync", "SyncOptions"]
 
-GONE = (ItemState.MISSING.value, ItemState.DELETED.value)
-T = TypeVar("T", bound=Show | Episode | Movie)
 log = logging.getLogger(__name__)
+L = TypeVar("L", Show, Episode, Movie)
+E = TypeVar("E", Episode, Movie)
+CANCELLED = "cancelled by the user; nothing was marked missing"
 
 
 @dataclass(frozen=True)
@@ -74,36 +80,23 @@ class SyncOptions:
     detail_chunk: int = 100  # keys per checkFiles request: 2 per listing page of 200
     use_gate: bool = True
     resolve_local: bool = True  # re-decide ACTIVE vs REMOTE_ONLY for written items (path mappings)
+    prefetch_pages: int = 2  # listing pages read ahead of the writer (memory stays page-bounded)
+    heartbeat_every: float | None = None  # seconds between lock heartbeats (None: the default)
 
 
 class CancelledError(Exception):
     pass
 
 
-class IncompleteListingError(Exception):
-    """The run cannot prove the listing complete: keep what was written, mark nothing missing."""
-
-
 @dataclass
-class _Tally:
-    processed: int = 0
-    changed: int = 0
-    skipped: int = 0
-    errors: int = 0
-    unreadable: int = 0  # listing entries without a rating key: they cannot be touched
-    written: int = 0
-    rekeyed: int = 0
-    detail_failures: int = 0
-
-
-def needs_write(snap: ItemSnapshot | None, record: ItemRecord) -> bool:
-    """New, changed by digest, never fully stored, or coming back from MISSING/DELETED."""
-    return snap is None or not snap.digest or snap.digest != record.digest or snap.state in GONE
-
-
-def plex_class(state: str) -> str:
-    """What Plex's data says of a state: UNAVAILABLE, or playable (ACTIVE and REMOTE_ONLY alike)."""
-    return "unavailable" if state == ItemState.UNAVAILABLE.value else "playable"
+class _Outcome:
+    status: str
+    reason: str | None = None
+    missing: int = 0
+    deleted: int = 0
+    gated: bool = False
+    listed: bool = False  # a complete listing: the library's listing count and stamps move
+    verification: bool = False  # listed although the gate held: the verification interval was up
 
 
 class LibrarySync:
@@ -131,55 +124,46 @@ class LibrarySync:
         self.on_event = on_event
         self.cancel = cancel
         self.clock = clock
-        self.tally = _Tally()
+        self.tally = Tally()
+        self.seen = Seen()
         self.total: int | None = None
         self.run_id: int | None = None
         self.mode = "deep" if options.deep else "incremental"
         self.ambiguous: list[str] = []
-        self.run_start: int | None = None  # the stamp of rows this run wrote (None: nothing listed)
+        self.now = 0
+        self.listing = library.listings + 1  # this run's listing number, should it complete
+        self.listed = False  # the run read a listing (whether or not it completed)
+        self.pages = 0
+        self.lease: LockLease | None = None
+        self.shows_check: ListingCheck | None = None
+        self.items_check: ListingCheck | None = None
 
     # --- the run ------------------------------------------------------------------------------
 
     def run(self) -> SyncSummary:
         """Take the library's lock (LockHeldError if another sync has it), run, record, report."""
         started = time.monotonic()
-        requests_before = self.client.request_count
-        now = int(self.clock())
+        requests_before, bytes_before = self.client.request_count, self.client.bytes_read
+        self.now = int(self.clock())
         lib = self.library
-        owner = runs.acquire_lock(self.engine, lib.id, now=now, what=f"library {lib.server_name}/{lib.title}")
-        status, reason, missing, deleted, gated, finished_at = RUN_FAILED, None, 0, 0, False, now
-        try:
+        outcome = _Outcome(RUN_FAILED)
+        what = f"library {lib.server_name}/{lib.title}"
+        with LockLease(self.engine, lib.id, what=what, every=self.options.heartbeat_every) as lease:
+            self.lease = lease
             with self.engine.begin() as conn:
-                self.run_id = runs.start_run(conn, lib.id, mode=self.mode, now=now)
+                lease.fence(conn)
+                self.run_id = runs.start_run(conn, lib.id, mode=self.mode, now=self.now)
             self.on_event(LibraryStarted(lib.server_id, lib.id, lib.server_name, lib.title, self.mode))
-            try:
-                status, reason, missing, deleted, gated = self._body(now, owner)
-            except CancelledError:
-                status, reason = RUN_CANCELLED, "cancelled by the user; nothing was marked missing"
-            except IncompleteListingError as exc:
-                status, reason = RUN_PARTIAL, str(exc)
-            except PlexError as exc:
-                if self.cancel.is_set():  # the request failed because the user stopped waiting
-                    status, reason = RUN_CANCELLED, "cancelled by the user; nothing was marked missing"
-                else:
-                    status, reason = RUN_FAILED, f"{exc}; nothing was marked missing"
-            except SQLAlchemyError as exc:
-                status, reason = (
-                    RUN_FAILED,
-                    f"catalog error: {type(exc).__name__}: {str(exc).splitlines()[0]}",
-                )
-            except Exception as exc:  # a bug or an unforeseen value: record it, never leave it 'running'
-                log.exception("sync of library %s/%s failed unexpectedly", lib.server_name, lib.title)
-                first = str(exc).splitlines()[0] if str(exc) else ""
-                status, reason = (
-                    RUN_FAILED,
-                    f"internal error ({type(exc).__name__}: {first}); nothing was marked missing",
-                )
+            outcome = self._guarded_body()
             finished_at = int(self.clock())
-            self._record(status, reason, missing, deleted, gated, finished_at)
-            self._resolve_local(status)
-        finally:
-            runs.release_lock(self.engine, lib.id, owner)
+            counts = self._counts(outcome, requests_before, bytes_before)
+            try:
+                self._record(outcome, counts, finished_at)
+                self._resolve_local(outcome.status)
+            except LockLostError as exc:
+                outcome = replace(outcome, status=RUN_FAILED, reason=str(exc))
+            except SQLAlchemyError as exc:
+                outcome = replace(outcome, status=RUN_FAILED, reason=_catalog_error(exc))
         summary = SyncSummary(
             server_id=lib.server_id,
             library_id=lib.id,
@@ -187,24 +171,68 @@ class LibrarySync:
             library_title=lib.title,
             run_id=self.run_id,
             mode=self.mode,
-            status=status,
+            status=outcome.status,
             processed=self.tally.processed,
             changed=self.tally.changed,
             skipped=self.tally.skipped,
             errors=self.tally.errors,
-            missing_promoted=missing,
-            deleted_promoted=deleted,
-            last_synced_at=finished_at if status in (RUN_OK, RUN_PARTIAL) else lib.last_synced_at,
+            missing_promoted=outcome.missing,
+            deleted_promoted=outcome.deleted,
+            last_synced_at=finished_at if outcome.status in (RUN_OK, RUN_PARTIAL) else lib.last_synced_at,
             requests=self.client.request_count - requests_before,
             written=self.tally.written,
             rekeyed=self.tally.rekeyed,
             ambiguous=tuple(self.ambiguous),
-            reason=reason,
-            gated=gated,
+            reason=outcome.reason,
+            gated=outcome.gated,
             elapsed_s=time.monotonic() - started,
+            verification=outcome.verification,
+            pages=self.pages,
+            bytes=self.client.bytes_read - bytes_before,
         )
         self.on_event(LibraryDone(lib.server_id, lib.id, summary))
         return summary
+
+    def _guarded_body(self) -> _Outcome:
+        """The run's work, with every way it can end turned into an outcome (never an exception)."""
+        lib = self.library
+        try:
+            return self._body()
+        except CancelledError:
+            return _Outcome(RUN_CANCELLED, CANCELLED)
+        except IncompleteListingError as exc:
+            return _Outcome(RUN_PARTIAL, str(exc))
+        except LockLostError as exc:
+            return _Outcome(RUN_FAILED, str(exc))
+        except PlexError as exc:
+            if self.cancel.is_set():  # the request failed because the user stopped waiting
+                return _Outcome(RUN_CANCELLED, CANCELLED)
+            return _Outcome(RUN_FAILED, f"{exc}; nothing was marked missing")
+        except SQLAlchemyError as exc:
+            return _Outcome(RUN_FAILED, _catalog_error(exc))
+        except Exception as exc:  # a bug or an unforeseen value: record it, never leave it 'running'
+            log.exception("sync of library %s/%s failed unexpectedly", lib.server_name, lib.title)
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            return _Outcome(
+                RUN_FAILED, f"internal error ({type(exc).__name__}: {first}); nothing was marked missing"
+            )
+
+    def _counts(self, outcome: _Outcome, requests_before: int, bytes_before: int) -> runs.RunCounts:
+        return runs.RunCounts(
+            processed=self.tally.processed,
+            changed=self.tally.changed,
+            skipped=self.tally.skipped,
+            errors=self.tally.errors,
+            missing=outcome.missing,
+            deleted=outcome.deleted,
+            requests=self.client.request_count - requests_before,
+            pages=self.pages,
+            bytes=self.client.bytes_read - bytes_before,
+        )
+
+    def _fence(self, conn: sa.Connection) -> None:
+        assert self.lease is not None
+        self.lease.fence(conn)
 
     def _resolve_local(self, status: str) -> None:
         """Decide, for this machine, which of the library's items play from a local file
@@ -216,7 +244,7 @@ class LibrarySync:
         the catalog for `retrovue sync` to report."""
         if not self.options.resolve_local:
             return
-        full = self.options.deep or (self.run_start is not None and status == RUN_OK)
+        full = self.options.deep or (self.listed and status == RUN_OK)
         try:
             refresh_library(self.engine, self.library.id, full=full)
         except SQLAlchemyError as exc:  # the Plex side of the run is recorded: report, do not undo it
@@ -227,53 +255,63 @@ class LibrarySync:
                 str(exc).splitlines()[0],
             )
 
-    def _record(
-        self, status: str, reason: str | None, missing: int, deleted: int, gated: bool, now: int
-    ) -> None:
-        counts = runs.RunCounts(
-            processed=self.tally.processed,
-            changed=self.tally.changed,
-            skipped=self.tally.skipped,
-            errors=self.tally.errors,
-            missing=missing,
-            deleted=deleted,
-            requests=0,
-        )
-        values: dict[str, object] = {"last_sync_status": status}
-        if status in (RUN_OK, RUN_PARTIAL):
+    def _record(self, outcome: _Outcome, counts: runs.RunCounts, now: int) -> None:
+        """The run's row in sync_runs and the library's stamps, fenced like every other write."""
+        values: dict[str, object] = {"last_sync_status": outcome.status}
+        if outcome.status in (RUN_OK, RUN_PARTIAL):
             values["last_synced_at"] = now
-        if status == RUN_OK and self.section is not None:
+        if outcome.status == RUN_OK and self.section is not None:
             # Only a complete run may vouch for the section's state: the gate trusts this value.
             values["content_changed_at"] = self.section.content_changed_at
+            values["verified_at"] = self.now
+        if outcome.status == RUN_OK and outcome.listed:
+            values["listed_at"] = self.now
+            values["listings"] = self.listing
         with self.engine.begin() as conn:
+            self._fence(conn)
+            if self.tally.pending_changed:
+                values["pending_detail"] = dal.count_pending_detail(conn, self.library.id)
             assert self.run_id is not None
-            runs.finish_run(conn, self.run_id, status=status, counts=counts, now=now, error_text=reason)
+            runs.finish_run(
+                conn, self.run_id, status=outcome.status, counts=counts, now=now, error_text=outcome.reason
+            )
             conn.execute(t.libraries.update().where(t.libraries.c.id == self.library.id).values(**values))
 
-    def _body(self, now: int, owner: str) -> tuple[str, str | None, int, int, bool]:
+    def _body(self) -> _Outcome:
         lib, section = self.library, self.section
         if section is None:
-            return (
+            return _Outcome(
                 RUN_FAILED,
                 f"section {lib.section_key} ({lib.title}) is no longer on server {lib.server_name}; "
                 "run `retrovue libraries` to refresh, nothing was marked missing",
-                0,
-                0,
-                False,
             )
-        if self._gate_holds(section):
-            return self._gated(now)
-        with self.engine.connect() as conn:
-            run_start = max(now, dal.max_last_seen(conn, lib.id) + 1)
-        self.run_start = run_start
-        self.owner = owner
+        if lib.section_uuid and section.uuid and lib.section_uuid != section.uuid:
+            return _Outcome(
+                RUN_FAILED,
+                f"section {lib.section_key} of server {lib.server_name} is now a different library "
+                f"({section.title!r}, another uuid); nothing was changed — run `retrovue libraries` "
+                "to see the server's libraries",
+            )
+        gate = self._gate_holds(section)
+        if gate and not self._verification_due():
+            return self._gated()
+        self.listed = True
         if lib.kind == "show":
-            self._walk_shows(run_start)
-            self._walk_items(self.client.iter_episodes(section.key), run_start)
+            self._walk_shows(section)
+            self._walk_items(self.client.iter_episodes(section.key))
         else:
-            self._walk_items(self.client.iter_movies(section.key), run_start)
-        missing, deleted = self._finalize(run_start)
-        return RUN_OK, None, missing, deleted, False
+            self._walk_items(self.client.iter_movies(section.key))
+        missing, deleted = self._finalize()
+        if self.options.deep and self.tally.detail_failures:
+            return _Outcome(
+                RUN_PARTIAL,
+                f"the listing was complete, but Plex's file check failed for {self.tally.detail_failures} "
+                "items; run the deep sync again to check them",
+                missing,
+                deleted,
+                listed=True,
+            )
+        return _Outcome(RUN_OK, None, missing, deleted, listed=True, verification=gate)
 
     def _gate_holds(self, section: Section) -> bool:
         lib = self.library
@@ -286,17 +324,62 @@ class LibrarySync:
             and lib.content_changed_at == section.content_changed_at
         )
 
-    def _gated(self, now: int) -> tuple[str, str | None, int, int, bool]:
+    def _verification_due(self) -> bool:
+        """The gate trusts Plex's `contentChangedAt`; a library not listed completely for its
+        verification interval (default 24 h; 0 = every run) is listed anyway, to catch what Plex
+        may not count as a change. A last listing in the future (a clock set back) counts as due."""
         lib = self.library
+        if lib.listed_at is None:
+            return True
+        age = self.now - lib.listed_at
+        return age < 0 or age >= lib.verify_hours * 3600
+
+    def _gated(self) -> _Outcome:
+        lib = self.library
+        if lib.pending_detail:
+            self._retry_pending_detail()
         with self.engine.begin() as conn:
-            touched = dal.touch_library(conn, lib.id, now=now)
+            self._fence(conn)
             deleted = dal.promote_deleted_past_retention(
-                conn, lib.id, now=now, retention_days=lib.retention_days, run_id=self.run_id
+                conn,
+                lib.id,
+                now=self.now,
+                retention_days=lib.retention_days,
+                listings=lib.listings,
+                run_id=self.run_id,
             )
-        self.tally.processed = self.tally.skipped = touched
-        self.total = touched
         self._progress("items")
-        return RUN_OK, None, 0, deleted, True
+        return _Outcome(RUN_OK, None, 0, deleted, gated=True)
+
+    def _retry_pending_detail(self) -> None:
+        """Items stored without their file check get it now, even though nothing was listed."""
+        lib = self.library
+        with self.engine.connect() as conn:
+            owed = dal.pending_detail_keys(conn, lib.id)
+        result = DetailFetch(self.client, None, list(owed), self.options.detail_chunk).result()
+        records = []
+        for key, detail in result.details.items():
+            if (snap := owed.get(key)) is not None:
+                fresh = apply_detail(item_record(detail), detail)
+                records.append(replace(fresh, digest=snap.digest or ""))
+        if result.failed:
+            self.tally.errors += len(result.failed)
+            self.tally.detail_failures += len(result.failed)
+        if records:
+            with self.engine.begin() as conn:
+                self._fence(conn)
+                dal.upsert_items(
+                    conn,
+                    lib.server_id,
+                    lib.id,
+                    records,
+                    now=self.now,
+                    run_id=self.run_id,
+                    listing=self.listing,
+                )
+            self.tally.written += len(records)
+            self.tally.pending_changed = True
+        self._progress("details")
 
     # --- listing ----------------------------------------------------------------------------------
 
@@ -304,244 +387,165 @@ class LibrarySync:
         if self.cancel.is_set():
             raise CancelledError
 
-    def _pages(
-        self, pages: Iterator[Page[Show]] | Iterator[Page[Episode]] | Iterator[Page[Movie]]
-    ) -> Iterator[Page[Show] | Page[Episode] | Page[Movie]]:
-        """Pages of one listing, checked for the stability a complete listing needs."""
-        first_total: int | None = None
-        seen = 0
-        last_total: int | None = None
-        for page in pages:
+    def _read(self, pages: Iterable[Page[L]]) -> Iterator[Page[L]]:
+        """A listing read ahead of the writer, checked for cancel between pages."""
+        for page in prefetch(pages, self.options.prefetch_pages, name=f"list-{self.library.id}"):
             self._check_cancel()
-            if first_total is None:
-                first_total = page.total_size
-            last_total = page.total_size
-            seen += page.count
+            self.pages += 1
             yield page
-        if first_total != last_total:
-            raise IncompleteListingError(
-                f"the listing changed size while it was read ({first_total} → {last_total} entries); "
-                "nothing was marked missing, run sync again"
-            )
-        if last_total is not None and seen < last_total:
-            raise IncompleteListingError(
-                f"the listing returned {seen} of {last_total} entries; nothing was marked missing"
-            )
 
-    def _walk_shows(self, run_start: int) -> None:
+    def _walk_shows(self, section: Section) -> None:
         lib = self.library
+        check = ListingCheck("shows")
+        self.shows_check = check
         total_leaves = 0
-        for page in self._pages(self.client.iter_shows(self.section.key if self.section else "")):
-            records = {}
-            for show in self._storable(page.items):
-                if isinstance(show, Show):
-                    records[show.rating_key] = show_record(show)
-                    total_leaves += show.leaf_count or 0
-            keyed_errors = self._count_errors(page)
+        for page in checked(self._read(self.client.iter_shows(section.key)), check):
+            records = {s.rating_key: show_record(s) for s in page.items if len(s.rating_key) <= KEY}
+            self.tally.errors += len(page.items) - len(records) + len(page.errors)
+            total_leaves += sum(s.leaf_count or 0 for s in page.items)
+            keyed = [e.rating_key for e in page.errors if e.rating_key and len(e.rating_key) <= KEY]
             with self.engine.connect() as conn:
                 snap = dal.show_snapshot(conn, lib.id, list(records))
             write = [
-                r
+                replace(r, children_hydrated=bool(s and s.children_hydrated))
                 for k, r in records.items()
                 if (s := snap.get(k)) is None or s.show_digest != r.show_digest or s.state in GONE
             ]
-            with self.engine.begin() as conn:
-                dal.upsert_shows(
-                    conn,
-                    lib.id,
-                    [
-                        replace(
-                            r, children_hydrated=bool((s := snap.get(r.rating_key)) and s.children_hydrated)
-                        )
-                        for r in write
-                    ],
-                    now=run_start,
-                )
-                dal.touch_shows(
-                    conn,
-                    lib.id,
-                    [k for k in records if k not in {r.rating_key for r in write}] + keyed_errors,
-                    now=run_start,
-                )
+            if write:
+                with self.engine.begin() as conn:
+                    self._fence(conn)
+                    dal.upsert_shows(conn, lib.id, write, now=self.now)
+            self.seen.shows.update(records)
+            self.seen.shows.update(keyed)
+            self.seen.added_shows += sum(1 for k in records if k not in snap)
             self._progress("shows")
         self.total = total_leaves or None
 
-    def _storable(self, items: Sequence[T]) -> list[T]:
-        """Items whose rating key fits the catalog; a longer one cannot be an identity, so the item
-        is counted as an error (it was never stored, so it cannot be taken for missing either)."""
-        fit = [i for i in items if len(i.rating_key) <= KEY]
-        self.tally.errors += len(items) - len(fit)
-        return fit
-
-    def _count_errors(self, page: Page[Show] | Page[Episode] | Page[Movie]) -> list[str]:
-        """Count undecodable entries; return the rating keys of those that still have one."""
-        keyed = [e.rating_key for e in page.errors if e.rating_key is not None and len(e.rating_key) <= KEY]
-        self.tally.errors += len(page.errors)
-        self.tally.unreadable += len(page.errors) - len(keyed)
-        return keyed
-
-    def _walk_items(self, pages: Iterator[Page[Episode]] | Iterator[Page[Movie]], run_start: int) -> None:
-        for page in self._pages(pages):
-            if page.total_size is not None:
-                self.total = page.total_size
-            self._items_page(page, run_start)  # type: ignore[arg-type]
-            self._progress("items")
-
-    def _items_page(self, page: Page[Episode] | Page[Movie], run_start: int) -> None:
-        lib = self.library
-        records: dict[str, ItemRecord] = {}
-        seasons: dict[str, SeasonRecord] = {}
-        listed: list[Episode | Movie] = list(page.items)
-        for item in self._storable(listed):
-            records[item.rating_key] = item_record(item)
-            season = season_record(item) if isinstance(item, Episode) else None
-            if season is not None:
-                seasons[season.rating_key] = season
-        errors = {
-            e.rating_key: e.message
-            for e in page.errors
-            if e.rating_key is not None and len(e.rating_key) <= KEY
-        }
-        self._count_errors(page)
-        with self.engine.connect() as conn:
-            snap = dal.item_snapshot(conn, lib.id, list(records))
-            season_snap = dal.season_snapshot(conn, lib.id, list(seasons))
-        # A season spans pages: one already stamped by this run is done (keeps memory page-bounded).
-        seasons = {k: v for k, v in seasons.items() if k not in season_snap or season_snap[k][4] < run_start}
-        write = [r for k, r in records.items() if needs_write(snap.get(k), r)]
-        detail_keys = list(records) if self.options.deep else [r.rating_key for r in write]
-        details, failed = self._details(detail_keys)
-        final: list[ItemRecord] = []
-        for r in write:
-            if r.rating_key in details:
-                final.append(apply_detail(r, details[r.rating_key]))
-            elif r.rating_key in failed:
-                final.append(replace(r, digest=""))  # stored without file checks: retried next run
-            else:
-                final.append(r)
-        if self.options.deep:
-            written = {r.rating_key for r in write}
-            for key, r in records.items():
-                s = snap.get(key)
-                if key in written or key not in details or s is None:
-                    continue
-                checked = apply_detail(r, details[key])
-                if plex_class(checked.state) != plex_class(s.state):
-                    final.append(checked)
-        final_keys = {r.rating_key for r in final}
-        touch = [k for k in records if k not in final_keys] + [k for k in errors if k not in records]
-        changed_seasons = [
-            s
-            for k, s in seasons.items()
-            if (old := season_snap.get(k)) is None
-            or old[:3] != (s.show_rating_key, s.season_index, s.title)
-            or old[3] in GONE
-        ]
-        with self.engine.begin() as conn:
-            dal.upsert_items(conn, lib.server_id, lib.id, final, now=run_start, run_id=self.run_id)
-            dal.touch_items(conn, lib.id, touch, now=run_start)
-            if errors:
-                dal.record_item_errors(conn, lib.id, errors, now=run_start)
-            dal.upsert_seasons(conn, lib.id, changed_seasons, now=run_start)
-            dal.touch_seasons(
-                conn,
-                lib.id,
-                [k for k in seasons if k not in {s.rating_key for s in changed_seasons}],
-                now=run_start,
+    def _walk_items(self, pages: Iterator[Page[E]]) -> None:
+        """Pages are prepared (compared, detail started) one ahead of the page being written."""
+        check = ListingCheck("episodes" if self.library.kind == "show" else "movies")
+        self.items_check = check
+        with ThreadPoolExecutor(self.client.max_concurrency, thread_name_prefix="detail") as executor:
+            writer = ItemPages(
+                self.engine,
+                self.client,
+                self.library,
+                executor=executor,
+                fence=self._fence,
+                deep=self.options.deep,
+                detail_chunk=self.options.detail_chunk,
+                run_id=self.run_id,
+                listing=self.listing,
+                now=self.now,
+                seen=self.seen,
+                tally=self.tally,
             )
-            runs.heartbeat(conn, lib.id, self.owner, now=run_start)
-        self.tally.written += len(final)
-        self.tally.processed += len(records) + len(errors)
-        self.tally.changed += sum(
-            1 for r in write if (s := snap.get(r.rating_key)) is None or s.digest != r.digest
-        )
-        self.tally.skipped += len(records) - len(final)
-
-    def _details(self, keys: Sequence[str]) -> tuple[dict[str, Episode | Movie], set[str]]:
-        """checkFiles detail for `keys`, batched; a failed batch is reported, not fatal."""
-        if not keys:
-            return {}, set()
-        chunk = self.options.detail_chunk
-        groups = [list(keys[i : i + chunk]) for i in range(0, len(keys), chunk)]
-
-        def fetch(group: list[str]) -> tuple[list[str], Page[object] | None]:
-            try:
-                return group, self.client.metadata(group, check_files=True, chunk=len(group))  # type: ignore[return-value]
-            except PlexNotFoundError:
-                return group, Page(offset=0, total_size=0)
-            except (PlexBadResponseError, PlexUnreachableError):
-                return group, None
-
-        details: dict[str, Episode | Movie] = {}
-        failed: set[str] = set()
-        for group, page in self.client.map_concurrent(fetch, groups):
-            if page is None:
-                failed.update(group)
-                continue
-            for item in page.items:
-                if isinstance(item, Episode | Movie):
-                    details[item.rating_key] = item
-        if failed:
-            self.tally.errors += len(failed)
-            self.tally.detail_failures += len(failed)
-        return details, failed
+            pending: PagePlan | None = None
+            for page in checked(self._read(pages), check):
+                if page.total_size is not None:
+                    self.total = page.total_size
+                plan = writer.prepare(page)
+                if pending is not None:
+                    writer.write(pending)
+                    self._progress("items")
+                pending = plan
+            if pending is not None:
+                writer.write(pending)
+                self._progress("items")
 
     # --- finalize ---------------------------------------------------------------------------------
 
-    def _finalize(self, run_start: int) -> tuple[int, int]:
+    def _finalize(self) -> tuple[int, int]:
         self._check_cancel()
         lib = self.library
-        if self.tally.unreadable:
-            raise IncompleteListingError(
-                f"{self.tally.unreadable} listing entries could not be read (no rating key); "
-                "nothing was marked missing"
-            )
+        for check in (self.shows_check, self.items_check):
+            if check is not None:
+                check.raise_if_incomplete()
         with self.engine.connect() as conn:
-            would, present = dal.count_not_seen_since(conn, lib.id, run_start)
-        if would:
+            held, unseen_list = dal.present_not_in(conn, lib.id, self.seen.items)
+            shows = dal.present_keys(conn, t.shows, lib.id) if lib.kind == "show" else set()
+            seasons = dal.present_keys(conn, t.seasons, lib.id) if lib.kind == "show" else set()
+        unseen = set(unseen_list)
+        unseen_shows = shows - self.seen.shows
+        unseen_seasons = seasons - self.seen.seasons
+        if unseen or self.seen.added_items:
+            unseen = self._carry_identities(unseen)
+        if unseen or unseen_shows or unseen_seasons:
             self._check_section_unchanged()
-            self._carry_identities(run_start)
-            with self.engine.connect() as conn:
-                would, present = dal.count_not_seen_since(conn, lib.id, run_start)
-            share = would * 100 / present if present else 0
-            if share > lib.missing_threshold_pct and not self.options.force:
-                raise IncompleteListingError(
-                    f"the listing would mark {would} of {present} items MISSING ({share:.0f}% > the "
-                    f"library's {lib.missing_threshold_pct}% threshold) — is a drive offline behind Plex? "
-                    "Nothing was marked; run with --force if they are really gone"
-                )
+            if not self.options.force:
+                self._within_threshold("items", len(unseen), held - self.seen.added_items)
+                self._within_threshold("shows", len(unseen_shows), len(shows) - self.seen.added_shows)
+                self._within_threshold("seasons", len(unseen_seasons), len(seasons) - self.seen.added_seasons)
         self._progress("finalize")
         with self.engine.begin() as conn:
-            missing = dal.mark_missing_not_seen(conn, lib.id, run_start, now=run_start, run_id=self.run_id)
+            self._fence(conn)
+            missing = dal.mark_missing(
+                conn,
+                lib.id,
+                sorted(unseen),
+                now=self.now,
+                listing=self.listing,
+                confirmed_at=lib.verified_at,
+                run_id=self.run_id,
+            )
             if lib.kind == "show":
-                dal.mark_children_hydrated(conn, lib.id, seen_since=run_start)
+                for table, keys in ((t.shows, unseen_shows), (t.seasons, unseen_seasons)):
+                    dal.mark_missing_keys(
+                        conn, table, lib.id, sorted(keys), now=self.now, listing=self.listing
+                    )
+                dal.mark_children_hydrated(conn, lib.id)
             deleted = dal.promote_deleted_past_retention(
-                conn, lib.id, now=run_start, retention_days=lib.retention_days, run_id=self.run_id
+                conn,
+                lib.id,
+                now=self.now,
+                retention_days=lib.retention_days,
+                listings=self.listing,
+                run_id=self.run_id,
             )
         if self.options.deep:
-            deleted += self._confirm_deleted(run_start)
+            deleted += self._confirm_deleted()
         return missing, deleted
 
-    def _carry_identities(self, run_start: int) -> None:
-        """Re-keyed items keep their catalog row (see `ingest.rekey`); runs only after a complete
-        listing, when some rows went unseen."""
+    def _within_threshold(self, what: str, would: int, held: int) -> None:
+        """Refuse a finalize that would mark more than the library's threshold of what the catalog
+        held before this run (items it just added do not dilute the share)."""
+        lib = self.library
+        share = would * 100 / held if held > 0 else 0
+        if share > lib.missing_threshold_pct:
+            raise IncompleteListingError(
+                f"the listing would mark {would} of {held} {what} MISSING ({share:.0f}% > the "
+                f"library's {lib.missing_threshold_pct}% threshold) — is a drive offline behind Plex? "
+                "Nothing was marked; run with --force if they are really gone"
+            )
+
+    def _carry_identities(self, unseen: set[int]) -> set[int]:
+        """Re-keyed items keep their catalog row (see `ingest.rekey`): vanished rows are paired with
+        rows that appeared since they were last listed, in this run or an earlier partial one.
+        Returns the unseen ids that are still unaccounted for."""
+        lib = self.library
         with self.engine.connect() as conn:
-            vanished, appeared = dal.rekey_candidates(conn, self.library.id, run_start)
+            vanished, appeared = dal.rekey_candidates(
+                conn, lib.id, unseen_ids=sorted(unseen), seen_ids=self.seen.items, listings=lib.listings
+            )
         if not vanished or not appeared:
-            return
+            return unseen
         plan = match_rekeys([Candidate(*row) for row in vanished], [Candidate(*row) for row in appeared])
-        if plan.pairs:
-            with self.engine.begin() as conn:
-                dal.merge_rekeyed(
-                    conn,
-                    self.library.id,
-                    [(old.item_id, new.item_id) for old, new in plan.pairs],
-                    now=run_start,
-                    run_id=self.run_id,
-                )
-            self.tally.rekeyed += len(plan.pairs)
-            self.tally.changed -= len(plan.pairs)
         self.ambiguous.extend(plan.ambiguous)
+        if not plan.pairs:
+            return unseen
+        pairs = [(old.item_id, new.item_id) for old, new in plan.pairs]
+        with self.engine.begin() as conn:
+            self._fence(conn)
+            dal.merge_rekeyed(conn, lib.id, pairs, now=self.now, run_id=self.run_id)
+        for old, new in pairs:
+            self.seen.items.discard(new)
+            self.seen.items.add(old)
+            if old in unseen:
+                unseen = unseen - {old}
+                self.seen.added_items -= 1  # the twin counted as added is the held row, kept
+        self.tally.rekeyed += len(pairs)
+        self.tally.changed -= len(pairs)
+        return unseen
 
     def _check_section_unchanged(self) -> None:
         """Before marking anything missing, make sure the section did not change under the walk
@@ -549,23 +553,27 @@ class LibrarySync:
         assert self.section is not None
         now_sections = {s.key: s for s in self.client.sections()}
         current = now_sections.get(self.section.key)
-        if current is None or current.content_changed_at != self.section.content_changed_at:
+        if (
+            current is None
+            or current.content_changed_at != self.section.content_changed_at
+            or current.uuid != self.section.uuid
+        ):
             raise IncompleteListingError(
                 "the library changed on the server while it was being read; nothing was marked "
                 "missing, run sync again"
             )
 
-    def _confirm_deleted(self, now: int) -> int:
+    def _confirm_deleted(self) -> int:
         """Deep runs: a MISSING item whose metadata request 404s is gone for good (DELETED)."""
         with self.engine.connect() as conn:
             keys = dal.missing_rating_keys(conn, self.library.id)
         if not keys:
             return 0
-        details, failed = self._details(keys)
-        gone = [k for k in keys if k not in details and k not in failed]
-        self.tally.errors -= len(failed)  # an unconfirmed deletion is not an item error
+        result = DetailFetch(self.client, None, keys, self.options.detail_chunk).result()
+        gone = [k for k in keys if k not in result.details and k not in result.failed]
         with self.engine.begin() as conn:
-            return dal.confirm_deleted(conn, self.library.id, gone, now=now, run_id=self.run_id)
+            self._fence(conn)
+            return dal.confirm_deleted(conn, self.library.id, gone, now=self.now, run_id=self.run_id)
 
     def _progress(self, phase: str) -> None:
         lib = self.library
@@ -582,3 +590,7 @@ class LibrarySync:
                 phase,
             )
         )
+
+
+def _catalog_error(exc: SQLAlchemyError) -> str:
+    return f"catalog error: {type(exc).__name__}: {str(exc).splitlines()[0]}"

@@ -2,10 +2,14 @@
 
 Plex issues a new rating key when an item is re-matched, re-added or its library rebuilt. A
 scheduler that references catalog rows would lose them if the old row simply went MISSING and a
-stranger appeared. So, within one library and one complete run, an item that vanished and an item
-that appeared are the same item when they share a stable primary guid, or else the same first file
-path and size. Only one-to-one matches are merged; a key shared by several candidates on either side
-is ambiguous and reported, never guessed.
+stranger appeared. So, within one library, after a complete listing, an item that vanished and an
+item that appeared since it was last listed are the same item when they share a stable primary
+guid, or else the same first file path and size. Only one-to-one matches are merged; a key shared
+by several candidates on either side is ambiguous and reported, never guessed.
+
+"Appeared since it was last listed" is told by listing numbers, not clocks: a vanished item's
+`listing` is the first complete listing it could have been re-keyed in, an appeared item's the
+listing number of the run that first stored it (which may have ended partial).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ class Candidate:
     guid: str | None
     file: str | None
     size: int | None
+    listing: int = 0  # vanished: first listing it could have been re-keyed in; appeared: first listed
 
 
 @dataclass(frozen=True)
@@ -83,5 +88,8 @@ def match_rekeys(vanished: Sequence[Candidate], appeared: Sequence[Candidate]) -
         "file",
         ambiguous,
     )
-    pairs = sorted(by_guid + by_file, key=lambda p: p[0].item_id)
+    # Two rows the catalog held at once while both were listed are two items, never one re-keyed.
+    pairs = sorted(
+        (pair for pair in by_guid + by_file if pair[1].listing >= pair[0].listing), key=lambda p: p[0].item_id
+    )
     return RekeyPlan(tuple(pairs), tuple(sorted(ambiguous)))

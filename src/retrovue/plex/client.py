@@ -138,6 +138,11 @@ class PlexClient:
         """HTTP requests sent so far, retries included (thread-safe)."""
         return self._http.request_count
 
+    @property
+    def bytes_read(self) -> int:
+        """Response bytes received so far, retries included (thread-safe)."""
+        return self._http.bytes_read
+
     # --- server and sections --------------------------------------------------------------------
 
     def identity(self) -> Identity:

@@ -91,6 +91,7 @@ class PlexHttp:
         self._sleep = sleep
         self._jitter = jitter
         self._count = 0
+        self._bytes = 0
         self._count_lock = threading.Lock()
         headers = {
             "Accept": "application/json",
@@ -119,6 +120,12 @@ class PlexHttp:
         """HTTP requests handed to the transport so far, retries included."""
         with self._count_lock:
             return self._count
+
+    @property
+    def bytes_read(self) -> int:
+        """Response body bytes received so far (as sent, before decompression)."""
+        with self._count_lock:
+            return self._bytes
 
     def close(self) -> None:
         self._client.close()
@@ -171,8 +178,12 @@ class PlexHttp:
         ends = time.monotonic() + self.deadline
         try:
             with self._client.stream("GET", path, params=params) as response:
-                self._raise_for_status(response, where, tries, not_found)
-                body = self._read(response, where, ends)
+                try:
+                    self._raise_for_status(response, where, tries, not_found)
+                    body = self._read(response, where, ends)
+                finally:
+                    with self._count_lock:
+                        self._bytes += response.num_bytes_downloaded
         except httpx.TransportError as exc:
             if time.monotonic() >= ends:
                 raise self._overdue(where) from exc

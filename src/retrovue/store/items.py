@@ -1,20 +1,22 @@
 """Shows, seasons, media items and parts: the batch-shaped data access the sync engine runs on.
 
 Every write takes a page of records and issues a fixed number of statements, whatever the page size:
-one upsert per table, one bulk touch, one delete-and-insert of parts. The caller owns the transaction
+one upsert per table and one delete-and-insert of parts, nothing for unchanged rows. The caller owns the transaction
 (one per page). Reads return small snapshots keyed by rating key so the engine can compare digests
 without loading a whole library into memory.
 
-Seen/state bookkeeping follows the design note's section 02:
+Seen/state bookkeeping (the design note's section 02, without its per-row touch):
 - add: first_seen_at = last_seen_at = now; change: update, keep first_seen_at;
-- unchanged: `last_seen_at` touched in bulk, nothing else written;
-- finalize: whatever was not seen since the run began becomes MISSING (missing_since = now), and
-  MISSING past the retention period becomes DELETED. Every state change is written to item_events.
+- unchanged: nothing is written. The run keeps the ids it saw in memory; the library's
+  `verified_at` records when its present rows were last confirmed;
+- finalize: present rows the complete listing did not contain become MISSING (missing_since = now,
+  last_seen_at = the library's previous `verified_at`), and MISSING past the retention period *and*
+  enough complete listings becomes DELETED. Every state change is written to item_events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -27,27 +29,29 @@ from retrovue.store.fit import fit_row
 from retrovue.store.upsert import upsert
 
 __all__ = [
+    "MIN_LISTINGS_BEFORE_DELETE",
     "ItemRecord",
     "ItemSnapshot",
     "PartRecord",
     "SeasonRecord",
     "ShowRecord",
     "ShowSnapshot",
-    "count_not_seen_since",
     "item_snapshot",
     "library_missing_deleted_counts",
     "library_state_counts",
-    "mark_missing_not_seen",
+    "mark_missing",
+    "present_not_in",
     "promote_deleted_past_retention",
     "show_snapshot",
-    "touch_items",
-    "touch_library",
     "upsert_items",
     "upsert_seasons",
     "upsert_shows",
 ]
 
 GONE = (ItemState.MISSING.value, ItemState.DELETED.value)
+MIN_LISTINGS_BEFORE_DELETE = 2
+"""Complete listings that must go by without an item, after the one that marked it MISSING, before
+retention may promote it to DELETED: a clock that jumps forward cannot delete anything by itself."""
 # Chunk IN-lists well below every dialect's bound-parameter limit (SQLite: 32,766).
 IN_CHUNK = 900
 
@@ -104,6 +108,7 @@ class ItemRecord:
     updated_at_plex: int | None = None
     parts: tuple[PartRecord, ...] = field(default=())
     title_sort: str | None = None  # Plex's titleSort
+    detail_pending: bool = False  # stored without its file check: the next run owes it one
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,7 @@ class ItemSnapshot:
     id: int
     digest: str | None
     state: str
+    detail_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,12 +176,12 @@ def item_snapshot(conn: Connection, library_id: int, rating_keys: Sequence[str])
     out: dict[str, ItemSnapshot] = {}
     for part in chunks(list(rating_keys)):
         rows = conn.execute(
-            sa.select(c.rating_key, c.id, c.digest, c.state).where(
+            sa.select(c.rating_key, c.id, c.digest, c.state, c.detail_pending).where(
                 c.library_id == library_id, c.rating_key.in_(part)
             )
         )
         for r in rows:
-            out[r.rating_key] = ItemSnapshot(r.id, r.digest, r.state)
+            out[r.rating_key] = ItemSnapshot(r.id, r.digest, r.state, bool(r.detail_pending))
     return out
 
 
@@ -213,13 +219,32 @@ def library_missing_deleted_counts(conn: Connection, library_id: int) -> tuple[i
     return counts[ItemState.MISSING.value], counts[ItemState.DELETED.value]
 
 
-def count_not_seen_since(conn: Connection, library_id: int, since: int) -> tuple[int, int]:
-    """(items that finalize would mark MISSING, items currently present) — for the safety threshold."""
+def present_not_in(conn: Connection, library_id: int, seen: Container[int]) -> tuple[int, list[int]]:
+    """(how many items the library holds as present, the ids of those not in `seen`), streamed in
+    one indexed read so memory holds only the unseen few."""
     c = t.media_items.c
-    present = sa.and_(c.library_id == library_id, c.state.notin_(GONE))
-    would = conn.execute(sa.select(sa.func.count()).where(present, c.last_seen_at < since)).scalar_one()
-    total = conn.execute(sa.select(sa.func.count()).where(present)).scalar_one()
-    return int(would), int(total)
+    held = 0
+    unseen: list[int] = []
+    rows = conn.execution_options(yield_per=2000).execute(
+        sa.select(c.id).where(c.library_id == library_id, c.state.notin_(GONE))
+    )
+    for (item_id,) in rows:
+        held += 1
+        if item_id not in seen:
+            unseen.append(item_id)
+    return held, unseen
+
+
+def present_keys(conn: Connection, table: sa.Table, library_id: int) -> set[str]:
+    """Rating keys of a library's present shows or seasons."""
+    c = table.c
+    rows = conn.execute(sa.select(c.rating_key).where(c.library_id == library_id, c.state.notin_(GONE)))
+    return {k for (k,) in rows}
+
+
+def ids_for_keys(conn: Connection, library_id: int, rating_keys: Sequence[str]) -> dict[str, int]:
+    """Catalog ids of the given items (those that exist), by rating key."""
+    return {k: snap.id for k, snap in item_snapshot(conn, library_id, rating_keys).items()}
 
 
 # --- writes ------------------------------------------------------------------------------------
@@ -250,6 +275,8 @@ _ITEM_UPDATE = (
     "last_scan_at",
     "state",
     "missing_since",
+    "missing_listing",
+    "detail_pending",
 )
 
 
@@ -261,9 +288,12 @@ def upsert_items(
     *,
     now: int,
     run_id: int | None = None,
+    listing: int | None = None,
 ) -> dict[str, int]:
     """Insert new and rewrite changed items with their parts; returns {rating_key: item id}.
 
+    `listing` is the library's listing number for the run (`libraries.listings` + 1), kept on new
+    rows as `first_listing` so re-key matching can tell what appeared since an item was last seen.
     Statements: one snapshot read, one upsert, one id read, one parts delete, one parts insert, and
     one events insert when states changed — independent of the page size.
     """
@@ -281,6 +311,8 @@ def upsert_items(
             last_seen_at=now,
             last_scan_at=now,
             missing_since=None,
+            missing_listing=None,
+            first_listing=listing,
             error_count=0,
         )
         rows.append(row)
@@ -317,28 +349,6 @@ def _replace_parts(conn: Connection, ids: Mapping[str, int], items: Sequence[Ite
         conn.execute(t.media_parts.insert(), rows)
 
 
-def touch_items(conn: Connection, library_id: int, rating_keys: Sequence[str], *, now: int) -> int:
-    """Record unchanged items as seen: one UPDATE of `last_seen_at` per chunk, nothing else."""
-    return _touch(conn, t.media_items, library_id, rating_keys, now)
-
-
-def _touch(conn: Connection, table: sa.Table, library_id: int, rating_keys: Sequence[str], now: int) -> int:
-    touched = 0
-    for part in chunks(list(rating_keys)):
-        touched += conn.execute(
-            table.update()
-            .where(table.c.library_id == library_id, table.c.rating_key.in_(part))
-            .values(last_seen_at=now)
-        ).rowcount
-    return touched
-
-
-def touch_shows(conn: Connection, library_id: int, rating_keys: Sequence[str], *, now: int) -> int:
-    return _touch(conn, t.shows, library_id, rating_keys, now)
-
-
-def touch_seasons(conn: Connection, library_id: int, rating_keys: Sequence[str], *, now: int) -> int:
-    return _touch(conn, t.seasons, library_id, rating_keys, now)
 
 
 def season_snapshot(
@@ -358,20 +368,17 @@ def season_snapshot(
     return out
 
 
-def mark_children_hydrated(conn: Connection, library_id: int, *, seen_since: int) -> None:
-    """After a complete episode listing, every show seen in it has its episodes in the catalog."""
+def mark_children_hydrated(conn: Connection, library_id: int) -> None:
+    """After a complete episode listing, every present show has its episodes in the catalog.
+
+    Writes only the shows not yet marked (new ones), so a quiet run writes nothing here.
+    """
+    c = t.shows.c
     conn.execute(
         t.shows.update()
-        .where(t.shows.c.library_id == library_id, t.shows.c.last_seen_at >= seen_since)
+        .where(c.library_id == library_id, c.state.notin_(GONE), c.children_hydrated == sa.false())
         .values(children_hydrated=True)
     )
-
-
-def max_last_seen(conn: Connection, library_id: int) -> int:
-    """The newest `last_seen_at` in the library (0 if empty): a new run must stamp later than this."""
-    c = t.media_items.c
-    value = conn.execute(sa.select(sa.func.max(c.last_seen_at)).where(c.library_id == library_id)).scalar()
-    return int(value or 0)
 
 
 def missing_rating_keys(conn: Connection, library_id: int) -> list[str]:
@@ -382,20 +389,26 @@ def missing_rating_keys(conn: Connection, library_id: int) -> list[str]:
     return [r for (r,) in rows]
 
 
-def touch_library(conn: Connection, library_id: int, *, now: int) -> int:
-    """Record every present item, show and season of a library as seen (the library did not change)."""
-    for table in (t.shows, t.seasons):
-        conn.execute(
-            table.update()
-            .where(table.c.library_id == library_id, table.c.state.notin_(GONE))
-            .values(last_seen_at=now)
-        )
+def pending_detail_keys(conn: Connection, library_id: int) -> dict[str, ItemSnapshot]:
+    """Present items stored without their file check, by rating key (owed one by the next run)."""
     c = t.media_items.c
-    return conn.execute(
-        t.media_items.update()
-        .where(c.library_id == library_id, c.state.notin_(GONE))
-        .values(last_seen_at=now)
-    ).rowcount
+    rows = conn.execute(
+        sa.select(c.rating_key, c.id, c.digest, c.state).where(
+            c.library_id == library_id, c.detail_pending == sa.true(), c.state.notin_(GONE)
+        )
+    )
+    return {r.rating_key: ItemSnapshot(r.id, r.digest, r.state, True) for r in rows}
+
+
+def count_pending_detail(conn: Connection, library_id: int) -> int:
+    c = t.media_items.c
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).where(
+                c.library_id == library_id, c.detail_pending == sa.true(), c.state.notin_(GONE)
+            )
+        ).scalar_one()
+    )
 
 
 def _upsert_present(
@@ -410,6 +423,7 @@ def _upsert_present(
             "last_seen_at": now,
             "state": ItemState.ACTIVE.value,
             "missing_since": None,
+            "missing_listing": None,
         }
         for r in records
     ]
@@ -443,49 +457,93 @@ def record_item_errors(conn: Connection, library_id: int, errors: Mapping[str, s
     return n
 
 
-def mark_missing_not_seen(
-    conn: Connection, library_id: int, since: int, *, now: int, run_id: int | None = None
+def mark_missing(
+    conn: Connection,
+    library_id: int,
+    item_ids: Sequence[int],
+    *,
+    now: int,
+    listing: int,
+    confirmed_at: int | None,
+    run_id: int | None = None,
 ) -> int:
-    """Everything of the library not seen since `since` (the run's start) becomes MISSING.
+    """The given present items become MISSING; returns how many were marked.
 
-    Only call this after a complete listing: it is what turns an unseen item into a reported loss.
-    Returns the number of media items newly marked.
+    Only call this after a complete listing that did not contain them. `confirmed_at` (the
+    library's previous `verified_at`) becomes their `last_seen_at` where it is newer: the last time
+    Plex was known to list them. `listing` is the complete listing that found them gone.
     """
     c = t.media_items.c
-    unseen = sa.and_(c.library_id == library_id, c.state.notin_(GONE), c.last_seen_at < since)
-    _log_transition(conn, unseen, ItemState.MISSING, now=now, run_id=run_id)
-    marked = conn.execute(
-        t.media_items.update().where(unseen).values(state=ItemState.MISSING.value, missing_since=now)
-    ).rowcount
-    for table in (t.shows, t.seasons):
-        conn.execute(
-            table.update()
-            .where(table.c.library_id == library_id, table.c.state.notin_(GONE), table.c.last_seen_at < since)
-            .values(state=ItemState.MISSING.value, missing_since=now)
-        )
+    marked = 0
+    for part in chunks(list(item_ids)):
+        due = sa.and_(c.library_id == library_id, c.id.in_(part), c.state.notin_(GONE))
+        _log_transition(conn, due, ItemState.MISSING, now=now, run_id=run_id)
+        marked += conn.execute(
+            t.media_items.update()
+            .where(due)
+            .values(
+                state=ItemState.MISSING.value,
+                missing_since=now,
+                missing_listing=listing,
+                last_seen_at=_greatest(conn, c.last_seen_at, confirmed_at),
+            )
+        ).rowcount
     return int(marked)
 
 
-def promote_deleted_past_retention(
-    conn: Connection, library_id: int, *, now: int, retention_days: int, run_id: int | None = None
+def mark_missing_keys(
+    conn: Connection, table: sa.Table, library_id: int, rating_keys: Sequence[str], *, now: int, listing: int
 ) -> int:
-    """MISSING for at least `retention_days` becomes DELETED; returns how many items were promoted."""
-    cutoff = now - retention_days * 86_400
-    c = t.media_items.c
-    due = sa.and_(c.library_id == library_id, c.state == ItemState.MISSING.value, c.missing_since <= cutoff)
-    _log_transition(conn, due, ItemState.DELETED, now=now, run_id=run_id)
-    promoted = conn.execute(t.media_items.update().where(due).values(state=ItemState.DELETED.value)).rowcount
-    for table in (t.shows, t.seasons):
-        conn.execute(
+    """Shows or seasons (by rating key) that a complete listing did not contain become MISSING."""
+    c = table.c
+    marked = 0
+    for part in chunks(list(rating_keys)):
+        marked += conn.execute(
             table.update()
-            .where(
-                table.c.library_id == library_id,
-                table.c.state == ItemState.MISSING.value,
-                table.c.missing_since <= cutoff,
-            )
-            .values(state=ItemState.DELETED.value)
+            .where(c.library_id == library_id, c.rating_key.in_(part), c.state.notin_(GONE))
+            .values(state=ItemState.MISSING.value, missing_since=now, missing_listing=listing)
+        ).rowcount
+    return int(marked)
+
+
+def _greatest(conn: Connection, column: sa.ColumnElement[int], value: int | None) -> sa.ColumnElement[int]:
+    """max(column, value) in SQL: GREATEST where the dialect has it, MAX(a, b) on SQLite."""
+    if value is None:
+        return column
+    if conn.dialect.name == "sqlite":
+        return sa.func.max(column, value)
+    return sa.func.greatest(column, value)
+
+
+def promote_deleted_past_retention(
+    conn: Connection,
+    library_id: int,
+    *,
+    now: int,
+    retention_days: int,
+    listings: int,
+    run_id: int | None = None,
+) -> int:
+    """MISSING for at least `retention_days` *and* for `MIN_LISTINGS_BEFORE_DELETE` further complete
+    listings becomes DELETED; returns how many items were promoted. `listings` is the library's
+    count of complete listings so far."""
+    cutoff = now - retention_days * 86_400
+    last_listing = listings - MIN_LISTINGS_BEFORE_DELETE
+    promoted = 0
+    for table in (t.media_items, t.shows, t.seasons):
+        c = table.c
+        due = sa.and_(
+            c.library_id == library_id,
+            c.state == ItemState.MISSING.value,
+            c.missing_since <= cutoff,
+            sa.func.coalesce(c.missing_listing, 0) <= last_listing,
         )
-    return int(promoted)
+        if table is t.media_items:
+            _log_transition(conn, due, ItemState.DELETED, now=now, run_id=run_id)
+        n = conn.execute(table.update().where(due).values(state=ItemState.DELETED.value)).rowcount
+        if table is t.media_items:
+            promoted = int(n)
+    return promoted
 
 
 def confirm_deleted(
@@ -538,12 +596,21 @@ def purge_deleted(conn: Connection, library_id: int) -> int:
 
 
 def rekey_candidates(
-    conn: Connection, library_id: int, run_start: int
+    conn: Connection,
+    library_id: int,
+    *,
+    unseen_ids: Sequence[int],
+    seen_ids: Container[int],
+    listings: int,
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """(vanished, appeared) rows of a run as (id, rating_key, kind, guid, first file, its size).
+    """(vanished, appeared) rows as (id, rating_key, kind, guid, first file, its size, listing).
 
-    Vanished: present or MISSING items not seen since `run_start`. Appeared: items first seen in
-    this run. Only these few rows are read, so a normal run costs two small queries.
+    Vanished: the present items a complete listing did not contain (`unseen_ids`; last listed in
+    listing number `listings`, so `listing` = `listings` + 1 is the first one they could have been
+    re-keyed in), and the library's MISSING items (`listing` = the one that found them gone).
+    Appeared: items this run saw that were first listed at or after the earliest of those numbers,
+    across runs, so a re-key first listed by a run that ended partial is still matched. Rows
+    without a `first_listing` (stored before it existed) never count as appeared.
     """
     i, p = t.media_items.c, t.media_parts.c
     first_part = (
@@ -556,15 +623,26 @@ def rekey_candidates(
     file_col = first_part.with_only_columns(p.file).scalar_subquery()
     size_col = first_part.with_only_columns(p.size).scalar_subquery()
     cols = (i.id, i.rating_key, i.kind, i.guid_primary, file_col, size_col)
-    vanished = conn.execute(
-        sa.select(*cols).where(
-            i.library_id == library_id, i.last_seen_at < run_start, i.state != ItemState.DELETED.value
+    vanished: list[tuple[Any, ...]] = []
+    for part in chunks(list(unseen_ids)):
+        rows = conn.execute(sa.select(*cols).where(i.library_id == library_id, i.id.in_(part)))
+        vanished.extend((*r, listings + 1) for r in rows)
+    missing = conn.execute(
+        sa.select(*cols, sa.func.coalesce(i.missing_listing, 0)).where(
+            i.library_id == library_id, i.state == ItemState.MISSING.value
         )
-    ).all()
-    appeared = conn.execute(
-        sa.select(*cols).where(i.library_id == library_id, i.first_seen_at >= run_start)
-    ).all()
-    return [tuple(r) for r in vanished], [tuple(r) for r in appeared]
+    )
+    vanished.extend(tuple(r) for r in missing)
+    if not vanished:
+        return [], []
+    since = min(v[-1] for v in vanished)
+    rows = conn.execute(
+        sa.select(*cols, i.first_listing).where(
+            i.library_id == library_id, i.first_listing >= since, i.state.notin_(GONE)
+        )
+    )
+    appeared = [tuple(r) for r in rows if r[0] in seen_ids]
+    return vanished, appeared
 
 
 _REKEY_COPY = (*_ITEM_UPDATE, "rating_key", "error_count", "last_error_at", "last_error")

@@ -80,6 +80,11 @@ class LibraryRow:
     missing_threshold_pct: int
     last_synced_at: int | None
     last_sync_status: str | None
+    verified_at: int | None = None  # when a run last proved the library current
+    listed_at: int | None = None  # the last complete listing
+    listings: int = 0  # complete listings so far
+    verify_hours: int = 24  # list at least this often even when the change gate holds (0: always)
+    pending_detail: int = 0  # items stored without their file check, owed one
 
 
 @dataclass(frozen=True)
@@ -291,6 +296,11 @@ def _library(m: sa.RowMapping) -> LibraryRow:
         missing_threshold_pct=m["missing_threshold_pct"],
         last_synced_at=m["last_synced_at"],
         last_sync_status=m["last_sync_status"],
+        verified_at=m["verified_at"],
+        listed_at=m["listed_at"],
+        listings=m["listings"],
+        verify_hours=m["verify_hours"],
+        pending_detail=m["pending_detail"],
     )
 
 
@@ -395,6 +405,8 @@ def set_library_enabled(conn: Connection, library_id: int, enabled: bool) -> Non
 
 MAX_RETENTION_DAYS = 36_500
 """A century: more is a typo, and a day count must stay far from any integer limit."""
+MAX_VERIFY_HOURS = 8760
+"""A year: a library is listed at least this often even when Plex reports no change."""
 
 
 def set_library_options(
@@ -403,6 +415,7 @@ def set_library_options(
     *,
     retention_days: int | None = None,
     missing_threshold_pct: int | None = None,
+    verify_hours: int | None = None,
 ) -> None:
     values: dict[str, int] = {}
     if retention_days is not None:
@@ -413,6 +426,12 @@ def set_library_options(
         if not 0 <= missing_threshold_pct <= 100:
             raise ConfigError("the missing threshold is a percentage from 0 to 100")
         values["missing_threshold_pct"] = missing_threshold_pct
+    if verify_hours is not None:
+        if not 0 <= verify_hours <= MAX_VERIFY_HOURS:
+            raise ConfigError(
+                f"verify hours must be from 0 (list on every run) to {MAX_VERIFY_HOURS} (a year)"
+            )
+        values["verify_hours"] = verify_hours
     if values:
         conn.execute(t.libraries.update().where(t.libraries.c.id == library_id).values(**values))
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects import mysql, postgresql
 
@@ -102,6 +103,14 @@ libraries = Table(
     Column("missing_threshold_pct", Integer, nullable=False, default=50),
     Column("last_synced_at", BigInteger),
     Column("last_sync_status", String(STATE)),
+    # When a run last proved the library current: a complete listing, or a change gate that held
+    # after one. Present items were confirmed by Plex at this time (see docs/sync.md, "Stamps").
+    Column("verified_at", BigInteger),
+    Column("listed_at", BigInteger),  # the last complete listing (the verification interval's clock)
+    Column("listings", Integer, nullable=False, default=0, server_default="0"),  # complete listings so far
+    Column("verify_hours", Integer, nullable=False, default=24, server_default="24"),
+    # Items stored without their file check (a failed detail request), owed one by the next run.
+    Column("pending_detail", Integer, nullable=False, default=0, server_default="0"),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     UniqueConstraint("server_id", "section_key"),
@@ -109,12 +118,19 @@ libraries = Table(
 
 
 def _seen() -> list[Column[int] | Column[str]]:
-    """The seen/state columns shared by shows, seasons and media items."""
+    """The seen/state columns shared by shows, seasons and media items.
+
+    `last_seen_at` is written with the row (added, changed, state change), never by a run that merely
+    saw it: a present row was confirmed at its library's `verified_at`. `missing_listing` is the
+    library's `listings` count when the row went MISSING; promotion to DELETED waits for more complete
+    listings as well as for the retention period, so a clock that jumps cannot delete anything.
+    """
     return [
         Column("first_seen_at", BigInteger, nullable=False),
         Column("last_seen_at", BigInteger, nullable=False),
         Column("state", String(STATE), nullable=False, default="ACTIVE"),
         Column("missing_since", BigInteger),
+        Column("missing_listing", Integer),
     ]
 
 
@@ -212,7 +228,10 @@ media_items = Table(
     Column("added_at_plex", BigInteger),
     Column("updated_at_plex", BigInteger),
     *_seen(),
+    Column("first_listing", Integer),  # the library's listing number of the run that added the row
     Column("last_scan_at", BigInteger),
+    # Stored without its file check (the detail request failed): owed one by the next run, gated or not.
+    Column("detail_pending", Boolean, nullable=False, default=False, server_default=false()),
     Column("error_count", Integer, nullable=False, default=0),
     Column("last_error_at", BigInteger),
     Column("last_error", Text),
@@ -220,7 +239,6 @@ media_items = Table(
     Index(None, "library_id", "state"),
     Index(None, "library_id", "show_rating_key"),
     Index(None, "library_id", "guid_primary"),
-    Index(None, "library_id", "last_seen_at"),
     Index(None, "library_id", "sort_title"),
     Index(None, "library_id", "sort_show"),
 )
@@ -330,6 +348,8 @@ sync_runs = Table(
     Column("missing", Integer, nullable=False, default=0),
     Column("deleted", Integer, nullable=False, default=0),
     Column("requests", Integer, nullable=False, default=0),
+    Column("pages", Integer, nullable=False, default=0, server_default="0"),  # listing pages read
+    Column("bytes", BigInteger, nullable=False, default=0, server_default="0"),  # response bytes read
     Column("error_text", Text),
     Index(None, "library_id", "started_at"),
 )
@@ -341,6 +361,9 @@ library_locks = Table(
     Column("owner", String(KEY), nullable=False),  # a random token per holder
     Column("host", String(256), nullable=False),
     Column("pid", Integer, nullable=False),
+    # Which process table `pid` belongs to (boot id + pid namespace): a pid is only checked for life
+    # by a process that shares it, never across containers or sandboxes with the same host name.
+    Column("instance", String(128)),
     Column("acquired_at", BigInteger, nullable=False),
-    Column("heartbeat_at", BigInteger, nullable=False),
+    Column("heartbeat_at", BigInteger, nullable=False),  # the database server's clock, epoch seconds
 )

@@ -1,0 +1,52 @@
+"""A set of catalog row ids as a bitmap: what a run has seen, in a few bytes per thousand rows.
+
+A listing run must remember every item it saw until finalize (instead of stamping each row). Item
+ids are the catalog's own small autoincrement integers, so one bit per possible id is far smaller
+than a Python set of ints (about 70 bytes per member): a 110,000-item catalog needs ~14 KB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = ["IdSet"]
+
+
+class IdSet:
+    """Non-negative integer ids; grows to the largest id added."""
+
+    def __init__(self, ids: Iterable[int] = ()) -> None:
+        self._bits = bytearray()
+        self._count = 0
+        self.update(ids)
+
+    def add(self, item_id: int) -> None:
+        if item_id < 0:
+            raise ValueError("ids are non-negative")
+        byte, bit = divmod(item_id, 8)
+        if byte >= len(self._bits):
+            self._bits.extend(bytes(max(byte + 1 - len(self._bits), len(self._bits) // 2)))
+        mask = 1 << bit
+        if not self._bits[byte] & mask:
+            self._bits[byte] |= mask
+            self._count += 1
+
+    def update(self, ids: Iterable[int]) -> None:
+        for item_id in ids:
+            self.add(item_id)
+
+    def discard(self, item_id: int) -> None:
+        byte, bit = divmod(item_id, 8)
+        mask = 1 << bit
+        if 0 <= byte < len(self._bits) and self._bits[byte] & mask:
+            self._bits[byte] &= ~mask & 0xFF
+            self._count -= 1
+
+    def __contains__(self, item_id: object) -> bool:
+        if not isinstance(item_id, int) or item_id < 0:
+            return False
+        byte, bit = divmod(item_id, 8)
+        return byte < len(self._bits) and bool(self._bits[byte] & (1 << bit))
+
+    def __len__(self) -> int:
+        return self._count

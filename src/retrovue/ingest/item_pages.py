@@ -1,0 +1,223 @@
+"""One listing page of episodes or movies: compare it with the catalog, check files, write.
+
+A page goes through two steps so that the run can overlap them (see `LibrarySync._walk_items`):
+
+1. `prepare` — decode into records, read the stored digest/state of the page's items in one query,
+   decide what must be written (new, changed, restored from MISSING, owed a file check) and start
+   the detail requests for those; record every catalog id the page proves present in `Seen`.
+2. `write` — wait for the page's detail, then write only what changed, in one fenced transaction.
+
+Nothing is written for an item that is unchanged: that it was seen is kept in memory (`Seen`), and
+finalize compares the catalog with it. A run that stores nothing but its bookkeeping writes no
+item row at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from retrovue.ingest.detail import DetailFetch, DetailResult
+from retrovue.ingest.idset import IdSet
+from retrovue.ingest.records import apply_detail, item_record, season_record
+from retrovue.plex import Page, PlexClient
+from retrovue.plex.models import Episode
+from retrovue.states import ItemState
+from retrovue.store import items as dal
+from retrovue.store.items import ItemRecord, ItemSnapshot, SeasonRecord
+from retrovue.store.registry import LibraryRow
+from retrovue.store.schema import KEY
+
+__all__ = ["GONE", "ItemPages", "PagePlan", "Seen", "Tally", "needs_write", "plex_class"]
+
+GONE = (ItemState.MISSING.value, ItemState.DELETED.value)
+
+
+def needs_write(snap: ItemSnapshot | None, record: ItemRecord) -> bool:
+    """New, changed by digest, never fully stored, or coming back from MISSING/DELETED."""
+    return snap is None or not snap.digest or snap.digest != record.digest or snap.state in GONE
+
+
+def plex_class(state: str) -> str:
+    """What Plex's data says of a state: UNAVAILABLE, or playable (ACTIVE and REMOTE_ONLY alike)."""
+    return "unavailable" if state == ItemState.UNAVAILABLE.value else "playable"
+
+
+@dataclass
+class Seen:
+    """What a listing run has proved present, kept in memory instead of stamped on every row: item
+    ids as a bitmap, show and season rating keys as sets (thousands, not hundreds of thousands)."""
+
+    items: IdSet = field(default_factory=IdSet)
+    shows: set[str] = field(default_factory=set)
+    seasons: set[str] = field(default_factory=set)
+    added_items: int = 0  # rows this run inserted: not part of what the catalog held before it
+    added_shows: int = 0
+    added_seasons: int = 0
+
+
+@dataclass
+class Tally:
+    processed: int = 0
+    changed: int = 0
+    skipped: int = 0
+    errors: int = 0
+    unreadable: int = 0  # listing entries without a rating key: they cannot be matched
+    written: int = 0
+    rekeyed: int = 0
+    detail_failures: int = 0
+    pending_changed: bool = False  # some item's detail_pending flag was set or cleared
+
+
+@dataclass
+class PagePlan:
+    records: dict[str, ItemRecord]
+    snap: dict[str, ItemSnapshot]
+    write: list[ItemRecord]
+    errors: dict[str, str]
+    seasons: list[SeasonRecord]
+    detail: DetailFetch
+    entries: int  # listing entries this page counts as processed
+
+
+class ItemPages:
+    """Prepares and writes pages of one library's episode or movie listing for one run."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        client: PlexClient,
+        library: LibraryRow,
+        *,
+        executor: Executor | None,
+        fence: Callable[[sa.Connection], None],
+        deep: bool,
+        detail_chunk: int,
+        run_id: int | None,
+        listing: int,
+        now: int,
+        seen: Seen,
+        tally: Tally,
+    ) -> None:
+        self.engine = engine
+        self.client = client
+        self.library = library
+        self.executor = executor
+        self.fence = fence
+        self.deep = deep
+        self.detail_chunk = detail_chunk
+        self.run_id = run_id
+        self.listing = listing
+        self.now = now
+        self.seen = seen
+        self.tally = tally
+        self.seasons_done: set[str] = set()  # seasons compared this run (they span pages)
+
+    def prepare(self, page: Page[Any]) -> PagePlan:
+        lib = self.library
+        records: dict[str, ItemRecord] = {}
+        seasons: dict[str, SeasonRecord] = {}
+        for item in page.items:
+            if len(item.rating_key) > KEY:  # cannot be an identity: an item error, never stored
+                self.tally.errors += 1
+                continue
+            records[item.rating_key] = item_record(item)
+            if isinstance(item, Episode):
+                if item.grandparent_rating_key:
+                    self.seen.shows.add(item.grandparent_rating_key)
+                season = season_record(item)
+                if season is not None and season.rating_key not in self.seasons_done:
+                    seasons[season.rating_key] = season
+        errors = {
+            e.rating_key: e.message
+            for e in page.errors
+            if e.rating_key is not None and len(e.rating_key) <= KEY and e.rating_key not in records
+        }
+        self.tally.errors += len(page.errors)
+        self.tally.unreadable += sum(1 for e in page.errors if e.rating_key is None)
+        with self.engine.connect() as conn:
+            snap = dal.item_snapshot(conn, lib.id, [*records, *errors])
+            season_snap = dal.season_snapshot(conn, lib.id, list(seasons))
+        # An entry this listing already showed (pages shifted under the walk) is not written again:
+        # which version is current cannot be told, and `ListingCheck` keeps the run from finalizing.
+        for key in [k for k, s in snap.items() if s.id in self.seen.items]:
+            records.pop(key, None)
+            errors.pop(key, None)
+        self.seasons_done.update(seasons)
+        self.seen.seasons.update(seasons)
+        self.seen.items.update(s.id for s in snap.values())
+        write = [r for k, r in records.items() if needs_write(snap.get(k), r)]
+        owed = [k for k, r in records.items() if (s := snap.get(k)) is not None and s.detail_pending]
+        if self.deep:
+            detail_keys = list(records)
+        else:
+            detail_keys = list(dict.fromkeys([*(r.rating_key for r in write), *owed]))
+        changed_seasons = [
+            s
+            for k, s in seasons.items()
+            if (old := season_snap.get(k)) is None
+            or old[:3] != (s.show_rating_key, s.season_index, s.title)
+            or old[3] in GONE
+        ]
+        self.seen.added_seasons += sum(1 for k in seasons if k not in season_snap)
+        return PagePlan(
+            records=records,
+            snap=snap,
+            write=write,
+            errors=errors,
+            seasons=changed_seasons,
+            detail=DetailFetch(self.client, self.executor, detail_keys, self.detail_chunk),
+            entries=len(records) + len(errors),
+        )
+
+    def write(self, plan: PagePlan) -> None:
+        checked = plan.detail.result()
+        final = self._final_records(plan, checked)
+        lib = self.library
+        with self.engine.begin() as conn:
+            self.fence(conn)
+            ids = dal.upsert_items(
+                conn, lib.server_id, lib.id, final, now=self.now, run_id=self.run_id, listing=self.listing
+            )
+            if plan.errors:
+                dal.record_item_errors(conn, lib.id, plan.errors, now=self.now)
+            dal.upsert_seasons(conn, lib.id, plan.seasons, now=self.now)
+        self.seen.items.update(ids.values())
+        self.seen.added_items += sum(1 for k in ids if k not in plan.snap)
+        tally = self.tally
+        if checked.failed:
+            tally.errors += len(checked.failed)
+            tally.detail_failures += len(checked.failed)
+        tally.written += len(final)
+        tally.processed += plan.entries
+        tally.changed += sum(
+            1 for r in plan.write if (s := plan.snap.get(r.rating_key)) is None or s.digest != r.digest
+        )
+        tally.skipped += len(plan.records) - len(final)
+        was_pending = {k for k, s in plan.snap.items() if s.detail_pending}
+        if any(r.detail_pending != (r.rating_key in was_pending) for r in final):
+            tally.pending_changed = True
+
+    def _final_records(self, plan: PagePlan, checked: DetailResult) -> list[ItemRecord]:
+        """What to write: changed records with their file checks (or owed one), items whose owed
+        check came back, and — in a deep run — items whose playability Plex now reports differently."""
+        final: list[ItemRecord] = []
+        written: set[str] = set()
+        for r in plan.write:
+            if r.rating_key in checked.details:
+                final.append(apply_detail(r, checked.details[r.rating_key]))
+            else:
+                final.append(replace(r, detail_pending=True))
+            written.add(r.rating_key)
+        for key, r in plan.records.items():
+            s = plan.snap.get(key)
+            if key in written or s is None or key not in checked.details:
+                continue
+            done = apply_detail(r, checked.details[key])
+            if s.detail_pending or plex_class(done.state) != plex_class(s.state):
+                final.append(done)
+        return final
