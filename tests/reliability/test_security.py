@@ -212,11 +212,14 @@ def test_tls_is_verified_by_default_and_a_custom_ca_can_be_trusted(
     assert added.code == 0, added.err
     synced = cli("sync", "--json")
     assert synced.code == 0, synced.err + synced.out
-    # --no-verify-tls works too, and is shown as a risk in `server list`.
-    assert (
-        cli("server", "add", "insecure", https_plex, "--token", small_sim.token, "--no-verify-tls").code == 0
+    # --no-verify-tls works too, and is shown as a risk in `server list` (a catalog holds one
+    # server per Plex machine, so the same server goes into another catalog here).
+    other = f"sqlite:///{self_signed[0].parent / 'other.sqlite'}"
+    insecure = cli(
+        "server", "add", "insecure", https_plex, "--token", small_sim.token, "--no-verify-tls", db_url=other
     )
-    listing = cli("server", "list")
+    assert insecure.code == 0, insecure.err
+    listing = cli("server", "list", db_url=other)
     assert "NO" in listing.out
 
 
