@@ -101,3 +101,23 @@ def test_old_catalog_upgrades_without_losing_a_row(fixture: Path, tmp_path: Path
         assert {i: bool(v["local"]) for i, v in verdicts.items()} == decided
         assert {v["machine"] for v in verdicts.values()} == {machine.current()}
         assert {r["machine"] for r in after["path_mappings"].values()} == {machine.current()}
+
+
+def test_upgrade_to_verified_stamps_keeps_the_gate(tmp_path: Path) -> None:
+    """Migration 0003: a library whose last run was ok counts as verified and listed then, so the
+    first sync after the upgrade keeps the change gate instead of relisting everything."""
+    copy = tmp_path / "0002.sqlite"
+    shutil.copy(FIXTURES[[p.stem for p in FIXTURES].index("0002")], copy)
+    engine = open_catalog(f"sqlite:///{copy}")
+    try:
+        with engine.connect() as conn:
+            libs = {lib.id: lib for lib in registry.list_libraries(conn)}
+    finally:
+        engine.dispose()
+    for lib in libs.values():
+        if lib.last_sync_status == "ok":
+            assert (lib.verified_at, lib.listed_at) == (lib.last_synced_at, lib.last_synced_at)
+        else:
+            assert (lib.verified_at, lib.listed_at) == (None, None)
+        assert (lib.listings, lib.verify_hours, lib.pending_detail) == (0, 24, 0)
+    assert any(lib.verified_at for lib in libs.values())
