@@ -164,6 +164,7 @@ class LibrarySync:
                 outcome = replace(outcome, status=RUN_FAILED, reason=str(exc))
             except SQLAlchemyError as exc:
                 outcome = replace(outcome, status=RUN_FAILED, reason=_catalog_error(exc))
+                self._record_failure(outcome, counts, finished_at)
         summary = SyncSummary(
             server_id=lib.server_id,
             library_id=lib.id,
@@ -276,6 +277,18 @@ class LibrarySync:
                 conn, self.run_id, status=outcome.status, counts=counts, now=now, error_text=outcome.reason
             )
             conn.execute(t.libraries.update().where(t.libraries.c.id == self.library.id).values(**values))
+
+    def _record_failure(self, outcome: _Outcome, counts: runs.RunCounts, now: int) -> None:
+        """The catalog refused the run's record (a full disk, say): try the one small write that
+        keeps the history honest — the run `failed` — and leave everything else as it was."""
+        try:
+            with self.engine.begin() as conn:
+                assert self.run_id is not None
+                runs.finish_run(
+                    conn, self.run_id, status=RUN_FAILED, counts=counts, now=now, error_text=outcome.reason
+                )
+        except SQLAlchemyError as exc:  # the next run that takes the lock closes it as interrupted
+            log.warning("could not record run %s: %s", self.run_id, str(exc).splitlines()[0])
 
     def _body(self) -> _Outcome:
         lib, section = self.library, self.section

@@ -188,6 +188,9 @@ def acquire_lock(engine: Engine, library_id: int, *, what: str = "this library")
             with engine.begin() as conn:
                 if holder is None:
                     conn.execute(t.library_locks.insert().values(library_id=library_id, **values))
+                    # A run left `running` without a lock (its record failed, then its lock was
+                    # released) is over: only the lock's holder can have a run going.
+                    _close_interrupted_runs(conn, library_id)
                     return owner
                 # Only if nothing changed since it was judged abandoned: a holder that beat meanwhile
                 # (the UPDATE waits for its page to commit, then re-reads the row) keeps its lock.
@@ -292,7 +295,10 @@ class LockLease:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        release_lock(self.engine, self.library_id, self.owner)
+        try:
+            release_lock(self.engine, self.library_id, self.owner)
+        except SQLAlchemyError as error:  # a full disk, a lost database: the next run takes it over
+            log.warning("could not release the lock of %s: %s", self.what, str(error).splitlines()[0])
 
     def fence(self, conn: Connection) -> None:
         fence(conn, self.library_id, self.owner)
