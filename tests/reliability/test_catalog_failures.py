@@ -78,16 +78,19 @@ def test_a_catalog_locked_by_another_program_is_one_line(
     holder = sqlite3.connect(_sqlite_path(filled), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another program holds the write lock
     try:
+        with Simulator(seed=12, shows=1, movies=1, token=TOKEN) as other:  # not yet in the catalog
+            added = cli("server", "add", "other", other.url, "--token", TOKEN)
         for args in (
             ("sync",),
             ("sync", "--json"),
             ("paths", "add", "home", "/data/media", "/mnt/media"),
-            ("server", "add", "other", sim.url, "--token", TOKEN),
             ("libraries", "disable", "Movies"),
         ):
             line = _one_error_line(cli(*args))
             assert "busy" in line, (args, line)
             assert str(_sqlite_path(filled)) in line, line
+        line = _one_error_line(added)
+        assert "busy" in line, line
     finally:
         holder.execute("ROLLBACK")
         holder.close()

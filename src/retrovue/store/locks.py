@@ -214,11 +214,13 @@ def acquire_lock(engine: Engine, library_id: int, *, what: str = "this library")
 
 
 def _is_contention(exc: OperationalError) -> bool:
-    """A deadlock or lock wait the database broke (MariaDB 1205/1213, PostgreSQL 40P01/55P03,
-    SQLite "locked"): two syncs raced for the same lock row."""
+    """A deadlock or lock wait the database broke (MariaDB 1205/1213, PostgreSQL 40P01/55P03): two
+    syncs raced for the same lock row. SQLite's "database is locked" is not that — SQLite queues
+    writers, so it means another program held the whole catalog past the busy timeout — and is
+    left to the caller to report."""
     code = getattr(exc.orig, "args", (None,))[0]
     sqlstate = getattr(exc.orig, "sqlstate", None)
-    return code in (1205, 1213) or sqlstate in ("40P01", "55P03") or "locked" in str(exc.orig)
+    return code in (1205, 1213) or sqlstate in ("40P01", "55P03")
 
 
 def _close_interrupted_runs(conn: Connection, library_id: int) -> int:
