@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine
 
 from retrovue.sim import Simulator
-from retrovue.store import registry, runs
+from retrovue.store import locks, registry
 from retrovue.store.db import open_catalog
 from tests.conftest import CliResult
 
@@ -61,12 +60,12 @@ def test_sync_json_prints_json_when_the_library_is_locked(
         try:
             with engine.connect() as conn:
                 movies = registry.get_library(conn, "Movies")
-            owner = runs.acquire_lock(engine, movies.id, now=int(time.time()))
+            owner = locks.acquire_lock(engine, movies.id)
             try:
                 result = cli("sync", "--library", "Movies", "--json")
                 everything = cli("sync", "--json")
             finally:
-                runs.release_lock(engine, movies.id, owner)
+                locks.release_lock(engine, movies.id, owner)
         finally:
             engine.dispose()
     assert result.code == 1
