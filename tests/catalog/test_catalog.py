@@ -221,7 +221,8 @@ def test_states_local_paths_and_playable_follow_this_machines_mappings(lib: Lib,
     assert (by_id[a].state, by_id[a].plays_locally, by_id[gone].state) == ("ACTIVE", True, "REMOTE_ONLY")
     # A MISSING item leaves `playable`.
     with lib.engine.begin() as conn:
-        dal.mark_missing_not_seen(conn, lib.movies, NOW + 1, now=NOW + 1)
+        _held, present = dal.present_not_in(conn, lib.movies, set())
+        dal.mark_missing(conn, lib.movies, present, now=NOW + 1, listing=1, confirmed_at=None)
     assert list(cat.playable()) == []
     assert cat.item(a).state == "MISSING"  # type: ignore[union-attr]
     # Back in Plex's listing; then the mapping goes: out of `playable` again.

@@ -104,10 +104,10 @@ def test_old_catalog_upgrades_without_losing_a_row(fixture: Path, tmp_path: Path
 
 
 def test_upgrade_to_verified_stamps_keeps_the_gate(tmp_path: Path) -> None:
-    """Migration 0003: a library whose last run was ok counts as verified and listed then, so the
+    """Migration 0004: a library whose last run was ok counts as verified and listed then, so the
     first sync after the upgrade keeps the change gate instead of relisting everything."""
-    copy = tmp_path / "0002.sqlite"
-    shutil.copy(FIXTURES[[p.stem for p in FIXTURES].index("0002")], copy)
+    copy = tmp_path / "0003.sqlite"
+    shutil.copy(FIXTURES[[p.stem for p in FIXTURES].index("0003")], copy)
     engine = open_catalog(f"sqlite:///{copy}")
     try:
         with engine.connect() as conn:

@@ -21,6 +21,7 @@ from retrovue.catalog.query import (
 )
 from retrovue.errors import ConfigError
 from retrovue.mapping import Resolvers
+from retrovue.states import ItemState
 from retrovue.store import schema as t
 
 __all__ = ["confirmed_at", "item_page", "load_item", "load_parts", "part_files"]
@@ -30,9 +31,16 @@ _P = t.media_parts.c
 
 
 def confirmed_at() -> sa.ColumnElement[int]:
-    """When Plex last vouched for the item (docs/catalog.md): the last time its row was written or
-    touched by a sync that saw it."""
-    return _I.last_seen_at
+    """When Plex last vouched for the item (docs/catalog.md). Syncs write a row only when it
+    changes, and stamp the library instead (`libraries.verified_at`: every present item was listed
+    then); so a present item's is the later of its own `last_seen_at` and its library's
+    `verified_at`, and a MISSING or DELETED item's is its `last_seen_at` (set, when it went missing,
+    to the last confirmation it had)."""
+    verified = sa.select(t.libraries.c.verified_at).where(t.libraries.c.id == _I.library_id).scalar_subquery()
+    gone = _I.state.in_((ItemState.MISSING.value, ItemState.DELETED.value))
+    return sa.case(
+        (sa.or_(gone, verified.is_(None), verified < _I.last_seen_at), _I.last_seen_at), else_=verified
+    )
 
 
 def _columns(reader: sa.ColumnElement[str], plays: sa.ColumnElement[Any]) -> list[Any]:

@@ -96,6 +96,9 @@ def list_libraries(
             last_synced_at=r.last_synced_at,
             last_sync_status=r.last_sync_status,
             counts=by_library.get(r.id, _zero()) if counts else {},
+            verified_at=r.verified_at,
+            listed_at=r.listed_at,
+            verify_hours=r.verify_hours,
         )
         for r in rows
     ]

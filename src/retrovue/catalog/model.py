@@ -56,6 +56,9 @@ class Library:
     last_synced_at: int | None
     last_sync_status: str | None
     counts: dict[str, int] = field(default_factory=dict)  # every state a key
+    verified_at: int | None = None  # when a sync last proved every present item listed by Plex
+    listed_at: int | None = None  # the last complete listing
+    verify_hours: int = 24  # listed at least this often even when Plex reports no change (0: always)
 
     @property
     def items(self) -> int:

@@ -1,9 +1,9 @@
 """Shows, seasons, media items and parts: the batch-shaped data access the sync engine runs on.
 
 Every write takes a page of records and issues a fixed number of statements, whatever the page size:
-one upsert per table and one delete-and-insert of parts, nothing for unchanged rows. The caller owns the transaction
-(one per page). Reads return small snapshots keyed by rating key so the engine can compare digests
-without loading a whole library into memory.
+one upsert per table and one delete-and-insert of parts; nothing for unchanged rows. The caller owns
+the transaction (one per page). Reads return small snapshots keyed by rating key so the engine can
+compare digests without loading a whole library into memory.
 
 Seen/state bookkeeping (the design note's section 02, without its per-row touch):
 - add: first_seen_at = last_seen_at = now; change: update, keep first_seen_at;
@@ -225,8 +225,10 @@ def present_not_in(conn: Connection, library_id: int, seen: Container[int]) -> t
     c = t.media_items.c
     held = 0
     unseen: list[int] = []
-    rows = conn.execution_options(yield_per=2000).execute(
-        sa.select(c.id).where(c.library_id == library_id, c.state.notin_(GONE))
+    rows = conn.execute(  # streamed; the option is the statement's, never the connection's
+        sa.select(c.id)
+        .where(c.library_id == library_id, c.state.notin_(GONE))
+        .execution_options(yield_per=2000)
     )
     for (item_id,) in rows:
         held += 1
@@ -347,8 +349,6 @@ def _replace_parts(conn: Connection, ids: Mapping[str, int], items: Sequence[Ite
     ]
     if rows:
         conn.execute(t.media_parts.insert(), rows)
-
-
 
 
 def season_snapshot(
