@@ -21,15 +21,13 @@ from retrovue.plex.models import Media
 
 __all__ = ["digest_ep_or_movie", "digest_show", "streams_signature"]
 
-_SEP = b"\x1f"
+_SEP = "\x1f"
 
 
 def _hash(values: Iterable[object]) -> str:
-    h = hashlib.sha1(usedforsecurity=False)
-    for value in values:
-        h.update(b"" if value is None else str(value).encode("utf-8"))
-        h.update(_SEP)
-    return h.hexdigest()
+    """SHA-1 of every value followed by the separator (one update: the same bytes, fewer calls)."""
+    text = "".join(("" if value is None else str(value)) + _SEP for value in values)
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def streams_signature(media: Sequence[Media]) -> str:

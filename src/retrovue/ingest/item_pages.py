@@ -16,16 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from retrovue.ingest.detail import DetailFetch, DetailResult
 from retrovue.ingest.idset import IdSet
-from retrovue.ingest.records import apply_detail, item_record, season_record
+from retrovue.ingest.records import apply_detail, evolve, item_digest, item_record, season_record
 from retrovue.plex import Page, PlexClient
-from retrovue.plex.models import Episode
+from retrovue.plex.models import Episode, Movie
 from retrovue.states import ItemState
 from retrovue.store import items as dal
 from retrovue.store.items import ItemRecord, ItemSnapshot, SeasonRecord
@@ -37,9 +37,9 @@ __all__ = ["GONE", "ItemPages", "PagePlan", "Seen", "Tally", "needs_write", "ple
 GONE = (ItemState.MISSING.value, ItemState.DELETED.value)
 
 
-def needs_write(snap: ItemSnapshot | None, record: ItemRecord) -> bool:
+def needs_write(snap: ItemSnapshot | None, digest: str) -> bool:
     """New, changed by digest, never fully stored, or coming back from MISSING/DELETED."""
-    return snap is None or not snap.digest or snap.digest != record.digest or snap.state in GONE
+    return snap is None or not snap.digest or snap.digest != digest or snap.state in GONE
 
 
 def plex_class(state: str) -> str:
@@ -75,13 +75,14 @@ class Tally:
 
 @dataclass
 class PagePlan:
-    records: dict[str, ItemRecord]
+    records: dict[str, ItemRecord]  # full records of the items that may be written
     snap: dict[str, ItemSnapshot]
     write: list[ItemRecord]
     errors: dict[str, str]
     seasons: list[SeasonRecord]
     detail: DetailFetch
     entries: int  # listing entries this page counts as processed
+    listed: int  # items of the page that can be stored (`records` holds only those that may be)
 
 
 class ItemPages:
@@ -119,13 +120,15 @@ class ItemPages:
 
     def prepare(self, page: Page[Any]) -> PagePlan:
         lib = self.library
-        records: dict[str, ItemRecord] = {}
+        listed: dict[str, Episode | Movie] = {}
+        digests: dict[str, str] = {}
         seasons: dict[str, SeasonRecord] = {}
         for item in page.items:
             if len(item.rating_key) > KEY:  # cannot be an identity: an item error, never stored
                 self.tally.errors += 1
                 continue
-            records[item.rating_key] = item_record(item)
+            listed[item.rating_key] = item
+            digests[item.rating_key] = item_digest(item)
             if isinstance(item, Episode):
                 if item.grandparent_rating_key:
                     self.seen.shows.add(item.grandparent_rating_key)
@@ -135,27 +138,26 @@ class ItemPages:
         errors = {
             e.rating_key: e.message
             for e in page.errors
-            if e.rating_key is not None and len(e.rating_key) <= KEY and e.rating_key not in records
+            if e.rating_key is not None and len(e.rating_key) <= KEY and e.rating_key not in listed
         }
         self.tally.errors += len(page.errors)
         self.tally.unreadable += sum(1 for e in page.errors if e.rating_key is None)
         with self.engine.connect() as conn:
-            snap = dal.item_snapshot(conn, lib.id, [*records, *errors])
+            snap = dal.item_snapshot(conn, lib.id, [*listed, *errors])
             season_snap = dal.season_snapshot(conn, lib.id, list(seasons))
         # An entry this listing already showed (pages shifted under the walk) is not written again:
         # which version is current cannot be told, and `ListingCheck` keeps the run from finalizing.
         for key in [k for k, s in snap.items() if s.id in self.seen.items]:
-            records.pop(key, None)
+            listed.pop(key, None)
             errors.pop(key, None)
         self.seasons_done.update(seasons)
         self.seen.seasons.update(seasons)
         self.seen.items.update(s.id for s in snap.values())
-        write = [r for k, r in records.items() if needs_write(snap.get(k), r)]
-        owed = [k for k, r in records.items() if (s := snap.get(k)) is not None and s.detail_pending]
-        if self.deep:
-            detail_keys = list(records)
-        else:
-            detail_keys = list(dict.fromkeys([*(r.rating_key for r in write), *owed]))
+        changed = [k for k in listed if needs_write(snap.get(k), digests[k])]
+        owed = [k for k in listed if (s := snap.get(k)) is not None and s.detail_pending]
+        detail_keys = list(listed) if self.deep else list(dict.fromkeys([*changed, *owed]))
+        # Full records only for what may be written: a listing where nothing changed builds none.
+        records = {k: item_record(listed[k], digests[k]) for k in detail_keys}
         changed_seasons = [
             s
             for k, s in seasons.items()
@@ -167,11 +169,12 @@ class ItemPages:
         return PagePlan(
             records=records,
             snap=snap,
-            write=write,
+            write=[records[k] for k in changed],
             errors=errors,
             seasons=changed_seasons,
             detail=DetailFetch(self.client, self.executor, detail_keys, self.detail_chunk),
-            entries=len(records) + len(errors),
+            entries=len(listed) + len(errors),
+            listed=len(listed),
         )
 
     def write(self, plan: PagePlan) -> None:
@@ -197,7 +200,7 @@ class ItemPages:
         tally.changed += sum(
             1 for r in plan.write if (s := plan.snap.get(r.rating_key)) is None or s.digest != r.digest
         )
-        tally.skipped += len(plan.records) - len(final)
+        tally.skipped += plan.listed - len(final)
         was_pending = {k for k, s in plan.snap.items() if s.detail_pending}
         if any(r.detail_pending != (r.rating_key in was_pending) for r in final):
             tally.pending_changed = True
@@ -211,7 +214,7 @@ class ItemPages:
             if r.rating_key in checked.details:
                 final.append(apply_detail(r, checked.details[r.rating_key]))
             else:
-                final.append(replace(r, detail_pending=True))
+                final.append(evolve(r, detail_pending=True))
             written.add(r.rating_key)
         for key, r in plan.records.items():
             s = plan.snap.get(key)

@@ -7,9 +7,10 @@ later by path mapping, MISSING and DELETED by finalize).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from typing import Any, TypeVar
+
+import msgspec
 
 from retrovue.ingest.digests import digest_ep_or_movie, digest_show, streams_signature
 from retrovue.plex import primary_guid
@@ -17,7 +18,27 @@ from retrovue.plex.models import Episode, Media, Movie, Part, Show
 from retrovue.states import ItemState
 from retrovue.store.items import ItemRecord, PartRecord, SeasonRecord, ShowRecord
 
-__all__ = ["apply_detail", "item_record", "plex_state", "season_record", "show_record"]
+__all__ = [
+    "apply_detail",
+    "evolve",
+    "item_digest",
+    "item_record",
+    "plex_state",
+    "season_record",
+    "show_record",
+]
+
+R = TypeVar("R", ItemRecord, PartRecord)
+
+
+def evolve(record: R, **changes: Any) -> R:
+    """A copy of a record with some fields changed: `dataclasses.replace` without its per-call
+    field introspection, which a first sync paid three times per item (records have no slots and
+    no `__post_init__`, so copying their attributes is all a copy needs)."""
+    new = object.__new__(type(record))
+    new.__dict__.update(record.__dict__)
+    new.__dict__.update(changes)
+    return new
 
 
 def _parts(media: Sequence[Media]) -> tuple[PartRecord, ...]:
@@ -57,38 +78,43 @@ def plex_state(parts: Sequence[PartRecord]) -> ItemState:
     return ItemState.ACTIVE
 
 
-def item_record(item: Episode | Movie) -> ItemRecord:
-    """The catalog record of a listed episode or movie, digest included."""
-    parts = _parts(item.media)
-    sizes = [p.size for p in parts if p.size is not None]
-    file_size = sum(sizes) if sizes else None
-    signature = streams_signature(item.media)
-    guid = primary_guid(item)
+def _place(item: Episode | Movie) -> tuple[str, str | None, str | None, str | None, int | None, int | None]:
+    """(kind, show key, season key, show title, season index, episode index) of an item."""
     if isinstance(item, Episode):
-        kind = "episode"
-        show_key: str | None = item.grandparent_rating_key
-        season_key = item.parent_rating_key
-        show_title = item.grandparent_title
-        season_index = item.parent_index
-        episode_index = item.index
-    else:
-        kind, show_key, season_key, show_title, season_index, episode_index = (
-            "movie",
-            None,
-            None,
-            None,
-            None,
-            None,
+        return (
+            "episode",
+            item.grandparent_rating_key,
+            item.parent_rating_key,
+            item.grandparent_title,
+            item.parent_index,
+            item.index,
         )
-    digest = digest_ep_or_movie(
+    return "movie", None, None, None, None, None
+
+
+def item_digest(item: Episode | Movie) -> str:
+    """The digest of a listed episode or movie, straight from the decoded item.
+
+    What a run computes for every listed item: only items whose digest differs from the stored
+    one (or that are owed a file check) get a full record (`item_record`), so a listing where
+    nothing changed builds none.
+    """
+    parts = [
+        (p.id, p.key, p.file, p.size, p.duration, p.container or m.container)
+        for m in item.media
+        for p in m.parts
+    ]
+    sizes = [part[3] for part in parts if part[3] is not None]
+    kind, show_key, season_key, show_title, season_index, episode_index = _place(item)
+    return digest_ep_or_movie(
         rating_key=item.rating_key,
         updated_at=item.updated_at,
         duration=item.duration,
-        file_size=file_size,
+        file_size=sum(sizes) if sizes else None,
         part_count=len(parts),
-        streams_signature=signature,
-        guid_primary=guid,
-        parts=[(p.plex_part_id, p.part_key, p.file, p.size, p.duration_ms, p.container) for p in parts],
+        streams_signature=streams_signature(item.media),
+        guid_primary=primary_guid(item),
+        parts=parts,
         attributes=(
             kind,
             item.title,
@@ -103,11 +129,20 @@ def item_record(item: Episode | Movie) -> ItemRecord:
             *((item.title_sort,) if item.title_sort else ()),
         ),
     )
+
+
+def item_record(item: Episode | Movie, digest: str | None = None) -> ItemRecord:
+    """The catalog record of a listed episode or movie, with its digest (computed unless given)."""
+    parts = _parts(item.media)
+    sizes = [p.size for p in parts if p.size is not None]
+    file_size = sum(sizes) if sizes else None
+    signature = streams_signature(item.media)
+    kind, show_key, season_key, show_title, season_index, episode_index = _place(item)
     return ItemRecord(
         rating_key=item.rating_key,
         kind=kind,
         title=item.title,
-        digest=digest,
+        digest=item_digest(item) if digest is None else digest,
         state=plex_state(parts).value,
         show_rating_key=show_key,
         season_rating_key=season_key,
@@ -115,7 +150,7 @@ def item_record(item: Episode | Movie) -> ItemRecord:
         season_index=season_index,
         episode_index=episode_index,
         year=item.year,
-        guid_primary=guid,
+        guid_primary=primary_guid(item),
         duration_ms=item.duration,
         file_size=file_size,
         part_count=len(parts),
@@ -127,30 +162,42 @@ def item_record(item: Episode | Movie) -> ItemRecord:
     )
 
 
+class _Stream(msgspec.Struct, omit_defaults=True):
+    """What the catalog keeps of a Part's stream (detail only), absent values left out."""
+
+    type: int | None = None
+    codec: str | None = None
+    channels: int | None = None
+    language: str | None = None
+    title: str | None = None
+    default: bool | None = None
+    forced: bool | None = None
+    width: int | None = None
+    height: int | None = None
+
+
 def _streams_json(part: Part) -> str | None:
     if not part.streams:
         return None
-    return json.dumps(
+    return _JSON.encode(
         [
-            {
-                k: v
-                for k, v in {
-                    "type": s.stream_type,
-                    "codec": s.codec,
-                    "channels": s.channels,
-                    "language": s.language_code or s.language,
-                    "title": s.display_title or s.title,
-                    "default": s.default or None,
-                    "forced": s.forced or None,
-                    "width": s.width,
-                    "height": s.height,
-                }.items()
-                if v is not None
-            }
+            _Stream(
+                s.stream_type,
+                s.codec,
+                s.channels,
+                s.language_code or s.language,
+                s.display_title or s.title,
+                s.default or None,
+                s.forced or None,
+                s.width,
+                s.height,
+            )
             for s in part.streams
-        ],
-        ensure_ascii=False,
-    )
+        ]
+    ).decode()
+
+
+_JSON = msgspec.json.Encoder()  # compact UTF-8 JSON, an order of magnitude cheaper than json.dumps
 
 
 def apply_detail(record: ItemRecord, detail: Episode | Movie) -> ItemRecord:
@@ -161,12 +208,12 @@ def apply_detail(record: ItemRecord, detail: Episode | Movie) -> ItemRecord:
     """
     by_id: Mapping[int, Part] = {p.id: p for m in detail.media for p in m.parts}
     parts = tuple(
-        replace(p, accessible=d.accessible, file_exists=d.exists, streams=_streams_json(d))
+        evolve(p, accessible=d.accessible, file_exists=d.exists, streams=_streams_json(d))
         if p.plex_part_id is not None and (d := by_id.get(p.plex_part_id)) is not None
         else p
         for p in record.parts
     )
-    return replace(record, parts=parts, state=plex_state(parts).value)
+    return evolve(record, parts=parts, state=plex_state(parts).value)
 
 
 def show_record(show: Show) -> ShowRecord:

@@ -69,22 +69,39 @@ def _fit_text(text: str, bound: int | None, is_json: bool) -> str | None:
     return fitted
 
 
+@cache
+def _rules(table: Table) -> tuple[tuple[str, str, Any, bool], ...]:
+    """`_limits` as a flat tuple, the shape the per-row loop below walks fastest."""
+    return tuple((name, kind, bound, is_json) for name, (kind, bound, is_json) in _limits(table).items())
+
+
 def fit_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `row` whose values every supported database accepts for `table`."""
-    limits = _limits(table)
-    fitted = dict(row)
-    for name, value in row.items():
-        rule = limits.get(name)
-        if rule is None or value is None or isinstance(value, bool):
+    """`row` with values every supported database accepts for `table`: a fitted copy when a value
+    had to change, else the row itself (as a dict).
+
+    Called for every row a sync writes, so the common case — everything fits — costs one dict
+    lookup and one comparison per column and no copy.
+    """
+    fitted: dict[str, Any] | None = None
+    for name, kind, bound, is_json in _rules(table):
+        value = row.get(name)
+        if value is None or isinstance(value, bool):
             continue
-        kind, bound, is_json = rule
-        if kind == "text" and isinstance(value, str):
-            fitted[name] = _fit_text(value, bound, is_json)
-        elif kind == "int" and isinstance(value, int):
+        if kind == "text":
+            if not isinstance(value, str) or ("\x00" not in value and len(value) <= (bound or _SAFE_CHARS)):
+                continue
+            new: Any = _fit_text(value, bound, is_json)
+        else:
             low, high = bound
-            if not low <= value <= high:
-                fitted[name] = None
-    return fitted
+            if not isinstance(value, int) or low <= value <= high:
+                continue
+            new = None
+        if fitted is None:
+            fitted = dict(row)
+        fitted[name] = new
+    if fitted is not None:
+        return fitted
+    return row if isinstance(row, dict) else dict(row)
 
 
 def require_fit(table: Table, values: Mapping[str, Any], labels: Mapping[str, str]) -> None:

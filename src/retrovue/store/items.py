@@ -26,6 +26,7 @@ from sqlalchemy import Connection
 from retrovue.states import ItemState
 from retrovue.store import schema as t
 from retrovue.store.fit import fit_row
+from retrovue.store.keys import item_keys, show_keys
 from retrovue.store.upsert import upsert
 
 __all__ = [
@@ -170,17 +171,24 @@ def _shallow_row(record: object, skip: tuple[str, ...] = ()) -> dict[str, Any]:
 # --- reads -------------------------------------------------------------------------------------
 
 
+_ITEM_SNAPSHOT = sa.select(
+    t.media_items.c.rating_key,
+    t.media_items.c.id,
+    t.media_items.c.digest,
+    t.media_items.c.state,
+    t.media_items.c.detail_pending,
+).where(
+    t.media_items.c.library_id == sa.bindparam("library_id"),
+    t.media_items.c.rating_key.in_(sa.bindparam("keys", expanding=True)),
+)
+"""Built once: every page reads through it, so SQLAlchemy compiles it once and caches the plan."""
+
+
 def item_snapshot(conn: Connection, library_id: int, rating_keys: Sequence[str]) -> dict[str, ItemSnapshot]:
     """Stored id, digest and state of the given items (those that exist), keyed by rating key."""
-    c = t.media_items.c
     out: dict[str, ItemSnapshot] = {}
     for part in chunks(list(rating_keys)):
-        rows = conn.execute(
-            sa.select(c.rating_key, c.id, c.digest, c.state, c.detail_pending).where(
-                c.library_id == library_id, c.rating_key.in_(part)
-            )
-        )
-        for r in rows:
+        for r in conn.execute(_ITEM_SNAPSHOT, {"library_id": library_id, "keys": list(part)}):
             out[r.rating_key] = ItemSnapshot(r.id, r.digest, r.state, bool(r.detail_pending))
     return out
 
@@ -317,6 +325,7 @@ def upsert_items(
             first_listing=listing,
             error_count=0,
         )
+        row.update(item_keys(row))  # once per row: the columns' own defaults would fold 3 times
         rows.append(row)
     upsert(conn, t.media_items, rows, conflict=("library_id", "rating_key"), update=_ITEM_UPDATE)
     ids = {k: snap.id for k, snap in item_snapshot(conn, library_id, keys).items()}
@@ -427,8 +436,10 @@ def _upsert_present(
         }
         for r in records
     ]
+    if "sort_title" in table.c:  # shows: the folded keys, derived from the title once per row
+        for row in rows:
+            row.update(show_keys(row))
     update = [k for k in rows[0] if k not in ("library_id", "rating_key", "first_seen_at")] if rows else []
-    update += [c for c in ("sort_title", "search_text") if c in table.c]  # derived from the title
     upsert(conn, table, rows, conflict=("library_id", "rating_key"), update=update)
 
 

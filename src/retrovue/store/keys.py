@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["SEP", "SORT_LENGTH", "fold", "search_text", "sort_show", "sort_title"]
@@ -52,6 +53,7 @@ _LETTERS = str.maketrans(
 _CONTROL = dict.fromkeys(range(0x20), " ") | {0x7F: " "}
 
 
+@lru_cache(maxsize=8192)  # a show's title is folded once per episode: once is enough
 def fold(text: str | None) -> str:
     """The text as search and sorting compare it (see the module docstring); "" for None."""
     if not text:
