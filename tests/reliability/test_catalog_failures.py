@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import sqlite3
 import stat
@@ -356,10 +357,13 @@ def test_a_full_disk_during_a_sync_leaves_no_run_running(
 # --- damaged -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("where", ["header", "pages"])
+@pytest.mark.parametrize(
+    "where", ["header", *(f"pages-{seed}" for seed in range(int(os.environ.get("DAMAGE_SEEDS", "3"))))]
+)
 def test_a_damaged_catalog_is_one_line_for_every_command(
     cli: Callable[..., CliResult], filled: str, where: str
 ) -> None:
+    """Random damage is seeded, so a failure names the pages that caused it."""
     path = _sqlite_path(filled)
     _page_count(filled)  # fold the WAL into the file first
     data = bytearray(path.read_bytes())
@@ -367,8 +371,9 @@ def test_a_damaged_catalog_is_one_line_for_every_command(
     if where == "header":
         data[:100] = b"\xde\xad\xbe\xef" * 25
     else:  # every page but the schema page: tables and indexes
+        noise = random.Random(where)
         for offset in range(page, len(data), page):
-            data[offset + 8 : offset + page - 8] = os.urandom(page - 16)
+            data[offset + 8 : offset + page - 8] = noise.randbytes(page - 16)
     path.write_bytes(bytes(data))
     for name in ("-wal", "-shm"):
         Path(f"{path}{name}").unlink(missing_ok=True)

@@ -29,7 +29,9 @@ _SQLITE_KINDS = {
     "SQLITE_CORRUPT": "corrupt",
     "SQLITE_NOTADB": "corrupt",
     "SQLITE_CANTOPEN": "cannot-open",
-    "SQLITE_TOOBIG": "too-big",
+    # Bounded input keeps every value Retrovue writes far below SQLite's 1 GB limit, so a value
+    # "too big" can only come from reading a damaged page.
+    "SQLITE_TOOBIG": "corrupt",
     "SQLITE_CONSTRAINT_FOREIGNKEY": "changed",
 }
 _PG_KINDS = {
