@@ -1,14 +1,18 @@
-# Two entry points do all set-up on a fresh machine with only Python 3.11 and make:
+# Two entry points do all set-up on a fresh machine with Python 3.11 (or 3.12/3.13) and make:
 #   make demo   -> simulator -> ingest -> summary
 #   make test   -> ruff, mypy and the whole test suite on SQLite, PostgreSQL and MariaDB
-PYTHON ?= python3.11
+# python3.11 when present, else the newest of python3.13 / python3.12 (scripts/pick-python);
+# PYTHON=/path/to/python overrides, and is checked the same way.
+PICKED := $(shell PYTHON='$(PYTHON)' /bin/sh scripts/pick-python)
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
 .PHONY: demo test install lint typecheck pytest bench lock clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@test -n "$(PICKED)" || { echo "make: Retrovue needs Python 3.11, 3.12 or 3.13 and found none$(if $(PYTHON), (PYTHON=$(PYTHON) is not one of them)); install one (python3.11 or python3.13 on PATH), or run make PYTHON=/path/to/python3.13" >&2; exit 1; }
+	@echo "make: creating $(VENV) with $(PICKED) ($$($(PICKED) --version 2>&1))"
+	$(PICKED) -m venv $(VENV)
 
 $(VENV)/.app-installed: requirements/app.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/app.lock
@@ -42,10 +46,10 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Re-pin dependencies after editing pyproject.toml (needs network access to PyPI).
-lock:
-	$(PYTHON) -m pip install -q uv
-	$(PYTHON) -m uv pip compile pyproject.toml --extra gui --python-version 3.11 --no-header -o requirements/app.lock
-	$(PYTHON) -m uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements/dev.lock
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install -q uv
+	$(BIN)/python -m uv pip compile pyproject.toml --extra gui --python-version 3.11 --no-header -o requirements/app.lock
+	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements/dev.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

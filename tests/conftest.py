@@ -4,7 +4,8 @@ Each test session creates its own PostgreSQL and MariaDB databases (random names
 127.0.0.1 and drops them at the end; each test gets an empty, fully migrated catalog. Admin URLs can
 be overridden with RETROVUE_TEST_PG_ADMIN_URL / RETROVUE_TEST_MYSQL_ADMIN_URL. When a server is not
 reachable its tests are skipped with the reason, unless RETROVUE_REQUIRE_ALL_DBS=1 (set by CI), in
-which case they fail: CI must never go green having tested SQLite alone.
+which case they fail: CI must never go green having tested SQLite alone. RETROVUE_TEST_BACKENDS
+(comma-separated) runs the backend-parametrised tests on fewer backends, for CI's second Python.
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ PG_ADMIN = os.environ.get(
     "RETROVUE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 MYSQL_ADMIN = os.environ.get("RETROVUE_TEST_MYSQL_ADMIN_URL", "mysql+pymysql://root@127.0.0.1:3306/")
-BACKENDS = ("sqlite", "postgresql", "mariadb")
+ALL_BACKENDS = ("sqlite", "postgresql", "mariadb")
+# RETROVUE_TEST_BACKENDS=sqlite narrows a run (CI's second Python pass); unknown names are refused.
+BACKENDS = tuple(os.environ.get("RETROVUE_TEST_BACKENDS", ",".join(ALL_BACKENDS)).split(","))
+if not set(BACKENDS) <= set(ALL_BACKENDS) or not BACKENDS:
+    raise pytest.UsageError(f"RETROVUE_TEST_BACKENDS must name some of {', '.join(ALL_BACKENDS)}")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 
