@@ -33,6 +33,7 @@ from retrovue.plex import PlexClient
 from retrovue.plex.decode import decode_page
 from retrovue.plex.models import Episode, Media, Movie, Show
 from retrovue.store import items as dal
+from retrovue.store import lifecycle
 from retrovue.store.items import ShowRecord
 from retrovue.store.registry import LibraryRow
 
@@ -144,7 +145,7 @@ def seed_sync_library(
     if not tally.truncated:
         with engine.begin() as conn:
             tally.missing = seed_store.mark_missing_not_seen(conn, library.id, now, now=now)
-            dal.promote_deleted_past_retention(
+            lifecycle.promote_deleted_past_retention(
                 conn, library.id, now=now, retention_days=library.retention_days, listings=library.listings
             )
     return tally

@@ -13,7 +13,7 @@ from retrovue import machine, mapping
 from retrovue.catalog import ITEM_SORTS, Catalog, Item, ItemQuery
 from retrovue.errors import ConfigError
 from retrovue.store import items as dal
-from retrovue.store import local, registry
+from retrovue.store import lifecycle, local, registry, rekeys
 from retrovue.store import schema as t
 from retrovue.store.registry import SectionInfo
 
@@ -222,7 +222,7 @@ def test_states_local_paths_and_playable_follow_this_machines_mappings(lib: Lib,
     # A MISSING item leaves `playable`.
     with lib.engine.begin() as conn:
         _held, present = dal.present_not_in(conn, lib.movies, set())
-        dal.mark_missing(conn, lib.movies, present, now=NOW + 1, listing=1, confirmed_at=None)
+        lifecycle.mark_missing(conn, lib.movies, present, now=NOW + 1, listing=1, confirmed_at=None)
     assert list(cat.playable()) == []
     assert cat.item(a).state == "MISSING"  # type: ignore[union-attr]
     # Back in Plex's listing; then the mapping goes: out of `playable` again.
@@ -298,7 +298,7 @@ def test_a_rekeyed_item_keeps_its_id(lib: Lib) -> None:
     old = lib.movie("100", "Film", "/data/movies/film.mkv")
     twin = lib.movie("200", "Film", "/data/movies/film.mkv")
     with lib.engine.begin() as conn:
-        dal.merge_rekeyed(conn, lib.movies, [(old, twin)], now=NOW + 5)
+        rekeys.merge_rekeyed(conn, lib.movies, [(old, twin)], now=NOW + 5)
     cat = Catalog(lib.engine)
     (item,) = cat.iter_items()
     assert (item.id, item.rating_key) == (old, "200")

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 
 from retrovue.states import ItemState
 from retrovue.store import items as dal
-from retrovue.store import registry
+from retrovue.store import lifecycle, registry
 from retrovue.store import schema as t
 from tests.conftest import StatementCounter
 
@@ -81,7 +81,7 @@ def test_present_not_in_streams_only_the_unseen(catalog: Engine) -> None:
     server_id, lib_id = _library(catalog)
     with catalog.begin() as conn:
         ids = dal.upsert_items(conn, server_id, lib_id, [_episode(i) for i in range(5)], now=10)
-        dal.mark_missing(conn, lib_id, [ids["4"]], now=20, listing=1, confirmed_at=15)
+        lifecycle.mark_missing(conn, lib_id, [ids["4"]], now=20, listing=1, confirmed_at=15)
         held, unseen = dal.present_not_in(conn, lib_id, {ids["0"], ids["1"]})
     assert held == 4
     assert sorted(unseen) == sorted([ids["2"], ids["3"]])
@@ -94,7 +94,10 @@ def test_mark_missing_records_when_plex_last_listed_the_item(catalog: Engine) ->
     with catalog.begin() as conn:
         ids = dal.upsert_items(conn, server_id, lib_id, [_episode(1), _episode(2)], now=100)
         dal.upsert_items(conn, server_id, lib_id, [_episode(2, digest="d2")], now=400)
-        assert dal.mark_missing(conn, lib_id, [ids["1"], ids["2"]], now=500, listing=3, confirmed_at=300) == 2
+        assert (
+            lifecycle.mark_missing(conn, lib_id, [ids["1"], ids["2"]], now=500, listing=3, confirmed_at=300)
+            == 2
+        )
         rows = dict(
             conn.execute(
                 sa.select(t.media_items.c.rating_key, t.media_items.c.last_seen_at).order_by(
@@ -108,7 +111,9 @@ def test_mark_missing_records_when_plex_last_listed_the_item(catalog: Engine) ->
 
 
 def _promote(conn: sa.Connection, lib_id: int, *, now: int, listings: int) -> int:
-    return dal.promote_deleted_past_retention(conn, lib_id, now=now, retention_days=30, listings=listings)
+    return lifecycle.promote_deleted_past_retention(
+        conn, lib_id, now=now, retention_days=30, listings=listings
+    )
 
 
 def test_soft_delete_lifecycle_with_history(catalog: Engine) -> None:
@@ -117,12 +122,15 @@ def test_soft_delete_lifecycle_with_history(catalog: Engine) -> None:
         ids = dal.upsert_items(conn, server_id, lib_id, [_episode(i) for i in range(4)], now=100)
     run = 200
     with catalog.begin() as conn:
-        assert dal.mark_missing(conn, lib_id, [ids["2"], ids["3"]], now=run, listing=5, confirmed_at=150) == 2
+        assert (
+            lifecycle.mark_missing(conn, lib_id, [ids["2"], ids["3"]], now=run, listing=5, confirmed_at=150)
+            == 2
+        )
         assert dal.library_missing_deleted_counts(conn, lib_id) == (2, 0)
     # not yet past retention
     with catalog.begin() as conn:
         assert (
-            dal.promote_deleted_past_retention(
+            lifecycle.promote_deleted_past_retention(
                 conn, lib_id, now=run + 29 * DAY, retention_days=30, listings=9
             )
             == 0
@@ -133,13 +141,13 @@ def test_soft_delete_lifecycle_with_history(catalog: Engine) -> None:
     with catalog.begin() as conn:
         # past retention by the clock, but only one complete listing since it went missing: kept
         assert (
-            dal.promote_deleted_past_retention(
+            lifecycle.promote_deleted_past_retention(
                 conn, lib_id, now=run + 30 * DAY, retention_days=30, listings=6
             )
             == 0
         )
         assert (
-            dal.promote_deleted_past_retention(
+            lifecycle.promote_deleted_past_retention(
                 conn, lib_id, now=run + 30 * DAY, retention_days=30, listings=7
             )
             == 1
@@ -167,10 +175,10 @@ def test_deleted_comes_back_with_history_and_purge_is_explicit(catalog: Engine) 
     server_id, lib_id = _library(catalog)
     with catalog.begin() as conn:
         ids = dal.upsert_items(conn, server_id, lib_id, [_episode(1), _episode(2)], now=100)
-        dal.mark_missing(conn, lib_id, list(ids.values()), now=200, listing=1, confirmed_at=None)
-        assert dal.confirm_deleted(conn, lib_id, ["1", "2"], now=201) == 2
+        lifecycle.mark_missing(conn, lib_id, list(ids.values()), now=200, listing=1, confirmed_at=None)
+        assert lifecycle.confirm_deleted(conn, lib_id, ["1", "2"], now=201) == 2
         dal.upsert_items(conn, server_id, lib_id, [_episode(1)], now=300)
-        assert dal.purge_deleted(conn, lib_id) == 1
+        assert lifecycle.purge_deleted(conn, lib_id) == 1
     with catalog.connect() as conn:
         keys = conn.execute(sa.select(t.media_items.c.rating_key, t.media_items.c.state)).all()
         assert keys == [("1", "ACTIVE")]
@@ -182,8 +190,8 @@ def test_shows_and_seasons_go_missing_by_key_and_come_back(catalog: Engine) -> N
     with catalog.begin() as conn:
         dal.upsert_shows(conn, lib_id, [dal.ShowRecord("100", "Show", "sd", True)], now=100)
         dal.upsert_seasons(conn, lib_id, [dal.SeasonRecord("101", "100", 1)], now=100)
-        assert dal.mark_missing_keys(conn, t.shows, lib_id, ["100"], now=150, listing=2) == 1
-        assert dal.mark_missing_keys(conn, t.seasons, lib_id, ["101"], now=150, listing=2) == 1
+        assert lifecycle.mark_missing_keys(conn, t.shows, lib_id, ["100"], now=150, listing=2) == 1
+        assert lifecycle.mark_missing_keys(conn, t.seasons, lib_id, ["101"], now=150, listing=2) == 1
         assert dal.present_keys(conn, t.shows, lib_id) == set()
         dal.upsert_shows(conn, lib_id, [dal.ShowRecord("100", "Show", "sd", True)], now=160)
         assert dal.present_keys(conn, t.shows, lib_id) == {"100"}

@@ -25,7 +25,7 @@ from retrovue.cli import app
 from retrovue.cli.common import console, engine, json_text, print_json, printable, when
 from retrovue.errors import ConfigError
 from retrovue.states import ItemState
-from retrovue.store import items, registry, runs
+from retrovue.store import items, lifecycle, registry, runs
 from retrovue.store.keys import fold
 
 FORMATS = ("table", "json", "csv", "m3u")
@@ -388,5 +388,5 @@ def purge_command(
             f"Permanently remove {doomed} DELETED items of {lib.server_name}/{lib.title}?", abort=True
         )
     with eng.begin() as conn:
-        removed = items.purge_deleted(conn, lib.id)
+        removed = lifecycle.purge_deleted(conn, lib.id)
     console.print(f"Removed {removed} items from {lib.server_name}/{lib.title}.")

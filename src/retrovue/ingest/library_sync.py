@@ -58,7 +58,7 @@ from retrovue.mapping import refresh_library
 from retrovue.plex import Page, PlexClient
 from retrovue.plex.models import Episode, Movie, Section, Show
 from retrovue.store import items as dal
-from retrovue.store import runs
+from retrovue.store import lifecycle, rekeys, runs
 from retrovue.store import schema as t
 from retrovue.store.locks import LockLease
 from retrovue.store.registry import LibraryRow, ServerRow
@@ -353,7 +353,7 @@ class LibrarySync:
             self._retry_pending_detail()
         with self.engine.begin() as conn:
             self._fence(conn)
-            deleted = dal.promote_deleted_past_retention(
+            deleted = lifecycle.promote_deleted_past_retention(
                 conn,
                 lib.id,
                 now=self.now,
@@ -492,7 +492,7 @@ class LibrarySync:
         self._progress("finalize")
         with self.engine.begin() as conn:
             self._fence(conn)
-            missing = dal.mark_missing(
+            missing = lifecycle.mark_missing(
                 conn,
                 lib.id,
                 sorted(unseen),
@@ -503,11 +503,11 @@ class LibrarySync:
             )
             if lib.kind == "show":
                 for table, keys in ((t.shows, unseen_shows), (t.seasons, unseen_seasons)):
-                    dal.mark_missing_keys(
+                    lifecycle.mark_missing_keys(
                         conn, table, lib.id, sorted(keys), now=self.now, listing=self.listing
                     )
                 dal.mark_children_hydrated(conn, lib.id)
-            deleted = dal.promote_deleted_past_retention(
+            deleted = lifecycle.promote_deleted_past_retention(
                 conn,
                 lib.id,
                 now=self.now,
@@ -537,7 +537,7 @@ class LibrarySync:
         Returns the unseen ids that are still unaccounted for."""
         lib = self.library
         with self.engine.connect() as conn:
-            vanished, appeared = dal.rekey_candidates(
+            vanished, appeared = rekeys.rekey_candidates(
                 conn, lib.id, unseen_ids=sorted(unseen), seen_ids=self.seen.items, listings=lib.listings
             )
         if not vanished or not appeared:
@@ -549,7 +549,7 @@ class LibrarySync:
         pairs = [(old.item_id, new.item_id) for old, new in plan.pairs]
         with self.engine.begin() as conn:
             self._fence(conn)
-            dal.merge_rekeyed(conn, lib.id, pairs, now=self.now, run_id=self.run_id)
+            rekeys.merge_rekeyed(conn, lib.id, pairs, now=self.now, run_id=self.run_id)
         for old, new in pairs:
             self.seen.items.discard(new)
             self.seen.items.add(old)
@@ -586,7 +586,7 @@ class LibrarySync:
         gone = [k for k in keys if k not in result.details and k not in result.failed]
         with self.engine.begin() as conn:
             self._fence(conn)
-            return dal.confirm_deleted(conn, self.library.id, gone, now=self.now, run_id=self.run_id)
+            return lifecycle.confirm_deleted(conn, self.library.id, gone, now=self.now, run_id=self.run_id)
 
     def _progress(self, phase: str) -> None:
         lib = self.library

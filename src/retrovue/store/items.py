@@ -9,9 +9,8 @@ Seen/state bookkeeping (the design note's section 02, without its per-row touch)
 - add: first_seen_at = last_seen_at = now; change: update, keep first_seen_at;
 - unchanged: nothing is written. The run keeps the ids it saw in memory; the library's
   `verified_at` records when its present rows were last confirmed;
-- finalize: present rows the complete listing did not contain become MISSING (missing_since = now,
-  last_seen_at = the library's previous `verified_at`), and MISSING past the retention period *and*
-  enough complete listings becomes DELETED. Every state change is written to item_events.
+- what a complete listing did not contain goes MISSING and later DELETED in `store.lifecycle`;
+  a row carried to a re-keyed twin in `store.rekeys`.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from retrovue.store.keys import item_keys, show_keys
 from retrovue.store.upsert import upsert
 
 __all__ = [
-    "MIN_LISTINGS_BEFORE_DELETE",
     "ItemRecord",
     "ItemSnapshot",
     "PartRecord",
@@ -40,9 +38,7 @@ __all__ = [
     "item_snapshot",
     "library_missing_deleted_counts",
     "library_state_counts",
-    "mark_missing",
     "present_not_in",
-    "promote_deleted_past_retention",
     "show_snapshot",
     "upsert_items",
     "upsert_seasons",
@@ -50,9 +46,6 @@ __all__ = [
 ]
 
 GONE = (ItemState.MISSING.value, ItemState.DELETED.value)
-MIN_LISTINGS_BEFORE_DELETE = 2
-"""Complete listings that must go by without an item, after the one that marked it MISSING, before
-retention may promote it to DELETED: a clock that jumps forward cannot delete anything by itself."""
 # Chunk IN-lists well below every dialect's bound-parameter limit (SQLite: 32,766).
 IN_CHUNK = 900
 
@@ -259,7 +252,7 @@ def ids_for_keys(conn: Connection, library_id: int, rating_keys: Sequence[str]) 
 
 # --- writes ------------------------------------------------------------------------------------
 
-_ITEM_UPDATE = (
+ITEM_UPDATE_COLUMNS = (
     "server_id",
     "kind",
     "show_rating_key",
@@ -327,7 +320,7 @@ def upsert_items(
         )
         row.update(item_keys(row))  # once per row: the columns' own defaults would fold 3 times
         rows.append(row)
-    upsert(conn, t.media_items, rows, conflict=("library_id", "rating_key"), update=_ITEM_UPDATE)
+    upsert(conn, t.media_items, rows, conflict=("library_id", "rating_key"), update=ITEM_UPDATE_COLUMNS)
     ids = {k: snap.id for k, snap in item_snapshot(conn, library_id, keys).items()}
     _replace_parts(conn, ids, items)
     events = [
@@ -466,258 +459,3 @@ def record_item_errors(conn: Connection, library_id: int, errors: Mapping[str, s
             )
         ).rowcount
     return n
-
-
-def mark_missing(
-    conn: Connection,
-    library_id: int,
-    item_ids: Sequence[int],
-    *,
-    now: int,
-    listing: int,
-    confirmed_at: int | None,
-    run_id: int | None = None,
-) -> int:
-    """The given present items become MISSING; returns how many were marked.
-
-    Only call this after a complete listing that did not contain them. `confirmed_at` (the
-    library's previous `verified_at`) becomes their `last_seen_at` where it is newer: the last time
-    Plex was known to list them. `listing` is the complete listing that found them gone.
-    """
-    c = t.media_items.c
-    marked = 0
-    for part in chunks(list(item_ids)):
-        due = sa.and_(c.library_id == library_id, c.id.in_(part), c.state.notin_(GONE))
-        _log_transition(conn, due, ItemState.MISSING, now=now, run_id=run_id)
-        marked += conn.execute(
-            t.media_items.update()
-            .where(due)
-            .values(
-                state=ItemState.MISSING.value,
-                missing_since=now,
-                missing_listing=listing,
-                last_seen_at=_greatest(conn, c.last_seen_at, confirmed_at),
-            )
-        ).rowcount
-    return int(marked)
-
-
-def mark_missing_keys(
-    conn: Connection, table: sa.Table, library_id: int, rating_keys: Sequence[str], *, now: int, listing: int
-) -> int:
-    """Shows or seasons (by rating key) that a complete listing did not contain become MISSING."""
-    c = table.c
-    marked = 0
-    for part in chunks(list(rating_keys)):
-        marked += conn.execute(
-            table.update()
-            .where(c.library_id == library_id, c.rating_key.in_(part), c.state.notin_(GONE))
-            .values(state=ItemState.MISSING.value, missing_since=now, missing_listing=listing)
-        ).rowcount
-    return int(marked)
-
-
-def _greatest(conn: Connection, column: sa.ColumnElement[int], value: int | None) -> sa.ColumnElement[int]:
-    """max(column, value) in SQL: GREATEST where the dialect has it, MAX(a, b) on SQLite."""
-    if value is None:
-        return column
-    if conn.dialect.name == "sqlite":
-        return sa.func.max(column, value)
-    return sa.func.greatest(column, value)
-
-
-def promote_deleted_past_retention(
-    conn: Connection,
-    library_id: int,
-    *,
-    now: int,
-    retention_days: int,
-    listings: int,
-    run_id: int | None = None,
-) -> int:
-    """MISSING for at least `retention_days` *and* for `MIN_LISTINGS_BEFORE_DELETE` further complete
-    listings becomes DELETED; returns how many items were promoted. `listings` is the library's
-    count of complete listings so far."""
-    cutoff = now - retention_days * 86_400
-    last_listing = listings - MIN_LISTINGS_BEFORE_DELETE
-    promoted = 0
-    for table in (t.media_items, t.shows, t.seasons):
-        c = table.c
-        due = sa.and_(
-            c.library_id == library_id,
-            c.state == ItemState.MISSING.value,
-            c.missing_since <= cutoff,
-            sa.func.coalesce(c.missing_listing, 0) <= last_listing,
-        )
-        if table is t.media_items:
-            _log_transition(conn, due, ItemState.DELETED, now=now, run_id=run_id)
-        n = conn.execute(table.update().where(due).values(state=ItemState.DELETED.value)).rowcount
-        if table is t.media_items:
-            promoted = int(n)
-    return promoted
-
-
-def confirm_deleted(
-    conn: Connection, library_id: int, rating_keys: Sequence[str], *, now: int, run_id: int | None = None
-) -> int:
-    """MISSING items that a deep run proved gone (their metadata request returned 404) become DELETED."""
-    c = t.media_items.c
-    n = 0
-    for part in chunks(list(rating_keys)):
-        due = sa.and_(c.library_id == library_id, c.state == ItemState.MISSING.value, c.rating_key.in_(part))
-        _log_transition(conn, due, ItemState.DELETED, now=now, run_id=run_id)
-        n += conn.execute(t.media_items.update().where(due).values(state=ItemState.DELETED.value)).rowcount
-    return n
-
-
-def _log_transition(
-    conn: Connection, where: sa.ColumnElement[bool], new: ItemState, *, now: int, run_id: int | None
-) -> None:
-    """Write one item_events row per item about to change state, set-based (INSERT … SELECT)."""
-    c = t.media_items.c
-    select = sa.select(
-        c.id,
-        sa.literal(run_id, sa.Integer),
-        sa.literal(now, sa.BigInteger),
-        sa.literal("state"),
-        c.state,
-        sa.literal(new.value),
-    ).where(where)
-    conn.execute(
-        t.item_events.insert().from_select(
-            ["item_id", "run_id", "at", "event", "old_value", "new_value"], select
-        )
-    )
-
-
-def purge_deleted(conn: Connection, library_id: int) -> int:
-    """Remove DELETED items (and their parts and history) for good; the explicit, separate clean-up."""
-    c = t.media_items.c
-    doomed = sa.select(c.id).where(c.library_id == library_id, c.state == ItemState.DELETED.value)
-    conn.execute(t.media_parts.delete().where(t.media_parts.c.item_id.in_(doomed)))
-    conn.execute(t.item_events.delete().where(t.item_events.c.item_id.in_(doomed)))
-    n = conn.execute(
-        t.media_items.delete().where(c.library_id == library_id, c.state == ItemState.DELETED.value)
-    ).rowcount
-    for table in (t.shows, t.seasons):
-        conn.execute(
-            table.delete().where(table.c.library_id == library_id, table.c.state == ItemState.DELETED.value)
-        )
-    return int(n)
-
-
-def rekey_candidates(
-    conn: Connection,
-    library_id: int,
-    *,
-    unseen_ids: Sequence[int],
-    seen_ids: Container[int],
-    listings: int,
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """(vanished, appeared) rows as (id, rating_key, kind, guid, first file, its size, listing).
-
-    Vanished: the present items a complete listing did not contain (`unseen_ids`; last listed in
-    listing number `listings`, so `listing` = `listings` + 1 is the first one they could have been
-    re-keyed in), and the library's MISSING items (`listing` = the one that found them gone).
-    Appeared: items this run saw that were first listed at or after the earliest of those numbers,
-    across runs, so a re-key first listed by a run that ended partial is still matched. Rows
-    without a `first_listing` (stored before it existed) never count as appeared.
-    """
-    i, p = t.media_items.c, t.media_parts.c
-    first_part = (
-        sa.select(p.file, p.size)
-        .where(p.item_id == i.id)
-        .order_by(p.media_index, p.part_index)
-        .limit(1)
-        .correlate(t.media_items)
-    )
-    file_col = first_part.with_only_columns(p.file).scalar_subquery()
-    size_col = first_part.with_only_columns(p.size).scalar_subquery()
-    cols = (i.id, i.rating_key, i.kind, i.guid_primary, file_col, size_col)
-    vanished: list[tuple[Any, ...]] = []
-    for part in chunks(list(unseen_ids)):
-        rows = conn.execute(sa.select(*cols).where(i.library_id == library_id, i.id.in_(part)))
-        vanished.extend((*r, listings + 1) for r in rows)
-    missing = conn.execute(
-        sa.select(*cols, sa.func.coalesce(i.missing_listing, 0)).where(
-            i.library_id == library_id, i.state == ItemState.MISSING.value
-        )
-    )
-    vanished.extend(tuple(r) for r in missing)
-    if not vanished:
-        return [], []
-    since = min(v[-1] for v in vanished)
-    rows = conn.execute(
-        sa.select(*cols, i.first_listing).where(
-            i.library_id == library_id, i.first_listing >= since, i.state.notin_(GONE)
-        )
-    )
-    appeared = [tuple(r) for r in rows if r[0] in seen_ids]
-    return vanished, appeared
-
-
-_REKEY_COPY = (*_ITEM_UPDATE, "rating_key", "error_count", "last_error_at", "last_error")
-
-
-def merge_rekeyed(
-    conn: Connection,
-    library_id: int,
-    pairs: Sequence[tuple[int, int]],
-    *,
-    now: int,
-    run_id: int | None = None,
-) -> int:
-    """Give each vanished row (old id) the identity data of its re-keyed twin (new id), then drop the
-    twin: the old row keeps its id, `first_seen_at` and history; its parts become the twin's.
-
-    Statements per chunk: a few reads and one executemany per table, whatever the number of pairs.
-    """
-    c = t.media_items.c
-    merged = 0
-    for chunk in chunks(list(pairs)):
-        old_ids = [o for o, _ in chunk]
-        new_ids = [n for _, n in chunk]
-        twin_rows = {
-            r.id: r._mapping for r in conn.execute(sa.select(t.media_items).where(c.id.in_(new_ids)))
-        }
-        old_keys = {
-            r.id: (r.rating_key, r.state)
-            for r in conn.execute(sa.select(c.id, c.rating_key, c.state).where(c.id.in_(old_ids)))
-        }
-        conn.execute(t.media_parts.delete().where(t.media_parts.c.item_id.in_(old_ids)))
-        conn.execute(
-            t.media_parts.update()
-            .where(t.media_parts.c.item_id == sa.bindparam("new_id"))
-            .values(item_id=sa.bindparam("old_id")),
-            [{"new_id": n, "old_id": o} for o, n in chunk],
-        )
-        conn.execute(t.item_events.delete().where(t.item_events.c.item_id.in_(new_ids)))
-        conn.execute(t.media_items.delete().where(c.id.in_(new_ids)))
-        updates = []
-        for o, n in chunk:
-            twin = twin_rows[n]
-            row = {f"v_{col}": twin[col] for col in _REKEY_COPY}
-            row["v_missing_since"] = None
-            row["target_id"] = o
-            updates.append(row)
-        conn.execute(
-            t.media_items.update()
-            .where(c.id == sa.bindparam("target_id"))
-            .values({col: sa.bindparam(f"v_{col}") for col in _REKEY_COPY}),
-            updates,
-        )
-        events = [
-            {
-                "item_id": o,
-                "run_id": run_id,
-                "at": now,
-                "event": "rekey",
-                "old_value": old_keys[o][0],
-                "new_value": twin_rows[n]["rating_key"],
-                "detail": f"state {old_keys[o][1]} -> {twin_rows[n]['state']}",
-            }
-            for o, n in chunk
-        ]
-        conn.execute(t.item_events.insert(), events)
-        merged += len(chunk)
-    return merged
