@@ -353,14 +353,7 @@ class LibrarySync:
             self._retry_pending_detail()
         with self.engine.begin() as conn:
             self._fence(conn)
-            deleted = lifecycle.promote_deleted_past_retention(
-                conn,
-                lib.id,
-                now=self.now,
-                retention_days=lib.retention_days,
-                listings=lib.listings,
-                run_id=self.run_id,
-            )
+            deleted = self._promote_deleted(conn, listings=lib.listings)
         self._progress("items")
         return _Outcome(RUN_OK, None, 0, deleted, gated=True)
 
@@ -507,17 +500,22 @@ class LibrarySync:
                         conn, table, lib.id, sorted(keys), now=self.now, listing=self.listing
                     )
                 dal.mark_children_hydrated(conn, lib.id)
-            deleted = lifecycle.promote_deleted_past_retention(
-                conn,
-                lib.id,
-                now=self.now,
-                retention_days=lib.retention_days,
-                listings=self.listing,
-                run_id=self.run_id,
-            )
+            deleted = self._promote_deleted(conn, listings=self.listing)
         if self.options.deep:
             deleted += self._confirm_deleted()
         return missing, deleted
+
+    def _promote_deleted(self, conn: sa.Connection, *, listings: int) -> int:
+        """MISSING past retention and `listings` complete listings later becomes DELETED (a gated
+        run passes the library's count unchanged: quiet runs do not bring deletion closer)."""
+        return lifecycle.promote_deleted_past_retention(
+            conn,
+            self.library.id,
+            now=self.now,
+            retention_days=self.library.retention_days,
+            listings=listings,
+            run_id=self.run_id,
+        )
 
     def _within_threshold(self, what: str, would: int, held: int) -> None:
         """Refuse a finalize that would mark more than the library's threshold of what the catalog
