@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 
 from retrovue import machine
 from retrovue.gui.main_window import MainWindow
-from retrovue.gui.models.tree import COL_ITEMS, COL_KIND, COL_STATES
+from retrovue.gui.models.tree import COL_ITEMS, COL_KIND, COL_RUN, COL_STATES
 from retrovue.store import items, registry
-from retrovue.store.items import ItemRecord
+from retrovue.store.items import ItemRecord, PartRecord
 from tests.gui.conftest import Recorder, fake_library, fill_items
 
 
@@ -93,8 +93,9 @@ def test_detail_pane_shows_parts_streams_history_and_error(
     assert "Episode 000000" in pane.heading.text()
     assert pane.parts.rowCount() == 1
     assert pane.parts.item(0, 1).text().startswith("/data/tv/Show 000/")
-    assert pane.parts.item(0, 2).text() == "(no mapping)"
-    assert '"codec": "h264"' in pane.streams.toPlainText()
+    assert pane.parts.item(0, 2).text() == "(no path mapping)"
+    assert pane.parts.item(0, 0).text() == "File"  # one file: no "0.0", no numbering at all
+    assert "Video · H.264" in pane.streams.toPlainText()  # words, not JSON
     history = [
         (pane.history.item(r, 2).text(), pane.history.item(r, 3).text())
         for r in range(pane.history.rowCount())
@@ -172,7 +173,7 @@ def test_open_and_reveal_never_touch_the_disk_on_the_gui_thread(
     assert runner.calls == []
 
 
-def test_open_without_mapping_reports_in_the_status_bar(
+def test_open_without_mapping_says_why_and_offers_the_dialog(
     qtbot: Any, make_window: Callable[..., MainWindow], engine: Engine, runner: Recorder
 ) -> None:
     server_id, library_id = fake_library(engine)
@@ -181,7 +182,51 @@ def test_open_without_mapping_reports_in_the_status_bar(
     _select_first_item(qtbot, window)
     window.act_open.trigger()
     assert runner.calls == []
-    assert "no local path" in window.statusBar().currentMessage()
+    pane = window.detail
+    assert pane.message.text().startswith("Cannot open: no local path for this item on this machine")
+    assert pane.message_row.isVisibleTo(window)
+    assert pane.fix.defaultAction() is window.act_mappings  # a button, not a command-line hint
+    window.statusBar().showMessage("something else")  # the status bar moves on; the pane does not
+    assert pane.message.text().startswith("Cannot open")
+    assert window.activity.texts()[0].startswith("Cannot open")
+    pane.fix.click()
+    assert window.dialog is not None
+    assert window.dialog.windowTitle().startswith("Path mappings")
+    window.dialog.reject()
+
+
+def test_unavailable_item_says_why(
+    qtbot: Any, make_window: Callable[..., MainWindow], engine: Engine
+) -> None:
+    server_id, library_id = fake_library(engine)
+    now = int(time.time())
+    with engine.begin() as conn:
+        items.upsert_items(
+            conn,
+            server_id,
+            library_id,
+            [
+                ItemRecord(
+                    "1",
+                    "episode",
+                    "Gone File",
+                    "d1",
+                    state="UNAVAILABLE",
+                    show_title="Show",
+                    part_count=1,
+                    parts=(
+                        PartRecord(0, 0, file="/data/tv/Show/gone.mkv", file_exists=False, accessible=False),
+                    ),
+                )
+            ],
+            now=now,
+        )
+    window = make_window()
+    _select_first_item(qtbot, window)
+    state = window.detail.state.text()
+    assert state.startswith("UNAVAILABLE — Plex cannot play it")
+    assert "/data/tv/Show/gone.mkv" in state
+    assert window.detail.parts.item(0, 7).text() == "missing on the Plex server"
 
 
 def test_unreachable_server_is_marked(
@@ -192,11 +237,12 @@ def test_unreachable_server_is_marked(
     with qtbot.waitSignal(window.bus.server_checked, timeout=20_000) as blocker:
         pass
     assert blocker.args[0] == server_id
-    assert blocker.args[1] is False
+    assert blocker.args[1] == "unreachable"  # not "token rejected": nothing answered at all
     item = window.tree_model.server_item(server_id)
     assert item is not None
     assert "unreachable" in item.toolTip()
-    assert window.tree_model.item(item.row(), 5).text() == "unreachable"
+    assert window.tree_model.item(item.row(), COL_RUN).text() == "unreachable"
+    assert window.activity.texts()[0].startswith("unreachable: ")
 
 
 def test_selection_columns_and_geometry_persist(

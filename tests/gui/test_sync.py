@@ -88,10 +88,12 @@ def test_window_progress_status_and_double_start(
     bar = window.progress.bars[library_id]
     qtbot.waitUntil(lambda: bar.bar.value() == 4)
     assert bar.bar.maximum() == 11
-    assert "+2 ~2 !0" in bar.label.text()
+    assert "reading items 4 of 11 · 2 added or changed · 0 s elapsed" in bar.label.text()
     gate.set()
     qtbot.waitUntil(lambda: not window.jobs)
-    assert window.statusBar().currentMessage().startswith("Sync finished: +3 ~7 !1 (missing↑2, deleted↑0)")
+    line = "3 added or changed, 2 removed from Plex, 1 error — 0 s"
+    assert window.activity.texts() == [line, "that library is already being synced"]
+    assert window.items.result.text() == f"Last sync: {line}"
     assert window.progress.bars == {}
     assert window.act_sync.isEnabled()
 
@@ -109,7 +111,8 @@ def test_lock_held_is_reported_not_raised(
     window = make_window(sync_fn=locked)
     window.sync_selected()
     qtbot.waitUntil(lambda: not window.jobs)
-    assert window.statusBar().currentMessage().startswith("Sync failed: TV Shows is being synced by pid 42")
+    assert window.activity.texts()[0].startswith("sync could not run: TV Shows is being synced by pid 42")
+    assert window.items.result.text().startswith("Last sync: Could not run: TV Shows is being synced")
     assert window.act_sync.isEnabled()
 
 
@@ -124,15 +127,21 @@ def test_unexpected_engine_error_is_a_message(
     window = make_window(sync_fn=broken)
     window.sync_all()
     qtbot.waitUntil(lambda: not window.jobs)
-    assert (
-        window.statusBar().currentMessage()
-        == "Sync failed: unexpected error (ValueError: boom); details in the log"
-    )
+    assert window.activity.texts() == [
+        "sync could not run: unexpected error (ValueError: boom); details in the log"
+    ]
 
 
 def test_completion_message_names_a_failure() -> None:
-    text = completion_message(_summary(1, status="partial", reason="3 shows failed"))
-    assert text == "Sync finished: +3 ~7 !1 (missing↑0, deleted↑0) — offline/TV Shows partial: 3 shows failed"
+    text = completion_message(_summary(1, status="partial", reason="3 shows failed", elapsed_s=12.4))
+    assert text == "offline / TV Shows: 3 added or changed, 1 error — 12 s — incomplete: 3 shows failed"
+    cancelled = _summary(1, status="cancelled", reason="cancelled by the user", processed=120, elapsed_s=4)
+    assert (
+        completion_message(cancelled)
+        == "offline / TV Shows: Cancelled after 120 items: cancelled by the user — 4 s"
+    )
+    failed = _summary(1, status="failed", reason="Plex answered 500")
+    assert completion_message(failed) == "offline / TV Shows: Failed: Plex answered 500 — 0 s"
 
 
 # ------------------------------------------------------------------------------------- real engine
@@ -166,7 +175,8 @@ def test_real_sync_updates_tree_table_history_and_status(
     assert events[-1] == "completed"
     assert events.count("page") >= 2
     assert set(events[1:-1]) == {"page"}
-    assert window.statusBar().currentMessage().startswith("Sync finished: +40 ~0 !0 (missing↑0, deleted↑0)")
+    assert window.activity.texts()[0].startswith("40 added or changed, 0 errors — ")
+    assert window.items.result.text().startswith("Last sync: 40 added or changed, 0 errors — ")
     cells = window.tree_model.library_cells(library_id)
     assert cells[COL_ITEMS].text() == "40"
     assert cells[COL_RUN].text() == "ok"
@@ -187,9 +197,9 @@ def test_resync_after_mutations_shows_changes(
     plex_sim.edit(episode_keys[1], title="A Brand New Title")
     with qtbot.waitSignal(window.bus.job_finished, timeout=30_000):
         window.sync_selected()
-    message = window.statusBar().currentMessage()
-    assert message.startswith("Sync finished: +1 "), message
-    assert "missing↑1" in message, message
+    message = window.activity.texts()[0]
+    assert message.startswith("1 added or changed, 1 removed from Plex, 0 errors — "), message
+    assert len(window.activity.texts()) == 2  # the first run's line stays
     window.search.setText("Brand New")
     window.apply_search()
     assert window.items_model.total == 1
@@ -220,5 +230,7 @@ def test_cancel_mid_sync(qtbot: Any, make_window: Callable[..., MainWindow], eng
         window.act_cancel.trigger()
         qtbot.waitUntil(lambda: not window.jobs, timeout=30_000)
     assert [s.status for s in completed] == ["cancelled"]
-    assert "cancelled" in window.statusBar().currentMessage()
+    assert window.activity.texts()[0].startswith("Cancelled")
+    assert window.activity.entries[-1].level == "warning"
+    assert window.items.result.text().startswith("Last sync: Cancelled")
     assert window.act_sync.isEnabled()

@@ -19,12 +19,14 @@ from retrovue.catalog.model import (
     Page,
     Part,
     Playable,
+    Run,
     Season,
     Server,
     Show,
 )
 from retrovue.catalog.playable import playable_items
 from retrovue.catalog.query import ItemQuery
+from retrovue.catalog.runs import list_runs
 from retrovue.errors import UnknownLibraryError
 from retrovue.mapping import Resolvers
 from retrovue.mapping.roots import ProbeFn, probe_root
@@ -100,6 +102,14 @@ class Catalog:
     def counts(self, query: ItemQuery | None = None) -> dict[str, int]:
         """Items matching `query` per state, every one of the five states a key."""
         return _library.count_states(self.engine, self.machine, query or ItemQuery())
+
+    def runs(self, *, library_id: int | None = None, limit: int = 50) -> list[Run]:
+        """Sync runs, newest first (of one library, or of all)."""
+        return list_runs(self.engine, library_id=library_id, limit=limit)
+
+    def last_runs(self) -> dict[int, Run]:
+        """Each library's last run, by library id (libraries never synced are absent)."""
+        return {run.library_id: run for run in list_runs(self.engine, latest_per_library=True)}
 
     def shows(
         self,

@@ -19,6 +19,7 @@ __all__ = [
     "Page",
     "Part",
     "Playable",
+    "Run",
     "Season",
     "Server",
     "Show",
@@ -63,6 +64,28 @@ class Library:
     @property
     def items(self) -> int:
         return sum(self.counts.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One sync of a library: how it ended (running, ok, partial, failed, cancelled) and its counts."""
+
+    id: int
+    library_id: int
+    library_title: str
+    server_name: str
+    mode: str  # incremental | deep
+    status: str
+    started_at: int
+    finished_at: int | None
+    processed: int
+    changed: int  # added, or changed in Plex
+    skipped: int
+    errors: int
+    missing: int  # items Plex stopped listing during the run
+    deleted: int
+    requests: int
+    error_text: str | None  # why it was not ok
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,8 @@ class UiBus(QObject):
     sync_failed = Signal(int, int, str)
     # job id: the worker is done (after its last sync_completed / sync_failed)
     job_finished = Signal(int)
-    # server_id, reachable, one-line detail (version, or why not)
-    server_checked = Signal(int, bool, str)
+    # server_id, status ("online", or the problem: "token rejected", "unreachable"…), one-line detail
+    server_checked = Signal(int, str, str)
 
 
 def forward_engine_event(bus: UiBus, event: Event) -> None:

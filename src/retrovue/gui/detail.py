@@ -1,16 +1,18 @@
-"""`DetailPane`: everything the catalog knows about one item — parts, streams, state history, errors.
+"""`DetailPane`: everything the catalog knows about one item — why it is in its state, its files and
+streams in words, its history, and the last action's error.
 
 Layout only: the pane shows an `ItemDetail` from the read API (`Catalog.detail`: the item, its parts
 with their local paths on this machine, its history); its buttons are the window's actions (open,
-reveal, copy).
+reveal, copy). Streams read as Plex Web shows them ("1080p H.264 · AAC 5.1 English"); files are
+numbered from 1 and only where an item has several; an action that failed (a file that cannot be
+opened) stays written in the pane until the next action or item.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -26,12 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from retrovue.catalog import ItemDetail
+from retrovue.catalog import ItemDetail, Stream
 from retrovue.gui import fmt
+from retrovue.gui.wording import part_line, state_reason, stream_line, version_label
 
 __all__ = ["DetailPane"]
 
-PART_HEADERS = ("#", "Plex path", "Local path", "Size", "Duration", "Container", "Video", "Audio", "Exists")
+PART_HEADERS = ("File", "Plex path", "Local path", "Size", "Duration", "Container", "Streams", "On Plex")
 HISTORY_HEADERS = ("When", "Event", "From", "To", "Detail")
 
 
@@ -45,8 +48,15 @@ def _table(headers: tuple[str, ...]) -> QTableWidget:
     return table
 
 
-def _flag(value: bool | None) -> str:
-    return "?" if value is None else ("yes" if value else "no")
+def _on_plex(exists: bool | None, accessible: bool | None) -> str:
+    """Plex's own file check, in words."""
+    if exists is False:
+        return "missing on the Plex server"
+    if accessible is False:
+        return "not readable by Plex"
+    if exists is None and accessible is None:
+        return "not checked"
+    return "present"
 
 
 class DetailPane(QWidget):
@@ -63,8 +73,24 @@ class DetailPane(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
 
+        self.message = QLabel()  # the last action's problem, until the next action or item
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #c62828")
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fix = QToolButton()  # the dialog that fixes the problem, when there is one
+        self.fix.setVisible(False)
+        self.message_row = QWidget()
+        row = QHBoxLayout(self.message_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.message, 1)
+        row.addWidget(self.fix)
+        self.message_row.setVisible(False)
+
         self.fields = QFormLayout()
         self.state = QLabel()
+        self.state.setWordWrap(True)
+        self.streams_line = QLabel()
+        self.streams_line.setWordWrap(True)
         self.seen = QLabel()
         self.rating_key = QLabel()
         self.guid = QLabel()
@@ -72,6 +98,7 @@ class DetailPane(QWidget):
         self.error.setWordWrap(True)
         for label, widget in (
             ("State", self.state),
+            ("Streams", self.streams_line),
             ("Seen", self.seen),
             ("Rating key", self.rating_key),
             ("GUID", self.guid),
@@ -83,25 +110,38 @@ class DetailPane(QWidget):
         self.streams = QPlainTextEdit()
         self.streams.setReadOnly(True)
         self.history = _table(HISTORY_HEADERS)
+        self.overview = QWidget()
+        self.overview.setLayout(self.fields)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.parts, "Parts")
+        self.tabs.addTab(self.overview, "Overview")
+        self.tabs.addTab(self.parts, "Files")
         self.tabs.addTab(self.streams, "Streams")
         self.tabs.addTab(self.history, "History")
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addLayout(buttons)
-        layout.addLayout(self.fields)
+        layout.addWidget(self.message_row)
         layout.addWidget(self.tabs, 1)
 
     def clear(self) -> None:
         self.show_detail(None)
 
+    def say(self, text: str, fix: QAction | None = None) -> None:
+        """Show an action's problem in the pane, with the action that fixes it (empty: hide it)."""
+        self.message.setText(text)
+        self.message_row.setVisible(bool(text))
+        if fix is not None:
+            self.fix.setDefaultAction(fix)
+        self.fix.setVisible(bool(text) and fix is not None)
+
     def show_detail(self, detail: ItemDetail | None) -> None:
+        if detail is None or self.detail is None or detail.item.id != self.detail.item.id:
+            self.say("")
         self.detail = detail
         if detail is None:
             self.heading.setText("No item selected")
-            for label in (self.state, self.seen, self.rating_key, self.guid, self.error):
+            for label in (self.state, self.streams_line, self.seen, self.rating_key, self.guid, self.error):
                 label.setText("")
             self.parts.setRowCount(0)
             self.history.setRowCount(0)
@@ -114,49 +154,54 @@ class DetailPane(QWidget):
         year = f" ({item.year})" if item.year else ""
         self.heading.setText(f"{where} — {item.title}{year}" if where else f"{item.title}{year}")
         missing = f", missing since {fmt.when(item.missing_since)}" if item.missing_since else ""
-        self.state.setText(f"{item.state}{missing}")
+        reason = state_reason(item, detail.parts)
+        self.state.setText(f"{item.state}{missing} — {reason}" if reason else f"{item.state}{missing}")
+        first = detail.parts[0] if detail.parts else None
+        self.streams_line.setText(part_line(first) if first is not None else "no file")
         self.seen.setText(f"first {fmt.when(item.first_seen_at)}, last {fmt.when(item.last_seen_at)}")
         self.rating_key.setText(f"{item.rating_key} ({item.kind})")
         self.guid.setText(item.guid or "")
         if item.last_error:
             self.error.setText(f"{item.last_error} ({item.error_count}×, {fmt.when(item.last_error_at)})")
         else:
-            self.error.setStyleSheet("")
-            self.error.setText("none")
+            self.error.setText("none while reading it from Plex")
 
         self.parts.setRowCount(len(detail.parts))
         streams: list[str] = []
         for r, part in enumerate(detail.parts):
-            local = part.local_path
-            video = " ".join(x for x in (part.video_codec, part.video_resolution) if x)
-            audio = " ".join(
-                x
-                for x in (part.audio_codec, f"{part.audio_channels}ch" if part.audio_channels else None)
-                if x
-            )
-            values = (
-                f"{part.media_index}.{part.part_index}",
+            name = version_label(part, detail.parts) or "File"
+            cells: tuple[str, ...] = (
+                name,
                 part.file or "",
-                local or "(no mapping)",
+                part.local_path or "(no path mapping)",
                 fmt.size(part.size),
                 fmt.duration(part.duration_ms),
                 part.container or "",
-                video,
-                audio,
-                _flag(part.file_exists),
+                part_line(part),
+                _on_plex(part.file_exists, part.accessible),
             )
-            for c, value in enumerate(values):
-                self.parts.setItem(r, c, QTableWidgetItem(value))
-            body = (
-                json.dumps([dataclasses.asdict(s) for s in part.streams], indent=2, ensure_ascii=False)
-                if part.streams is not None
-                else "not read"
-            )
-            streams.append(f"# part {part.media_index}.{part.part_index}: {part.file or ''}\n{body}")
-        self.streams.setPlainText("\n\n".join(streams) or "no parts")
+            for c, text in enumerate(cells):
+                cell = QTableWidgetItem(text)
+                cell.setToolTip(text)
+                self.parts.setItem(r, c, cell)
+            if part.streams is None:
+                body = "  streams not read yet (a deep sync reads them)"
+            else:
+                body = "\n".join(f"  {_stream_row(s)}" for s in part.streams) or "  no streams"
+            streams.append(f"{name}: {part.file or ''}\n{body}")
+        self.streams.setPlainText("\n\n".join(streams) or "no files")
 
         self.history.setRowCount(len(detail.history))
         for r, ev in enumerate(detail.history):
             row = (fmt.when(ev.at), ev.event, ev.old_value or "", ev.new_value or "", ev.detail or "")
             for c, value in enumerate(row):
                 self.history.setItem(r, c, QTableWidgetItem(value))
+
+
+def _stream_row(s: Stream) -> str:
+    """One stream on a line: `Video · 1080p H.264`, `Audio · AAC 5.1 English (default)`."""
+    kind = {1: "Video", 2: "Audio", 3: "Subtitles"}.get(s.type or 0, "Other")
+    text = stream_line([s]).removeprefix("Subtitles: ") or (s.codec or "")
+    flags = [f for f, on in (("default", s.default), ("forced", s.forced)) if on]
+    title = f" “{s.title}”" if s.title else ""
+    return f"{kind} · {text}{title}" + (f" ({', '.join(flags)})" if flags else "")

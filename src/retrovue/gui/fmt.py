@@ -6,7 +6,7 @@ import datetime as dt
 
 from retrovue.humanize import duration, size
 
-__all__ = ["duration", "episode", "size", "when"]
+__all__ = ["duration", "episode", "size", "when", "when_seconds"]
 
 
 def when(epoch: int | None) -> str:
@@ -22,3 +22,11 @@ def episode(season: int | None, number: int | None) -> str:
     s = f"S{season:02d}" if season is not None else ""
     e = f"E{number:02d}" if number is not None else ""
     return s + e
+
+
+def when_seconds(epoch: float) -> str:
+    """Local time to the second, with the date only when it is not today."""
+    moment = dt.datetime.fromtimestamp(epoch)
+    if moment.date() == dt.date.today():
+        return moment.strftime("%H:%M:%S")
+    return moment.strftime("%Y-%m-%d %H:%M:%S")

@@ -1,82 +1,54 @@
-"""`MainWindow`: servers and libraries on the left, a library's items in the centre, progress below.
+"""`MainWindow`: the browser on the left, the selected library's items and the item in the centre,
+the activity log and the sync history beside them.
 
-The window holds layout and wiring. Behaviour lives elsewhere: syncs in `retrovue.ingest.sync` (run by
-`SyncWorker` on a pool thread, reported through `UiBus`), reads through the read API
-(`retrovue.catalog`: items, details, local paths), open/reveal in `retrovue.desktop`.
+The window composes and wires; each part has its own module: `library_panel` (servers and
+libraries, progress), `items_panel` (filter bar, last result, table), `detail` (the item),
+`activity` (runs and errors of this session), `actions` (actions, menus, toolbar), `place` (what
+is remembered across restarts), `checks` (server connection tests). Syncs run in
+`retrovue.ingest.sync` on `SyncWorker` pool threads and reach the window through `UiBus`; reads go
+through the read API (`retrovue.catalog`); open/reveal through `retrovue.desktop`, off the GUI thread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from PySide6.QtCore import (
-    QByteArray,
-    QItemSelection,
-    QModelIndex,
-    QPoint,
-    QRunnable,
-    QSettings,
-    Qt,
-    QThreadPool,
-    QTimer,
-)
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QComboBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QMainWindow,
-    QMenu,
-    QMessageBox,
-    QSplitter,
-    QTableView,
-    QTabWidget,
-    QToolBar,
-    QTreeView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QItemSelection, QModelIndex, QPoint, QSettings, Qt, QThreadPool, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QTableView, QTabWidget
 from sqlalchemy import Engine
 
-from retrovue import desktop, servers
+from retrovue import desktop
 from retrovue.catalog import Catalog, Item
 from retrovue.existence import exists_now
+from retrovue.gui import place
+from retrovue.gui.actions import Actions
+from retrovue.gui.activity import ActivityLog
 from retrovue.gui.bus import UiBus
+from retrovue.gui.checks import ONLINE, ServerCheck
 from retrovue.gui.detail import DetailPane
 from retrovue.gui.dialogs.mappings import MappingsDialog
 from retrovue.gui.dialogs.server import ServerDialog
-from retrovue.gui.models.items import ItemsModel
-from retrovue.gui.models.runs import RunsModel
-from retrovue.gui.models.tree import ID_ROLE, KIND_ROLE, LibraryTree
-from retrovue.gui.progress import ProgressPanel
+from retrovue.gui.items_panel import ItemsPanel
+from retrovue.gui.library_panel import LibraryPanel
+from retrovue.gui.models.runs import RunsModel, run_result
 from retrovue.gui.tasks import Task, error_text, run_task
 from retrovue.gui.watch import WatchController
+from retrovue.gui.wording import RunResult, result_line
 from retrovue.gui.worker import SyncFunction, SyncRequest, SyncWorker, engine_sync
 from retrovue.ingest.events import SyncSummary
-from retrovue.states import ItemState
 from retrovue.store import registry
 from retrovue.store.registry import ServerRow
 
 __all__ = ["MainWindow", "completion_message"]
 
-SEARCH_DEBOUNCE_MS = 250
+TAB_ITEMS, TAB_ACTIVITY, TAB_HISTORY = range(3)
+NO_LOCAL_PATH = "no local path for this item on this machine; add a path mapping for its server"
 
 
 def completion_message(summary: SyncSummary) -> str:
-    """The design note's status line, plus why a run was not ok."""
-    text = (
-        f"Sync finished: +{summary.changed} ~{summary.skipped} !{summary.errors} "
-        f"(missing↑{summary.missing_promoted}, deleted↑{summary.deleted_promoted})"
-    )
-    where = f"{summary.server_name}/{summary.library_title}"
-    if summary.status != "ok":
-        reason = f": {summary.reason}" if summary.reason else ""
-        return f"{text} — {where} {summary.status}{reason}"
-    return f"{text} — {where}"
+    """A finished run in one line: where, then what happened in plain words."""
+    return f"{summary.server_name} / {summary.library_title}: {result_line(RunResult.of(summary))}"
 
 
 class MainWindow(QMainWindow):
@@ -94,7 +66,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.engine = engine
         self.catalog = Catalog(engine)  # every read of the window goes through the read API
-        self.settings = settings if settings is not None else QSettings("Retrovue", "Retrovue Ingest")
+        self.settings = settings if settings is not None else place.default_settings()
         self.runner = runner
         self.file_exists = file_exists
         self.sync_fn = sync_fn
@@ -107,170 +79,88 @@ class MainWindow(QMainWindow):
             engine, self.bus, self, sync_fn=sync_fn, sync_options={"page_size": page_size}
         )
         self.running: set[int] = set()  # libraries between sync_started and sync_completed
+        self.results: dict[int, tuple[str, bool]] = {}  # library id -> (last result line, bad)
         self.dialog: ServerDialog | MappingsDialog | None = None
         self.desktop_task: Task | None = None  # the last open/reveal, kept alive while it runs
         self.setWindowTitle("Retrovue Ingest")
 
-        self._build_actions()
+        self.acts = Actions(self)
+        a = self.acts
+        self.act_sync, self.act_sync_all, self.act_deep, self.act_cancel = (
+            a.sync,
+            a.sync_all,
+            a.deep,
+            a.cancel,
+        )
+        self.act_watch, self.act_check, self.act_reload = a.watch, a.check, a.reload
+        self.act_add_server, self.act_edit_server, self.act_remove_server = (
+            a.add_server,
+            a.edit_server,
+            a.remove_server,
+        )
+        self.act_mappings, self.act_toggle_library = a.mappings, a.toggle_library
+        self.act_open, self.act_reveal, self.act_copy_plex, self.act_copy_local = a.item_actions
         self._build_widgets()
-        self._build_menus()
+        a.build_menus()
         self._connect()
         self.reload()
-        self._restore()
-        self._update_actions()
+        place.restore(self)
+        self.update_actions()
         if check_servers_on_start:
             QTimer.singleShot(0, self.check_servers)
+        QTimer.singleShot(0, self.offer_first_server)
 
     # ---------------------------------------------------------------------------------- building
-    def _action(
-        self, text: str, slot: Callable[[], Any], shortcut: str | None = None, tip: str = ""
-    ) -> QAction:
-        action = QAction(text, self)
-        if shortcut:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setStatusTip(tip or text)
-        action.setToolTip(f"{tip or text} ({shortcut})" if shortcut else tip or text)
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
-    def _build_actions(self) -> None:
-        a = self._action
-        self.act_sync = a("Sync", self.sync_selected, "F5", "Sync the selected library")
-        self.act_sync_all = a("Sync all", self.sync_all, "Shift+F5", "Sync every enabled library")
-        self.act_deep = a("Deep sync", self.deep_sync_selected, "Ctrl+F5", "Deep sync the selected library")
-        self.act_cancel = a("Cancel", self.cancel_syncs, "Ctrl+.", "Cancel the running syncs")
-        self.act_watch = a("Watch", self.toggle_watch, None, "Sync libraries as their servers report changes")
-        self.act_watch.setCheckable(True)
-        self.act_check = a("Check servers", self.check_servers, "Ctrl+K", "Test every server's connection")
-        self.act_reload = a("Reload", self.reload, "Ctrl+R", "Re-read the catalog")
-        self.act_add_server = a("Add server…", self.add_server, "Ctrl+N")
-        self.act_edit_server = a("Edit server…", self.edit_server, "Ctrl+E")
-        self.act_remove_server = a("Remove server…", self.remove_server, None)
-        self.act_mappings = a(
-            "Path mappings…", self.edit_mappings, "Ctrl+M", "Map the server's paths to this machine"
-        )
-        self.act_toggle_library = a("Enabled for Sync all", self.toggle_library_enabled)
-        self.act_toggle_library.setCheckable(True)
-        self.act_open = a("Open file", self.open_item, "Ctrl+O", "Open the item's file in its player")
-        self.act_reveal = a("Reveal in file manager", self.reveal_item, "Ctrl+Shift+O")
-        self.act_copy_plex = a("Copy Plex path", self.copy_plex_path, "Ctrl+Shift+P")
-        self.act_copy_local = a("Copy local path", self.copy_local_path, "Ctrl+Shift+L")
-        self.act_find = a("Find", self.focus_search, "Ctrl+F", "Search titles")
-        self.act_history = a("Sync history", self.show_history, "Ctrl+H")
-        self.act_quit = a("Quit", self.close, "Ctrl+Q")
-
     def _build_widgets(self) -> None:
-        self.tree_model = LibraryTree(self.engine, self, catalog=self.catalog)
-        self.tree = QTreeView()
-        self.tree.setModel(self.tree_model)
-        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.tree.setUniformRowHeights(True)
-        self.progress = ProgressPanel()
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.tree, 1)
-        left_layout.addWidget(self.progress)
-
-        self.items_model = ItemsModel(self.engine, self, catalog=self.catalog)
-        self.table = QTableView()
-        self.table.setModel(self.items_model)
-        self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setSortIndicator(1, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.setWordWrap(False)
-        for col, width in enumerate((260, 180, 70, 50, 70, 80, 100, 120, 380, 380)):
-            self.table.setColumnWidth(col, width)
-
-        self.state_filter = QComboBox()
-        self.state_filter.addItem("All states", None)
-        for state in ItemState:
-            self.state_filter.addItem(state.value, state.value)
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search titles and shows (Ctrl+F)")
-        self.search.setClearButtonEnabled(True)
-        self.search_timer = QTimer(self)
-        self.search_timer.setSingleShot(True)
-        self.search_timer.setInterval(SEARCH_DEBOUNCE_MS)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("State"))
-        bar.addWidget(self.state_filter)
-        bar.addWidget(self.search, 1)
-        items_page = QWidget()
-        items_layout = QVBoxLayout(items_page)
-        items_layout.setContentsMargins(0, 0, 0, 0)
-        items_layout.addLayout(bar)
-        items_layout.addWidget(self.table, 1)
-
-        self.detail = DetailPane([self.act_open, self.act_reveal, self.act_copy_plex, self.act_copy_local])
+        self.library = LibraryPanel(self.catalog)
+        self.tree_model, self.tree, self.progress = (
+            self.library.model,
+            self.library.tree,
+            self.library.progress,
+        )
+        self.items = ItemsPanel(self.catalog, self.act_add_server)
+        self.items_model, self.table = self.items.model, self.items.table
+        self.search, self.state_filter, self.search_timer = (
+            self.items.search,
+            self.items.state_filter,
+            self.items.search_timer,
+        )
+        self.detail = DetailPane(self.acts.item_actions)
         self.items_split = QSplitter(Qt.Orientation.Vertical)
-        self.items_split.addWidget(items_page)
+        self.items_split.addWidget(self.items)
         self.items_split.addWidget(self.detail)
         self.items_split.setStretchFactor(0, 3)
         self.items_split.setStretchFactor(1, 2)
+        self.items_split.setSizes([460, 260])
+        self.items_split.setChildrenCollapsible(False)
 
-        self.runs_model = RunsModel(self.engine, self)
+        self.activity = ActivityLog()
+        self.runs_model = RunsModel(self.catalog, self)
         self.runs_view = QTableView()
         self.runs_view.setModel(self.runs_model)
         self.runs_view.verticalHeader().setVisible(False)
-        self.runs_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.runs_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.runs_view.horizontalHeader().setStretchLastSection(True)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self.items_split, "Items")
+        self.tabs.addTab(self.activity, "Activity")
         self.tabs.addTab(self.runs_view, "Sync history")
 
         self.main_split = QSplitter(Qt.Orientation.Horizontal)
-        self.main_split.addWidget(left)
+        self.main_split.addWidget(self.library)
         self.main_split.addWidget(self.tabs)
         self.main_split.setStretchFactor(0, 1)
         self.main_split.setStretchFactor(1, 3)
-        self.main_split.setSizes([420, 1000])
+        self.main_split.setSizes([340, 940])
+        self.main_split.setChildrenCollapsible(False)
         self.setCentralWidget(self.main_split)
 
-        self.count_label = QLabel()
+        self.count_label = self.items.count
         self.statusBar().addPermanentWidget(self.count_label)
-
-    def _build_menus(self) -> None:
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addActions([self.act_reload, self.act_check])
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_quit)
-        sync_menu = menu.addMenu("&Sync")
-        sync_menu.addActions([self.act_sync, self.act_deep, self.act_sync_all, self.act_cancel])
-        sync_menu.addSeparator()
-        sync_menu.addAction(self.act_watch)
-        server_menu = menu.addMenu("Se&rver")
-        server_menu.addActions(
-            [
-                self.act_add_server,
-                self.act_edit_server,
-                self.act_remove_server,
-                self.act_mappings,
-                self.act_check,
-            ]
-        )
-        item_menu = menu.addMenu("&Item")
-        item_menu.addActions([self.act_open, self.act_reveal, self.act_copy_plex, self.act_copy_local])
-        view_menu = menu.addMenu("&View")
-        view_menu.addActions([self.act_find, self.act_history, self.act_reload])
-
-        toolbar = QToolBar("Main")
-        toolbar.setObjectName("main-toolbar")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        toolbar.addActions([self.act_sync, self.act_deep, self.act_sync_all, self.act_cancel])
-        toolbar.addAction(self.act_watch)
-        toolbar.addSeparator()
-        toolbar.addActions([self.act_add_server, self.act_edit_server, self.act_mappings, self.act_check])
-        self.addToolBar(toolbar)
+        self.unseen = 0  # activity entries added while the Activity tab was not shown
+        self.activity_hint = QLabel()
+        self.statusBar().addPermanentWidget(self.activity_hint)
 
     def _connect(self) -> None:
         self.bus.sync_started.connect(self.onSyncStarted)
@@ -279,117 +169,126 @@ class MainWindow(QMainWindow):
         self.bus.sync_failed.connect(self.onSyncFailed)
         self.bus.job_finished.connect(self.onJobFinished)
         self.bus.server_checked.connect(self.onServerChecked)
-        self.watch.notice.connect(self.statusBar().showMessage)
+        self.watch.notice.connect(lambda text: self.say("Watch", text))
         self.watch.stopped.connect(lambda _reason: self.act_watch.setChecked(self.watch.running))
         self.tree.selectionModel().selectionChanged.connect(self._tree_selection_changed)
         self.tree.customContextMenuRequested.connect(self._tree_menu)
         self.table.selectionModel().currentRowChanged.connect(self._current_item_changed)
+        self.table.selectionModel().selectionChanged.connect(lambda *_a: self.update_actions())
         self.table.customContextMenuRequested.connect(self._item_menu)
         self.table.doubleClicked.connect(lambda _i: self.open_item())
         self.items_model.modelReset.connect(self._items_reset)
-        self.items_model.rowsInserted.connect(self._update_count)
-        self.state_filter.currentIndexChanged.connect(self._state_filter_changed)
-        self.search.textChanged.connect(lambda _t: self.search_timer.start())
-        self.search_timer.timeout.connect(self.apply_search)
+        self.activity.added.connect(self._activity_added)
+        self.tabs.currentChanged.connect(self._tab_changed)
+
+    # ---------------------------------------------------------------------------------- messages
+    def say(self, where: str, text: str, level: str = "info") -> None:
+        """A message that stays: into the activity log, and the status bar for now."""
+        self.activity.add(where, text, level)
+        self.statusBar().showMessage(f"{where}: {text}" if where else text)
+
+    def _activity_added(self, _entry: object) -> None:
+        if self.tabs.currentIndex() != TAB_ACTIVITY:
+            self.unseen += 1
+            self.tabs.setTabText(TAB_ACTIVITY, f"Activity ({self.unseen})")
+
+    def _tab_changed(self, index: int) -> None:
+        if index == TAB_ACTIVITY:
+            self.unseen = 0
+            self.tabs.setTabText(TAB_ACTIVITY, "Activity")
+        if index == TAB_HISTORY:
+            self.runs_model.reload()
 
     # ---------------------------------------------------------------------------------- selection
     def selected_node(self) -> tuple[str, int] | None:
-        index = self.tree.currentIndex()
-        if not index.isValid():
-            return None
-        first = index.siblingAtColumn(0)
-        return str(first.data(KIND_ROLE)), int(first.data(ID_ROLE))
+        return self.library.selected_node()
 
     def selected_library_id(self) -> int | None:
-        node = self.selected_node()
-        return node[1] if node and node[0] == "library" else None
+        return self.library.selected_library_id()
 
     def selected_server(self) -> ServerRow | None:
-        index = self.tree.currentIndex()
-        if not index.isValid():
+        server_id = self.library.selected_server_id()
+        if server_id is None:
             return None
-        first = index.siblingAtColumn(0)
-        if first.data(KIND_ROLE) == "library":
-            first = first.parent()
         with self.engine.connect() as conn:
             try:
-                return registry.get_server_by_id(conn, int(first.data(ID_ROLE)))
+                return registry.get_server_by_id(conn, server_id)
             except Exception:
                 return None
 
     def select_library(self, library_id: int) -> bool:
-        item = self.tree_model.library_item(library_id)
-        if item is None:
-            return False
-        index = item.index()
-        self.tree.expand(index.parent())
-        self.tree.setCurrentIndex(index)
-        return True
+        return self.library.select_library(library_id)
 
-    def _tree_selection_changed(self, _new: QItemSelection, _old: QItemSelection) -> None:
+    def _tree_selection_changed(
+        self, _new: QItemSelection | None = None, _old: QItemSelection | None = None
+    ) -> None:
         library_id = self.selected_library_id()
-        if library_id != self.items_model.library_id:
-            self.items_model.set_library(library_id)
-        self._update_actions()
+        self.items.show_library(library_id, self.library.library_kind(library_id))
+        self._show_result(library_id)
+        self.update_actions()
 
     def _items_reset(self) -> None:
-        self.detail.clear()
-        self._update_count()
-
-    def _update_count(self) -> None:
-        m = self.items_model
-        if m.library_id is None:
-            self.count_label.setText("")
-        else:
-            self.count_label.setText(f"{m.total:,} items ({len(m.rows):,} loaded)")
+        if not self.items.refreshing:
+            self.detail.clear()
+        self.update_actions()
 
     def current_item(self) -> Item | None:
-        return self.items_model.row(self.table.currentIndex())
+        return self.items.current_item()
 
     def _current_item_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         item = self.items_model.row(current)
-        if item is None:
-            self.detail.clear()
-        else:
+        if item is not None:
             self.detail.show_detail(self.catalog.detail(item.id))
-        self._update_actions()
-
-    def _state_filter_changed(self, _index: int) -> None:
-        self.items_model.set_state_filter(self.state_filter.currentData())
+        elif not self.items.refreshing:
+            self.detail.clear()
+        self.update_actions()
 
     def apply_search(self) -> None:
-        self.search_timer.stop()
-        self.items_model.set_search(self.search.text())
+        self.items.apply_search()
 
     def focus_search(self) -> None:
-        self.tabs.setCurrentIndex(0)
-        self.search.setFocus()
-        self.search.selectAll()
+        self.tabs.setCurrentIndex(TAB_ITEMS)
+        self.items.focus_search()
 
     def show_history(self) -> None:
         self.runs_model.reload()
-        self.tabs.setCurrentIndex(1)
+        self.tabs.setCurrentIndex(TAB_HISTORY)
+
+    def show_activity(self) -> None:
+        self.tabs.setCurrentIndex(TAB_ACTIVITY)
 
     # ---------------------------------------------------------------------------------- reading
     def reload(self) -> None:
-        """Re-read servers, libraries and the current library's items from the catalog."""
-        keep = self.selected_node()
-        self.tree_model.reload()
-        self.tree.expandAll()
-        self._fit_tree()
-        if keep is not None and keep[0] == "library":
-            self.select_library(keep[1])
-        library_id = self.selected_library_id()
-        if library_id != self.items_model.library_id:
-            self.items_model.set_library(library_id)
-        else:
-            self.items_model.refresh()
+        """Re-read servers, libraries, the current library's items and the history, keeping the
+        user's place (selected library and item, scroll positions, the item's detail)."""
+        self.library.reload()
+        for library_id, run in self.catalog.last_runs().items():
+            self.results[library_id] = (result_line(run_result(run)), run.status != "ok")
+        self._tree_selection_changed()
+        self.refresh_items()
         self.runs_model.reload()
-        self._update_actions()
+        self.update_actions()
 
-    def _fit_tree(self) -> None:
-        for col in range(self.tree_model.columnCount()):
-            self.tree.resizeColumnToContents(col)
+    def refresh_items(self, library_id: int | None = None) -> None:
+        """Re-read the items shown (and the selected item's detail), keeping the place."""
+        self.items.refresh(library_id)
+        item = self.current_item()
+        if item is not None:
+            self.detail.show_detail(self.catalog.detail(item.id))
+        elif self.detail.detail is not None and (
+            library_id is None or library_id == self.items_model.library_id
+        ):
+            self.detail.show_detail(self.catalog.detail(self.detail.detail.item.id))
+
+    def _show_result(self, library_id: int | None) -> None:
+        if library_id is None:
+            self.items.set_result("")
+            return
+        if library_id in self.running:
+            self.items.set_result("Last sync: syncing now…")
+            return
+        text, bad = self.results.get(library_id, ("never synced — press Sync (F5)", False))
+        self.items.set_result(f"Last sync: {text}", bad=bad)
 
     # ---------------------------------------------------------------------------------- actions
     def busy(self, library_id: int) -> bool:
@@ -397,30 +296,39 @@ class MainWindow(QMainWindow):
             return True
         return any(job.request.library_id in (None, library_id) for job in self.jobs.values())
 
-    def _update_actions(self) -> None:
+    def update_actions(self) -> None:
         library_id = self.selected_library_id()
         can_sync = library_id is not None and not self.busy(library_id)
         self.act_sync.setEnabled(can_sync)
         self.act_deep.setEnabled(can_sync)
-        self.act_sync_all.setEnabled(not self.jobs)
+        has_libraries = bool(self.tree_model.library_ids())
+        self.act_sync_all.setEnabled(not self.jobs and has_libraries)
         self.act_cancel.setEnabled(bool(self.jobs))
-        has_server = self.tree.currentIndex().isValid()
+        has_server = self.library.selected_server_id() is not None
         for act in (self.act_edit_server, self.act_remove_server, self.act_mappings):
             act.setEnabled(has_server)
+        self.act_check.setEnabled(self.tree_model.rowCount() > 0)
         item = self.current_item()
-        for act in (self.act_open, self.act_reveal, self.act_copy_plex, self.act_copy_local):
-            act.setEnabled(item is not None)
+        self.act_open.setEnabled(item is not None and item.file is not None)
+        self.act_reveal.setEnabled(item is not None and item.file is not None)
+        self.act_copy_plex.setEnabled(item is not None and item.file is not None)
+        self.act_copy_local.setEnabled(item is not None and item.file is not None)
+
+    _update_actions = update_actions
 
     def start_sync(self, request: SyncRequest) -> SyncWorker | None:
         if request.library_id is not None and self.busy(request.library_id):
-            self.statusBar().showMessage("That library is already being synced.")
+            self.say("Sync", "that library is already being synced", "warning")
             return None
         if request.library_id is None and self.jobs:
-            self.statusBar().showMessage("Wait for the running syncs to finish before Sync all.")
+            self.say("Sync", "wait for the running syncs to finish before Sync all", "warning")
+            return None
+        if request.library_id is None and not self.tree_model.library_ids():
+            self.offer_first_server()
             return None
         worker = SyncWorker(self.engine, self.bus, request, sync_fn=self.sync_fn)
         self.jobs[worker.job_id] = worker
-        self._update_actions()
+        self.update_actions()
         self.statusBar().showMessage("Sync started…")
         self.pool.start(worker)
         return worker
@@ -454,12 +362,17 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Cancelling…")
 
     # ---------------------------------------------------------------------------------- bus slots
+    def _library_title(self, library_id: int) -> str:
+        cells = self.tree_model.library_cells(library_id)
+        return cells[0].text() if cells else f"library {library_id}"
+
     def onSyncStarted(self, server_id: int, library_id: int, mode: str) -> None:  # noqa: N802
         self.running.add(library_id)
-        cells = self.tree_model.library_cells(library_id)
-        title = cells[0].text() if cells else f"library {library_id}"
-        self.progress.start(library_id, f"{title} ({mode})")
-        self._update_actions()
+        title = self._library_title(library_id)
+        self.progress.start(library_id, title if mode == "incremental" else f"{title} ({mode})")
+        if library_id == self.selected_library_id():
+            self._show_result(library_id)
+        self.update_actions()
 
     def onPageProgress(  # noqa: N802
         self,
@@ -477,16 +390,26 @@ class MainWindow(QMainWindow):
     def onSyncCompleted(self, server_id: int, library_id: int, summary: SyncSummary) -> None:  # noqa: N802
         self.running.discard(library_id)
         self.progress.finish(library_id)
-        self.tree_model.refresh_row(library_id)
-        self._fit_tree()
+        line = result_line(RunResult.of(summary))
+        bad = summary.status != "ok"
+        self.results[library_id] = (line, bad)
+        where = f"{summary.server_name} / {summary.library_title}"
+        level = "error" if summary.status == "failed" else "warning" if bad else "info"
+        self.say(where, line if summary.mode == "incremental" else f"deep sync: {line}", level)
+        self.library.model.refresh_row(library_id)
+        self.library.fit()
         if self.items_model.library_id == library_id:
-            self.items_model.refresh(library_id)
+            self.refresh_items(library_id)
+        self._show_result(self.selected_library_id())
         self.runs_model.reload()
-        self.statusBar().showMessage(completion_message(summary))
-        self._update_actions()
+        self.update_actions()
 
     def onSyncFailed(self, job_id: int, library_id: int, message: str) -> None:  # noqa: N802
-        self.statusBar().showMessage(f"Sync failed: {message}")
+        where = self._library_title(library_id) if library_id else "Sync all"
+        if library_id:
+            self.results[library_id] = (f"Could not run: {message}", True)
+            self._show_result(self.selected_library_id())
+        self.say(where, f"sync could not run: {message}", "error")
 
     def onJobFinished(self, job_id: int) -> None:  # noqa: N802
         job = self.jobs.pop(job_id, None)
@@ -497,10 +420,15 @@ class MainWindow(QMainWindow):
             self.running.clear()
             for library_id in list(self.progress.bars):
                 self.progress.finish(library_id)
-        self._update_actions()
+        self._show_result(self.selected_library_id())
+        self.update_actions()
 
-    def onServerChecked(self, server_id: int, reachable: bool, detail: str) -> None:  # noqa: N802
-        self.tree_model.set_reachable(server_id, reachable, detail)
+    def onServerChecked(self, server_id: int, status: str, detail: str) -> None:  # noqa: N802
+        self.tree_model.set_reachable(server_id, status, detail)
+        if status != ONLINE:
+            item = self.tree_model.server_item(server_id)
+            name = item.text() if item is not None else f"server {server_id}"
+            self.activity.add(name, f"{status}: {detail}", "error")
 
     # ---------------------------------------------------------------------------------- servers
     def check_servers(self) -> None:
@@ -508,7 +436,15 @@ class MainWindow(QMainWindow):
         with self.engine.connect() as conn:
             rows = registry.list_servers(conn)
         for server in rows:
-            self.pool.start(_ServerCheck(self.bus, server))
+            self.pool.start(ServerCheck(self.bus, server))
+
+    def offer_first_server(self) -> None:
+        """No server yet: say so where the items would be, with the button that adds one."""
+        if self.tree_model.rowCount() == 0:
+            self.items.set_result("No Plex server yet — press Add server… (Ctrl+N) to add yours.")
+            self.items.show_first_run(True)
+        else:
+            self.items.show_first_run(False)
 
     def add_server(self) -> ServerDialog:
         dialog = ServerDialog(self.engine, self.pool, parent=self)
@@ -527,31 +463,39 @@ class MainWindow(QMainWindow):
 
     def _server_saved(self) -> None:
         self.reload()
+        self.offer_first_server()
         self.check_servers()
-        self.statusBar().showMessage("Server saved.")
+        self.say("", "Server saved.")
 
     def remove_server(self) -> None:
         server = self.selected_server()
         if server is None:
             return
         if not self.confirm(
-            f"Remove server {server.name!r} with all its libraries and items from the catalog?"
+            f"Remove server {server.name!r} with all its libraries and items from the catalog?\n"
+            "Nothing is removed from Plex."
         ):
             return
         try:
             with self.engine.begin() as conn:
                 registry.remove_server(conn, server.name)
         except Exception as exc:
-            self.statusBar().showMessage(f"Could not remove the server: {error_text(exc)}")
+            self.say(server.name, f"could not remove the server: {error_text(exc)}", "error")
             return
         self.tree_model.reachability.pop(server.id, None)
         self.items_model.set_library(None)
         self.reload()
-        self.statusBar().showMessage(f"Removed server {server.name}.")
+        self.offer_first_server()
+        self.say(server.name, "removed from the catalog")
 
     def confirm(self, question: str) -> bool:
-        answer = QMessageBox.question(self, "Retrovue Ingest", question)
-        return answer == QMessageBox.StandardButton.Yes
+        """A destructive question: No is the default (Enter does nothing harmful)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Retrovue Ingest", question, parent=self)
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.setEscapeButton(QMessageBox.StandardButton.No)
+        self.dialog_box = box
+        return box.exec() == QMessageBox.StandardButton.Yes
 
     def edit_mappings(self) -> MappingsDialog | None:
         server = self.selected_server()
@@ -563,10 +507,9 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _mappings_closed(self, dialog: MappingsDialog) -> None:
-        if dialog.changed:
+        if dialog.changed:  # verdicts moved: counts, states and local paths all follow
             self.items_model.forget_mappings()
-            index = self.table.currentIndex()
-            self._current_item_changed(index, index)
+            self.reload()
 
     def _open(self, dialog: ServerDialog | MappingsDialog) -> None:
         self.dialog = dialog
@@ -583,25 +526,15 @@ class MainWindow(QMainWindow):
         self.tree_model.refresh_row(library_id)
 
     def _tree_menu(self, pos: QPoint) -> None:
-        menu = QMenu(self)
         library_id = self.selected_library_id()
         if library_id is not None:
             with self.engine.connect() as conn:
                 self.act_toggle_library.setChecked(registry.get_library_by_id(conn, library_id).enabled)
-            menu.addActions([self.act_sync, self.act_deep, self.act_toggle_library])
-            menu.addSeparator()
-        menu.addActions([self.act_edit_server, self.act_mappings, self.act_check, self.act_remove_server])
-        menu.addSeparator()
-        menu.addAction(self.act_add_server)
-        menu.popup(self.tree.viewport().mapToGlobal(pos))
+        self.acts.tree_menu(library_id is not None).popup(self.tree.viewport().mapToGlobal(pos))
 
     # ---------------------------------------------------------------------------------- items
     def item_menu(self) -> QMenu:
-        menu = QMenu(self)
-        menu.addActions([self.act_open, self.act_reveal])
-        menu.addSeparator()
-        menu.addActions([self.act_copy_plex, self.act_copy_local])
-        return menu
+        return self.acts.item_menu()
 
     def _item_menu(self, pos: QPoint) -> None:
         index = self.table.indexAt(pos)
@@ -617,30 +550,34 @@ class MainWindow(QMainWindow):
         return item, self.items_model.local_path(item)
 
     def open_item(self) -> None:
-        self._desktop(desktop.open_file, "Opened")
+        self._desktop(desktop.open_file, "Opened", "open")
 
     def reveal_item(self) -> None:
-        self._desktop(desktop.reveal_file, "Revealed")
+        self._desktop(desktop.reveal_file, "Revealed", "reveal")
 
-    def _desktop(self, action: Callable[..., list[str]], verb: str) -> None:
+    def _action_failed(self, item: Item, message: str, fix: QAction | None = None) -> None:
+        """An item action that failed: in the item pane until the next action (with the button that
+        fixes it, when there is one), and in the activity log."""
+        self.detail.say(message, fix)
+        self.say(item.title, message, "error")
+
+    def _desktop(self, action: Callable[..., list[str]], verb: str, what: str) -> None:
         """Open or reveal off the GUI thread: checking the file, or starting the opener, can block on a
         share that does not answer, and the window must not freeze meanwhile."""
         found = self._local_path()
         if found is None:
             return
-        _item, local = found
+        item, local = found
+        self.detail.say("")
         runner, exists = self.runner, self.file_exists
-        if local is None:  # nothing to look at on disk: say so at once
-            try:
-                action(local, runner, exists=exists)
-            except Exception as exc:
-                self.statusBar().showMessage(error_text(exc))
+        if local is None:  # nothing to look at on disk: say so at once, with the dialog that fixes it
+            self._action_failed(item, f"Cannot {what}: {NO_LOCAL_PATH}", self.act_mappings)
             return
         self.desktop_task = run_task(
             self.pool,
             lambda: action(local, runner, exists=exists),
             lambda _argv: self.statusBar().showMessage(f"{verb} {local}"),
-            self.statusBar().showMessage,
+            lambda message: self._action_failed(item, message),
         )
 
     def copy_plex_path(self) -> None:
@@ -653,52 +590,16 @@ class MainWindow(QMainWindow):
         found = self._local_path()
         if found is None:
             return
-        _item, local = found
+        item, local = found
         if local is None:
-            self.statusBar().showMessage("No local path: add a path mapping for this server (Ctrl+M).")
+            self._action_failed(item, f"Cannot copy: {NO_LOCAL_PATH}", self.act_mappings)
             return
         QGuiApplication.clipboard().setText(local)
         self.statusBar().showMessage(f"Copied {local}")
 
     # ---------------------------------------------------------------------------------- persistence
-    def _restore(self) -> None:
-        s = self.settings
-        geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 860)
-        for key, widget in (("window/split", self.main_split), ("window/items_split", self.items_split)):
-            value = s.value(key)
-            if isinstance(value, QByteArray):
-                widget.restoreState(value)
-        header = s.value("items/header")
-        if isinstance(header, QByteArray):
-            self.table.horizontalHeader().restoreState(header)
-            hh = self.table.horizontalHeader()
-            self.items_model.sort(hh.sortIndicatorSection(), hh.sortIndicatorOrder())
-        library_id = s.value("selection/library_id")
-        selected = False
-        if library_id is not None:
-            try:
-                selected = self.select_library(int(str(library_id)))
-            except ValueError:
-                selected = False
-        if not selected:
-            ids = self.tree_model.library_ids()
-            if ids:
-                self.select_library(ids[0])
-
     def save_settings(self) -> None:
-        s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/split", self.main_split.saveState())
-        s.setValue("window/items_split", self.items_split.saveState())
-        s.setValue("items/header", self.table.horizontalHeader().saveState())
-        library_id = self.selected_library_id()
-        if library_id is not None:
-            s.setValue("selection/library_id", library_id)
-        s.sync()
+        place.save(self)
 
     def shutdown(self, timeout_ms: int = 10_000) -> None:
         """Stop the watcher, cancel running syncs and wait for the pool (a sync stops at its next page)."""
@@ -710,21 +611,3 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.shutdown()
         super().closeEvent(event)
-
-
-class _ServerCheck(QRunnable):
-    """One server's connection test on the pool; the answer goes out as `UiBus.server_checked`."""
-
-    def __init__(self, bus: UiBus, server: ServerRow) -> None:
-        super().__init__()
-        self.bus = bus
-        self.server = server
-
-    def run(self) -> None:
-        s = self.server
-        try:
-            check = servers.check_server(s.base_url, s.token, verify_tls=s.verify_tls, ca_bundle=s.ca_bundle)
-        except Exception as exc:
-            self.bus.server_checked.emit(s.id, False, error_text(exc))
-        else:
-            self.bus.server_checked.emit(s.id, True, f"Plex {check.version}")

@@ -23,7 +23,7 @@ from retrovue.gui import fmt
 from retrovue.paths import Resolver
 from retrovue.states import ItemState
 
-__all__ = ["COLUMNS", "ItemFilter", "ItemsModel"]
+__all__ = ["COLUMNS", "PATH_COLUMNS", "TV_COLUMNS", "ItemFilter", "ItemsModel"]
 
 
 @dataclass(frozen=True)
@@ -46,28 +46,30 @@ _API_SORT = {"episode": "show", "plex_path": "path"}
 # (header, sort key or None when the column is not sortable in SQL)
 COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("Title", "title"),
+    ("State", "state"),
     ("Show", "show"),
     ("Episode", "episode"),
     ("Year", "year"),
     ("Duration", "duration"),
     ("Size", "size"),
-    ("State", "state"),
     ("Last seen", "last_seen"),
     ("Plex path", "plex_path"),
     ("Local path", "plex_path"),  # resolved, not stored: sorted by the Plex path it comes from
 )
 (
     COL_TITLE,
+    COL_STATE,
     COL_SHOW,
     COL_EPISODE,
     COL_YEAR,
     COL_DURATION,
     COL_SIZE,
-    COL_STATE,
     COL_SEEN,
     COL_PLEX,
     COL_LOCAL,
 ) = range(len(COLUMNS))
+TV_COLUMNS = (COL_SHOW, COL_EPISODE)  # hidden for a movie library
+PATH_COLUMNS = (COL_PLEX, COL_LOCAL)  # elided in the middle: the file name stays in view
 ITEM_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 STATE_COLOURS = {
@@ -92,6 +94,7 @@ class ItemsModel(QAbstractTableModel):
         self.catalog = catalog or Catalog(engine)
         self.batch = batch or self.BATCH
         self.filter: ItemFilter | None = None
+        self.order: tuple[str, bool] = ("show", False)  # the user's sort, kept across libraries
         self.rows: list[Item] = []
         self._total = 0
         self._next: str | None = None  # the read API's cursor for the next batch
@@ -107,7 +110,8 @@ class ItemsModel(QAbstractTableModel):
             self._reset(None)
             return
         base = self.filter or ItemFilter(library_id)
-        self._reset(replace(base, library_id=library_id))
+        sort, descending = self.order
+        self._reset(replace(base, library_id=library_id, sort=sort, descending=descending))
 
     def set_state_filter(self, state: str | None) -> None:
         if self.filter is not None and self.filter.state != state:
@@ -117,18 +121,43 @@ class ItemsModel(QAbstractTableModel):
         if self.filter is not None and self.filter.search != text:
             self._reset(replace(self.filter, search=text))
 
-    def refresh(self, library_id: int | None = None) -> None:
-        """Re-read from the catalog (after a sync), keeping filter and sort; mappings are re-read too."""
-        if self.filter is not None and (library_id is None or library_id == self.filter.library_id):
-            self.catalog.forget_mappings()
-            self._reset(self.filter)
+    def refresh(self, library_id: int | None = None) -> bool:
+        """Re-read from the catalog (after a sync, a mapping change), keeping filter, sort and as many
+        rows as were loaded, so the view keeps its place. When the same items come back in the same
+        order the rows are updated in place (`dataChanged`: the selection and scroll stay as they
+        are); otherwise the model is reset and the caller puts the selection back by item id.
+        Returns whether the model was reset."""
+        f = self.filter
+        if f is None or (library_id is not None and library_id != f.library_id):
+            return False
+        self.catalog.forget_mappings()
+        total = sum(self.catalog.counts(f.query()).values())
+        rows = self._page(f, None, limit=max(self.batch, len(self.rows)))
+        if [r.id for r in rows] == [r.id for r in self.rows]:
+            self.rows = rows
+            self._total = total
+            if rows:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(COLUMNS) - 1))
+            return False
+        self.beginResetModel()
+        self.rows = rows
+        self._total = total
+        self.endResetModel()
+        return True
 
-    def _page(self, f: ItemFilter, after: str | None) -> list[Item]:
+    def row_of(self, item_id: int) -> int | None:
+        """The row holding the item, among the loaded ones."""
+        for n, item in enumerate(self.rows):
+            if item.id == item_id:
+                return n
+        return None
+
+    def _page(self, f: ItemFilter, after: str | None, *, limit: int | None = None) -> list[Item]:
         page = self.catalog.items(
             f.query(),
             sort=_API_SORT.get(f.sort, f.sort),
             descending=f.descending,
-            limit=self.batch,
+            limit=limit or self.batch,
             after=after,
         )
         self._next = page.next
@@ -211,17 +240,17 @@ class ItemsModel(QAbstractTableModel):
             case 0:
                 return item.title
             case 1:
-                return item.show_title or ""
-            case 2:
-                return fmt.episode(item.season_index, item.episode_index)
-            case 3:
-                return str(item.year) if item.year else ""
-            case 4:
-                return fmt.duration(item.duration_ms)
-            case 5:
-                return fmt.size(item.file_size)
-            case 6:
                 return item.state
+            case 2:
+                return item.show_title or ""
+            case 3:
+                return fmt.episode(item.season_index, item.episode_index)
+            case 4:
+                return str(item.year) if item.year else ""
+            case 5:
+                return fmt.duration(item.duration_ms)
+            case 6:
+                return fmt.size(item.file_size)
             case 7:
                 return fmt.when(item.last_seen_at)
             case 8:
@@ -231,13 +260,14 @@ class ItemsModel(QAbstractTableModel):
         return ""
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        if self.filter is None or not 0 <= column < len(COLUMNS):
+        if not 0 <= column < len(COLUMNS):
             return
         key = COLUMNS[column][1]
         if key is None:
             return
         descending = order == Qt.SortOrder.DescendingOrder
-        if (key, descending) != (self.filter.sort, self.filter.descending):
+        self.order = (key, descending)
+        if self.filter is not None and (key, descending) != (self.filter.sort, self.filter.descending):
             self._reset(replace(self.filter, sort=key, descending=descending))
 
     # -- local paths, on demand -----------------------------------------------------------------

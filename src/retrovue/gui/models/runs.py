@@ -1,4 +1,4 @@
-"""`RunsModel`: the sync history (`sync_runs`, newest first) as a read-only table."""
+"""`RunsModel`: the sync history (the read API's `Catalog.runs`, newest first) as a read-only table."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
-from sqlalchemy import Engine
 
+from retrovue.catalog import Catalog, Run
 from retrovue.gui import fmt
-from retrovue.store import runs
-from retrovue.store.runs import RunRow
+from retrovue.gui.wording import RunResult, result_line
 
-__all__ = ["RunsModel"]
+__all__ = ["RunsModel", "run_result"]
 
 HEADERS = (
     "Started",
@@ -28,25 +27,24 @@ HEADERS = (
     "Deleted↑",
     "Requests",
     "Took",
-    "Error",
+    "Result",
 )
 BAD = QColor("#c62828")
 Index = QModelIndex | QPersistentModelIndex
 
 
 class RunsModel(QAbstractTableModel):
-    def __init__(self, engine: Engine, parent: Any = None, *, limit: int = 500) -> None:
+    def __init__(self, catalog: Catalog, parent: Any = None, *, limit: int = 500) -> None:
         super().__init__(parent)
-        self.engine = engine
+        self.catalog = catalog
         self.limit = limit
         self.library_id: int | None = None
-        self.rows: list[RunRow] = []
+        self.rows: list[Run] = []
 
     def reload(self, library_id: int | None = None) -> None:
         self.beginResetModel()
         self.library_id = library_id
-        with self.engine.connect() as conn:
-            self.rows = runs.list_runs(conn, library_id=library_id, limit=self.limit)
+        self.rows = self.catalog.runs(library_id=library_id, limit=self.limit)
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
@@ -71,14 +69,13 @@ class RunsModel(QAbstractTableModel):
         if (
             role == Qt.ItemDataRole.ForegroundRole
             and index.column() == 4
-            and run.status in ("failed", "partial")
+            and run.status in ("failed", "partial", "cancelled")
         ):
             return QBrush(BAD)
         return None
 
     @staticmethod
-    def _text(run: RunRow, col: int) -> str:
-        c = run.counts
+    def _text(run: Run, col: int) -> str:
         took = "" if run.finished_at is None else f"{run.finished_at - run.started_at} s"
         values = (
             fmt.when(run.started_at),
@@ -86,14 +83,30 @@ class RunsModel(QAbstractTableModel):
             run.library_title,
             run.mode,
             run.status,
-            c.processed,
-            c.changed,
-            c.skipped,
-            c.errors,
-            c.missing,
-            c.deleted,
-            c.requests,
+            run.processed,
+            run.changed,
+            run.skipped,
+            run.errors,
+            run.missing,
+            run.deleted,
+            run.requests,
             took,
-            run.error_text or "",
+            result_line(run_result(run)),
         )
         return str(values[col]) if 0 <= col < len(values) else ""
+
+
+def run_result(run: Run) -> RunResult:
+    """A stored run as the facts of its result line."""
+    seconds = None if run.finished_at is None else float(run.finished_at - run.started_at)
+    return RunResult(
+        status=run.status,
+        changed=run.changed,
+        errors=run.errors,
+        missing=run.missing,
+        deleted=run.deleted,
+        processed=run.processed,
+        seconds=seconds,
+        reason=run.error_text,
+        mode=run.mode,
+    )

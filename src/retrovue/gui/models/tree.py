@@ -24,8 +24,9 @@ __all__ = ["ID_ROLE", "KIND_ROLE", "LibraryTree", "state_summary"]
 
 KIND_ROLE = Qt.ItemDataRole.UserRole + 1  # "server" | "library"
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
-HEADERS = ("Name", "Kind", "Items", "By state", "Last synced", "Last run")
-COL_NAME, COL_KIND, COL_ITEMS, COL_STATES, COL_SYNCED, COL_RUN = range(len(HEADERS))
+# What matters on a narrow window first: the name, how many items, when last synced.
+HEADERS = ("Name", "Items", "Last synced", "Last run", "By state", "Kind")
+COL_NAME, COL_ITEMS, COL_SYNCED, COL_RUN, COL_STATES, COL_KIND = range(len(HEADERS))
 UNREACHABLE = QColor("#c62828")
 
 
@@ -41,13 +42,15 @@ class LibraryTree(QStandardItemModel):
         self.engine = engine
         self.catalog = catalog or Catalog(engine)
         self.setHorizontalHeaderLabels(list(HEADERS))
-        self.reachability: dict[int, tuple[bool, str]] = {}  # server id -> (reachable, detail)
+        self.reachability: dict[int, tuple[str, str]] = {}  # server id -> (online | problem, detail)
+        self.library_kinds: dict[int, str] = {}  # library id -> movie | show
 
     # -- building -------------------------------------------------------------------------------
     def reload(self) -> None:
         self.removeRows(0, self.rowCount())
         servers = self.catalog.servers()
         libraries = self.catalog.libraries()
+        self.library_kinds = {lib.id: lib.kind for lib in libraries}
         for server in servers:
             row = self._server_row(server)
             for lib in libraries:
@@ -78,9 +81,16 @@ class LibraryTree(QStandardItemModel):
 
     def _fill_library(self, cells: list[QStandardItem], lib: Library) -> None:
         counts = lib.counts
+        self.library_kinds[lib.id] = lib.kind
         cells[COL_NAME].setText(lib.title if lib.enabled else f"{lib.title} (disabled)")
+        icon = QStyle.StandardPixmap.SP_DirIcon if lib.kind == "show" else QStyle.StandardPixmap.SP_FileIcon
+        cells[COL_NAME].setIcon(QApplication.style().standardIcon(icon))
+        summary = state_summary(counts) or "no items yet"
+        kind = "TV shows" if lib.kind == "show" else "Movies"
+        for cell in cells:
+            cell.setToolTip(f"{lib.title} ({kind}): {summary}")
         cells[COL_KIND].setText(lib.kind)
-        cells[COL_ITEMS].setText(str(sum(counts.values())))
+        cells[COL_ITEMS].setText(f"{sum(counts.values()):,}")
         cells[COL_ITEMS].setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         cells[COL_STATES].setText(state_summary(counts))
         cells[COL_SYNCED].setText(fmt.when(lib.last_synced_at) or "never")
@@ -137,15 +147,17 @@ class LibraryTree(QStandardItemModel):
             return
         self._fill_library(cells, found[0])
 
-    def set_reachable(self, server_id: int, reachable: bool, detail: str) -> None:
-        self.reachability[server_id] = (reachable, detail)
+    def set_reachable(self, server_id: int, status: str, detail: str) -> None:
+        """`status`: online, or the problem in two words (token rejected, unreachable, TLS problem…)."""
+        self.reachability[server_id] = (status, detail)
         self._paint_server(server_id)
 
     def _paint_server(self, server_id: int) -> None:
         item = self.server_item(server_id)
         if item is None or server_id not in self.reachability:
             return
-        reachable, detail = self.reachability[server_id]
+        status, detail = self.reachability[server_id]
+        reachable = status == "online"
         parent_row = item.row()
         run_cell = self.item(parent_row, COL_RUN)
         style = QApplication.style()
@@ -159,9 +171,9 @@ class LibraryTree(QStandardItemModel):
             item.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
             item.setForeground(QBrush(UNREACHABLE))
             if run_cell is not None:
-                run_cell.setText("unreachable")
+                run_cell.setText(status)
                 run_cell.setForeground(QBrush(UNREACHABLE))
         base = item.toolTip().split("\n")[0]
-        item.setToolTip(f"{base}\n{'reachable' if reachable else 'unreachable'}: {detail}")
+        item.setToolTip(f"{base}\n{status}: {detail}")
         if run_cell is not None:
             run_cell.setToolTip(detail)
