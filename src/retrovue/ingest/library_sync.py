@@ -58,7 +58,7 @@ from retrovue.mapping import refresh_library
 from retrovue.plex import Page, PlexClient
 from retrovue.plex.models import Episode, Movie, Section, Show
 from retrovue.store import items as dal
-from retrovue.store import lifecycle, rekeys, runs
+from retrovue.store import lifecycle, maintenance, rekeys, runs
 from retrovue.store import schema as t
 from retrovue.store.locks import LockLease
 from retrovue.store.registry import LibraryRow, ServerRow
@@ -69,6 +69,8 @@ __all__ = ["LibrarySync", "SyncOptions"]
 log = logging.getLogger(__name__)
 L = TypeVar("L", Show, Episode, Movie)
 E = TypeVar("E", Episode, Movie)
+GROWTH_ANALYZE_ROWS = 2000
+"""A first sync analyzes its tables after writing this many items, then after every doubling."""
 CANCELLED = "cancelled by the user; nothing was marked missing"
 
 
@@ -447,6 +449,7 @@ class LibrarySync:
                 tally=self.tally,
             )
             pending: PagePlan | None = None
+            analyze_at = GROWTH_ANALYZE_ROWS
             for page in checked(self._read(pages), check):
                 if page.total_size is not None:
                     self.total = page.total_size
@@ -454,6 +457,9 @@ class LibrarySync:
                 if pending is not None:
                     writer.write(pending)
                     self._progress("items")
+                    if self.tally.written >= analyze_at:  # a growing library: keep its plans right
+                        maintenance.analyze_if_grown(self.engine, ("media_items", "media_parts"))
+                        analyze_at = 2 * self.tally.written
                 pending = plan
             if pending is not None:
                 writer.write(pending)

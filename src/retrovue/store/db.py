@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ __all__ = [
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PING_AFTER_IDLE_S = 5.0
+"""A pooled server connection idle longer than this is pinged before use (see `_ping_when_idle`)."""
 
 
 def default_db_url() -> str:
@@ -106,6 +109,34 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle, instead of on every checkout.
+
+    `pool_pre_ping` costs a round trip per checkout, and a sync checks a connection out two times
+    a page. A connection returned moments ago is as alive as a ping would prove; one idle for
+    `PING_AFTER_IDLE_S` (a GUI left open, a server restarted meanwhile) is pinged, and a dead one
+    is replaced before anyone uses it (`DisconnectionError` makes the pool connect afresh).
+    """
+
+    def _stamp(_dbapi_connection: Any, record: Any, *_rest: Any) -> None:
+        record.info["retrovue_idle_since"] = time.monotonic()
+
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("retrovue_idle_since")
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise sa.exc.DisconnectionError(f"stale catalog connection ({type(exc).__name__})") from None
+        if not alive:
+            raise sa.exc.DisconnectionError("stale catalog connection")
+
+    sa.event.listen(engine, "connect", _stamp)
+    sa.event.listen(engine, "checkin", _stamp)
+    sa.event.listen(engine, "checkout", _checkout)
+
+
 def create_catalog_engine(url: str, *, create_folder: bool = False) -> Engine:
     """An engine configured for the catalog's dialect; raises ConfigError for a URL that cannot work.
 
@@ -127,9 +158,11 @@ def create_catalog_engine(url: str, *, create_folder: bool = False) -> Engine:
             engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
             sa.event.listen(engine, "connect", _on_sqlite_connect)
         elif parsed.get_backend_name() == "mysql":
-            engine = sa.create_engine(parsed.update_query_dict({"charset": "utf8mb4"}), pool_pre_ping=True)
+            engine = sa.create_engine(parsed.update_query_dict({"charset": "utf8mb4"}))
+            _ping_when_idle(engine)
         else:
-            engine = sa.create_engine(parsed, pool_pre_ping=True)
+            engine = sa.create_engine(parsed)
+            _ping_when_idle(engine)
     except NoSuchModuleError:
         raise ConfigError(
             f"DB_URL {safe_url(url)}: unknown database dialect; use sqlite://, postgresql+psycopg:// "

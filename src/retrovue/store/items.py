@@ -21,12 +21,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
+from sqlalchemy.dialects import postgresql
 
 from retrovue.states import ItemState
 from retrovue.store import schema as t
-from retrovue.store.fit import fit_row
 from retrovue.store.keys import item_keys, show_keys
-from retrovue.store.upsert import upsert
+from retrovue.store.upsert import bulk_insert, upsert
 
 __all__ = [
     "ItemRecord",
@@ -176,12 +176,20 @@ _ITEM_SNAPSHOT = sa.select(
 )
 """Built once: every page reads through it, so SQLAlchemy compiles it once and caches the plan."""
 
+_ITEM_SNAPSHOT_PG = sa.select(*_ITEM_SNAPSHOT.selected_columns).where(
+    t.media_items.c.library_id == sa.bindparam("library_id"),
+    t.media_items.c.rating_key == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.String))),
+)
+"""PostgreSQL: the keys as one array parameter, so every page sends the same statement text, which
+the driver prepares once, instead of an IN-list of as many placeholders as the page has keys."""
+
 
 def item_snapshot(conn: Connection, library_id: int, rating_keys: Sequence[str]) -> dict[str, ItemSnapshot]:
     """Stored id, digest and state of the given items (those that exist), keyed by rating key."""
     out: dict[str, ItemSnapshot] = {}
+    query = _ITEM_SNAPSHOT_PG if conn.dialect.name == "postgresql" else _ITEM_SNAPSHOT
     for part in chunks(list(rating_keys)):
-        for r in conn.execute(_ITEM_SNAPSHOT, {"library_id": library_id, "keys": list(part)}):
+        for r in conn.execute(query, {"library_id": library_id, "keys": list(part)}):
             out[r.rating_key] = ItemSnapshot(r.id, r.digest, r.state, bool(r.detail_pending))
     return out
 
@@ -344,13 +352,8 @@ def _replace_parts(conn: Connection, ids: Mapping[str, int], items: Sequence[Ite
     item_ids = list(ids.values())
     for part in chunks(item_ids):
         conn.execute(t.media_parts.delete().where(t.media_parts.c.item_id.in_(part)))
-    rows = [
-        fit_row(t.media_parts, {"item_id": ids[i.rating_key], **_shallow_row(p)})
-        for i in items
-        for p in i.parts
-    ]
-    if rows:
-        conn.execute(t.media_parts.insert(), rows)
+    rows = [{"item_id": ids[i.rating_key], **_shallow_row(p)} for i in items for p in i.parts]
+    bulk_insert(conn, t.media_parts, rows)
 
 
 def season_snapshot(

@@ -1,19 +1,37 @@
-"""One batch upsert for every dialect: a page of rows becomes one statement per table.
+"""One batch upsert for every dialect: a page of rows becomes a fixed number of statements per table.
 
-SQLite and PostgreSQL use `INSERT … ON CONFLICT (…) DO UPDATE`, MariaDB `INSERT … ON DUPLICATE KEY
-UPDATE`. Columns not named in `update` (such as `first_seen_at`) keep their stored value on conflict,
-which is how an item's history survives a change.
+- SQLite: `INSERT … ON CONFLICT (…) DO UPDATE`, executemany (in-process, one statement per row is
+  what SQLite does fastest).
+- PostgreSQL: a batch of `BULK_MIN_ROWS` or more is COPYed into a session temporary table (created
+  once per connection, emptied at every commit) and merged with one `INSERT … SELECT … ON CONFLICT
+  DO UPDATE`: the server plans and runs one statement for the whole page instead of one per row.
+  Smaller batches use the executemany form.
+- MariaDB: `INSERT … VALUES (…), (…) … ON DUPLICATE KEY UPDATE`, one multi-row statement per batch
+  (PyMySQL rewrites the executemany into it, up to its statement-length limit).
+
+Columns not named in `update` (such as `first_seen_at`) keep their stored value on conflict, which
+is how an item's history survives a change. The COPY path writes exactly the columns of the rows (and
+the scalar Python defaults of the columns they leave out, as an executemany would); a column whose
+default is computed from the row (the folded keys of `store.keys`) must be given by the caller, or
+the batch takes the executemany path, which computes it. The merge statement runs through the
+SQLAlchemy connection, so statement and row counters see it like any other write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from retrovue.store.fit import fit_row
+
+__all__ = ["BULK_MIN_ROWS", "bulk_insert", "upsert"]
+
+BULK_MIN_ROWS = 16
+"""Below this many rows the COPY path's extra round trips cost more than they save."""
 
 
 def upsert(
@@ -35,6 +53,11 @@ def upsert(
         assignments = {c: my_stmt.inserted[c] for c in (update or conflict[:1])}
         conn.execute(my_stmt.on_duplicate_key_update(assignments), list(rows))
         return
+    if dialect == "postgresql" and len(rows) >= BULK_MIN_ROWS:
+        columns = _copy_columns(table, rows)
+        if columns is not None:
+            _pg_merge(conn, table, columns, _last_per_key(rows, conflict), conflict=conflict, update=update)
+            return
     stmt: Any
     if dialect == "postgresql":
         stmt = postgresql.insert(table)
@@ -49,3 +72,94 @@ def upsert(
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
     conn.execute(stmt, list(rows))
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows` (fitted to the table here): COPY and one INSERT … SELECT on PostgreSQL for a
+    large batch, an executemany (multi-row on MariaDB) otherwise."""
+    if not rows:
+        return
+    rows = [fit_row(table, row) for row in rows]
+    if conn.dialect.name == "postgresql" and len(rows) >= BULK_MIN_ROWS:
+        columns = _copy_columns(table, rows)
+        if columns is not None:
+            _pg_merge(conn, table, columns, rows, conflict=None, update=())
+            return
+    conn.execute(table.insert(), list(rows))
+
+
+# --- PostgreSQL: COPY into a temporary table, then one merge ---------------------------------------
+
+
+def _copy_columns(table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, Any]] | None:
+    """(the columns to copy, scalar defaults to fill in), or None when a batch needs SQLAlchemy's
+    own insert: rows with different keys, or a left-out column whose default is computed."""
+    keys = list(rows[0])
+    width = len(keys)
+    if any(len(row) != width for row in rows):
+        return None
+    given = set(keys)
+    if any(set(row) != given for row in rows[1:]):
+        return None
+    fill: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name in given or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            return None  # a callable or SQL default: only SQLAlchemy's insert computes it
+        fill[column.name] = getattr(column.default, "arg", None)
+    return keys, fill
+
+
+def _last_per_key(rows: Sequence[Mapping[str, Any]], conflict: Sequence[str]) -> list[Mapping[str, Any]]:
+    """One row per conflict key, the last one (what an executemany would leave): one INSERT … ON
+    CONFLICT DO UPDATE may not touch the same row twice."""
+    if len(conflict) == 1:
+        (name,) = conflict
+        by_key: dict[Any, Mapping[str, Any]] = {row.get(name): row for row in rows}
+    else:
+        by_key = {tuple(row.get(c) for c in conflict): row for row in rows}
+    return list(by_key.values()) if len(by_key) != len(rows) else list(rows)
+
+
+def _pg_merge(
+    conn: Connection,
+    table: Table,
+    copy: tuple[list[str], dict[str, Any]],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    conflict: Sequence[str] | None,
+    update: Sequence[str],
+) -> None:
+    columns, fill = copy
+    _quote = conn.dialect.identifier_preparer.quote  # only where needed: counters read plain names
+    stage = _quote(f"rv_stage_{table.name}")
+    target = _quote(table.name)
+    every = ", ".join(_quote(c.name) for c in table.columns)
+    names = ", ".join(_quote(c) for c in [*columns, *fill])
+    values = itemgetter(*columns)  # rows may hold their keys in different orders
+    dbapi: Any = conn.connection.dbapi_connection  # psycopg's Connection: COPY is its own API
+    with dbapi.cursor() as cursor:
+        # Created once per session with the table's column types and no constraints; every commit
+        # empties it, the DELETE covers a second batch in the same transaction. One round trip.
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+            f"SELECT {every} FROM {target} WITH NO DATA; DELETE FROM {stage}"
+        )
+        extra = tuple(fill.values())
+        with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as out:
+            if len(columns) == 1:
+                for row in rows:
+                    out.write_row((values(row), *extra))
+            else:
+                for row in rows:
+                    out.write_row((*values(row), *extra))
+    merge = f"INSERT INTO {target} ({names}) SELECT {names} FROM {stage}"
+    if conflict is not None:
+        on = ", ".join(_quote(c) for c in conflict)
+        if update:
+            sets = ", ".join(f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in update)
+            merge += f" ON CONFLICT ({on}) DO UPDATE SET {sets}"
+        else:
+            merge += f" ON CONFLICT ({on}) DO NOTHING"
+    conn.exec_driver_sql(merge)
