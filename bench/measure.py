@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-__all__ = ["ITEM_TABLES", "RowCounter", "machine_facts", "peak_rss_mb", "rss_mb"]
+__all__ = ["ITEM_TABLES", "RowCounter", "machine_facts", "peak_rss_mb", "rss_mb", "source_state"]
 
 # The tables an ingest writes per item (item_events: state history, counted too but reported apart).
 ITEM_TABLES = ("media_items", "media_parts", "shows", "seasons", "item_events")
@@ -157,21 +157,32 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _git_head() -> str:
-    """The commit measured (and whether the work tree had changes), read-only."""
+CODE_PATHS = ("src", "bench", "pyproject.toml", "requirements")
+"""What a measurement measures: a change here, committed or not, changes the figures."""
+
+
+def source_state(root: str | None = None) -> dict[str, object]:
+    """The code a run measures: HEAD, the last commit that changed `CODE_PATHS` (the figures belong
+    to it; a docs commit that follows does not change it), and whether the work tree differs from
+    HEAD under `CODE_PATHS`, untracked files included. Read-only."""
     import subprocess
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True, check=True).stdout
+
     try:
-        head = subprocess.run(
-            ["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        head = git("rev-parse", "--short=10", "HEAD").strip()
+        code = git("log", "-1", "--format=%h", "--abbrev=10", "HEAD", "--", *CODE_PATHS).strip()
+        status = git("status", "--porcelain", "--untracked-files=all", "--", *CODE_PATHS)
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + (" (modified)" if dirty else "")
+        return {"commit": "unknown", "code_commit": "unknown", "dirty": True, "dirty_paths": ["(no git)"]}
+    paths = [line[3:] for line in status.splitlines() if len(line) > 3]
+    return {"commit": head, "code_commit": code, "dirty": bool(paths), "dirty_paths": paths}
+
+
+def _git_head() -> str:
+    """The commit measured, with ' (modified)' when the measured code differs from it."""
+    state = source_state()
+    return f"{state['code_commit']}" + (" (modified)" if state["dirty"] else "")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.dbs import ADMIN_URLS, Catalogs
-from bench.measure import machine_facts
+from bench.measure import machine_facts, source_state
 from bench.worker import Job, run_in_child, run_job
 
 __all__ = ["SIZES", "Config", "Measurement", "main", "run_benchmark"]
@@ -79,6 +79,9 @@ class Config:
     output: Path | None = None
     json_output: Path | None = None
     log: Callable[[str], None] = print
+    allow_dirty: bool = False  # measure uncommitted code anyway (the results say so, loudly)
+    readme: Path | None = None  # README whose figure block is regenerated from the results
+    readme_only: bool = False  # run nothing; regenerate the README block from the JSON
 
     @property
     def slow_reps(self) -> int:
@@ -469,8 +472,33 @@ def _bench(config: Config) -> Iterator[Bench]:
         bench.close()
 
 
+class DirtyTreeError(SystemExit):
+    """The published figures would not belong to any commit."""
+
+
+def _publishes(config: Config) -> bool:
+    """Whether the run writes the published files (docs/, the README)."""
+    docs = ROOT / "docs"
+    targets = [p for p in (config.output, config.json_output) if p is not None]
+    return config.readme is not None or any(docs in p.resolve().parents for p in targets)
+
+
 def run_benchmark(config: Config) -> dict[str, Any]:
-    """Run the configured scenarios; return everything measured as plain data (also written out)."""
+    """Run the configured scenarios; return everything measured as plain data (also written out).
+
+    Refuses (`DirtyTreeError`) to write the published figures from code that is not committed:
+    the JSON names the commit it measured, so that commit must be what ran. `allow_dirty` measures
+    anyway and marks every output `dirty`.
+    """
+    source = source_state()
+    if source["dirty"]:
+        paths = ", ".join(str(p) for p in source["dirty_paths"][:8])  # type: ignore[index]
+        if _publishes(config) and not config.allow_dirty:
+            raise DirtyTreeError(
+                f"refusing to publish figures of uncommitted code (differs from {source['commit']}: "
+                f"{paths}); commit it, or pass --allow-dirty to measure anyway (marked dirty)"
+            )
+        config.log(f"WARNING: the measured code differs from commit {source['commit']} ({paths}): DIRTY")
     started = time.time()
     with _bench(config) as bench:
         counts = bench.library_counts()
@@ -499,6 +527,8 @@ def run_benchmark(config: Config) -> dict[str, Any]:
             "library": counts,
             "size": asdict(bench.size),
             "machine": machine_facts({db: ADMIN_URLS[db] for db in config.dbs if db in ADMIN_URLS}),
+            "source": source,
+            "dirty": bool(source["dirty"]),
             "mutations": bench.mutations,
             "results": [m.summary() | {"raw": m.runs} for m in bench.measurements],
         }
@@ -508,6 +538,10 @@ def run_benchmark(config: Config) -> dict[str, Any]:
         config.json_output.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
     if config.output:
         write_markdown(config.output, render_markdown(data))
+    if config.readme:
+        from bench.readme import update_readme
+
+        update_readme(config.readme, data)
     return data
 
 
@@ -620,6 +654,29 @@ def _match(
     return pred
 
 
+def _source_text(data: dict[str, Any]) -> str:
+    """Which code was measured: the last commit of src/ and bench/ (and HEAD when it differs)."""
+    source = data.get("source")
+    if not source:  # a run from before the harness recorded it
+        return f"commit {data['machine'].get('git', 'unknown')}"
+    text = f"code of commit {source['code_commit']}"
+    if source["commit"] != source["code_commit"]:
+        text += f" (HEAD {source['commit']})"
+    return text + (" **with uncommitted changes**" if source["dirty"] else "")
+
+
+def _dirty_banner(data: dict[str, Any]) -> list[str]:
+    source = data.get("source") or {}
+    if not source.get("dirty"):
+        return []
+    paths = ", ".join(f"`{p}`" for p in source.get("dirty_paths", [])[:8])
+    return [
+        f"**DIRTY: these figures were measured on uncommitted code ({paths}); they belong to no "
+        "commit and must not be published.**",
+        "",
+    ]
+
+
 def render_markdown(data: dict[str, Any]) -> str:
     m = data["machine"]
     pk = m["packages"]
@@ -627,6 +684,7 @@ def render_markdown(data: dict[str, Any]) -> str:
     cfg = data["config"]
     lines = [
         BEGIN,
+        *_dirty_banner(data),
         f"_Generated {data['generated_at']} by `{data['command'].strip()}` in {data['wall_s'] / 60:.1f} min "
         f"(size `{cfg['size']}`, {cfg['repeat']} runs per scenario, {cfg['repeat_slow']} for the "
         f"baselines and other databases)._",
@@ -636,7 +694,7 @@ def render_markdown(data: dict[str, Any]) -> str:
         f"httpx {pk['httpx']}, msgspec {pk['msgspec']}, uvicorn {pk['uvicorn']}, plexapi {pk['plexapi']}, "
         f"psycopg {pk['psycopg']}, PyMySQL {pk['PyMySQL']}, PySide6 {pk['PySide6-Essentials']}"
         + "".join(f", {k.removesuffix('_server')} {v}" for k, v in m.items() if k.endswith("_server"))
-        + f"; commit {m.get('git', 'unknown')}.",
+        + f"; {_source_text(data)}.",
         "",
         f"**Library:** {lib['shows']:,} shows, {lib['seasons']:,} seasons, {lib['episodes']:,} episodes, "
         f"{lib['movies']:,} movies (simulator, real HTTP on 127.0.0.1, JSON; plexapi gets XML).",
@@ -792,6 +850,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     )
     parser.add_argument("--json", type=Path, default=None, help="JSON file (default docs/benchmarks.json)")
     parser.add_argument("--no-write", action="store_true", help="print only, write no files")
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="measure uncommitted code anyway (every output is marked dirty)",
+    )
+    parser.add_argument(
+        "--readme-only",
+        action="store_true",
+        help="run nothing: regenerate README.md's figure block from docs/benchmarks.json",
+    )
     args = parser.parse_args(argv)
     only = []
     for item in args.only:
@@ -812,11 +880,20 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
         baselines=not args.no_baselines,
         output=None if args.no_write else (args.output or ROOT / "docs" / "benchmarks.md"),
         json_output=None if args.no_write else (args.json or ROOT / "docs" / "benchmarks.json"),
+        allow_dirty=args.allow_dirty,
+        readme=None if args.no_write or args.output or args.json else ROOT / "README.md",
+        readme_only=args.readme_only,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     config = parse_args(argv)
+    if config.readme_only:
+        from bench.readme import update_readme
+
+        data = json.loads((ROOT / "docs" / "benchmarks.json").read_text(encoding="utf-8"))
+        update_readme(ROOT / "README.md", data)
+        return
     data = run_benchmark(config)
     print()
     print(render_markdown(data))
