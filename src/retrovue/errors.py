@@ -8,7 +8,8 @@
     ├── CatalogError               the catalog database cannot be opened or used
     │   ├── SchemaTooNewError      written by a newer Retrovue: refuse rather than corrupt it
     │   ├── LockHeldError          another sync holds this library
-    │   └── LockLostError          this sync's lock was taken over: it stops and writes nothing more
+    │   ├── LockLostError          this sync's lock was taken over: it stops and writes nothing more
+    │   └── CursorExpiredError     a change-feed cursor older than the feed keeps: re-read, restart
     └── PlexError                  talking to a Plex server went wrong
         ├── PlexUnreachableError   DNS, refused, timeout, reset: nothing usable came back
         ├── PlexTLSError           certificate verification failed
@@ -37,6 +38,7 @@ __all__ = [
     "BadMappingError",
     "CatalogError",
     "ConfigError",
+    "CursorExpiredError",
     "LockHeldError",
     "LockLostError",
     "NotPlexServerError",
@@ -103,6 +105,11 @@ class LockHeldError(CatalogError):
 
 class LockLostError(CatalogError):
     pass
+
+
+class CursorExpiredError(CatalogError):
+    """The change feed no longer holds every change after this cursor (`retrovue purge` pruned
+    entries older than the feed keeps): re-read what you need and start from a fresh cursor."""
 
 
 class PlexError(RetrovueError):

@@ -50,6 +50,33 @@ def test_the_documented_scheduler_loop(tmp_path: Path, plex_sim: Simulator) -> N
             assert item is not None
             assert (item.show_title, item.state) == (show["title"], "ACTIVE")
         assert scope["random_episode"](cat, "No Such Show") is None
+        # Follow the feed: an episode gone from Plex leaves the lineup, one whose file arrives here
+        # joins it, and nothing else is read.
+        lineup = {p.item.id for p in cat.playable() if p.item.show_title == show["title"]}
+        cursor = cat.cursor()
+        assert scope["catch_up"](cat, cursor, show["title"], lineup) == cursor
+        by_path = {
+            part["file"]: episode
+            for season in show["seasons"]
+            for episode in season["episodes"]
+            for part in episode["parts"]
+        }
+        gone = next(e for f, e in by_path.items() if str(root / f.removeprefix("/data/media/")) in here)
+        plex_sim.remove(gone["ratingKey"])
+        arriving = next(
+            e for f, e in by_path.items() if str(root / f.removeprefix("/data/media/")) not in here
+        )
+        for part in arriving["parts"]:
+            local = root / str(part["file"]).removeprefix("/data/media/")
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(b"")
+        assert all(s.status == "ok" for s in sync(cat.engine, use_gate=False))
+        mapping.reevaluate_states(cat.engine, "home")
+        ids = {i.rating_key: i.id for i in cat.iter_items()}
+        before = set(lineup)
+        cursor = scope["catch_up"](cat, cursor, show["title"], lineup)
+        assert lineup == (before - {ids[gone["ratingKey"]]}) | {ids[arriving["ratingKey"]]}
+        assert cursor == cat.cursor()
     finally:
         cat.close()
     script = tmp_path / "scheduler.py"

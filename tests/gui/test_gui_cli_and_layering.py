@@ -1,15 +1,19 @@
-"""`retrovue gui` and the house rule that nothing outside `retrovue.gui` imports Qt."""
+"""`retrovue gui` and the house rules: nothing outside `retrovue.gui` imports Qt, and only the read
+API and the store run SQL."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
+import retrovue
 import retrovue.gui.app
 
 
@@ -40,3 +44,17 @@ def test_core_never_imports_qt() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "[]"
+
+
+def test_only_the_read_api_and_the_store_run_sql() -> None:
+    """The GUI, the CLI, the engine and the mapping service read through `retrovue.catalog` and write
+    through `retrovue.store`: no other module executes a statement."""
+    src = Path(retrovue.__file__).resolve().parent
+    allowed = (src / "store", src / "catalog")
+    offenders = sorted(
+        str(path.relative_to(src))
+        for path in src.rglob("*.py")
+        if not any(path.is_relative_to(a) for a in allowed)
+        and re.search(r"\.execute\(|exec_driver_sql", path.read_text())
+    )
+    assert offenders == []

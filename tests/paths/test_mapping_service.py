@@ -395,14 +395,14 @@ def test_write_statements_do_not_grow_with_the_chunk(env: Env, statements: State
     statements.reset()
     (result,) = mapping.reevaluate_states(env.engine, "home")
     assert result.changed == result.examined == 60
-    # Per chunk: one liveness read, one verdict upsert, one history insert; per library, the root
-    # observation and the pass's mark.
-    assert len(statements.writes()) == 2 + 2
+    # Per chunk: one liveness read, the change feed's clock, one verdict upsert, one history insert,
+    # one change-feed insert; per library, the root observation and the pass's mark.
+    assert len(statements.writes()) == 4 + 2
     fill(30)  # restores every item's original verdict
     statements.reset()
     (result,) = mapping.reevaluate_states(env.engine, "home", chunk_size=20)
     assert (result.examined, result.changed) == (60, 60)
-    assert len(statements.writes()) == 3 * 2  # three chunks; the root and the mark did not change
+    assert len(statements.writes()) == 3 * 4  # three chunks; the root and the mark did not change
 
 
 def test_verdicts_for_items_removed_meanwhile_are_skipped(env: Env) -> None:

@@ -16,7 +16,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from retrovue import machine
-from retrovue.store import keys, registry, schema
+from retrovue.catalog import Catalog, Changes
+from retrovue.store import keys, lifecycle, registry, schema
 from retrovue.store.db import current_revision, head_revision, open_catalog
 from tests.reliability.integrity import assert_integrity
 
@@ -121,3 +122,28 @@ def test_upgrade_to_verified_stamps_keeps_the_gate(tmp_path: Path) -> None:
             assert (lib.verified_at, lib.listed_at) == (None, None)
         assert (lib.listings, lib.verify_hours, lib.pending_detail) == (0, 24, 0)
     assert any(lib.verified_at for lib in libs.values())
+
+
+def test_upgrade_to_the_change_feed_starts_it_empty_and_keeps_it(tmp_path: Path) -> None:
+    """Migration 0005: an upgraded catalog's feed starts empty at cursor "0" and records from then
+    on; a catalog already at 0005 keeps its entries (a purged item's too) and their positions."""
+    copy = tmp_path / "0004.sqlite"
+    shutil.copy(FIXTURES[[p.stem for p in FIXTURES].index("0004")], copy)
+    with Catalog.open(f"sqlite:///{copy}", machine="nas-box") as cat:
+        assert cat.changes() == Changes("0", [], False)
+        with cat.engine.begin() as conn:
+            lifecycle.mark_missing(conn, 1, [1], now=2_000_000_000, listing=9, confirmed_at=None)
+        assert [(c.change, c.id) for c in cat.changes("0").changes] == [("missing", 1)]
+    copy = tmp_path / "0005.sqlite"
+    shutil.copy(FIXTURES[[p.stem for p in FIXTURES].index("0005")], copy)
+    with Catalog.open(f"sqlite:///{copy}", machine="nas-box") as cat:
+        feed = cat.changes()
+        assert [(c.position, c.change, c.id) for c in feed.changes] == [
+            (1, "added", 1),
+            (2, "missing", 2),
+            (4, "purged", 99),
+            (5, "local", 1),
+        ]
+        assert feed.cursor == "5"
+    with Catalog.open(f"sqlite:///{copy}", machine="elsewhere") as cat:
+        assert [c.change for c in cat.changes("1").changes] == ["missing", "purged"]

@@ -23,6 +23,10 @@ What it gives:
 - **local files** through this machine's mappings, with the same resolver and rule as `retrovue
   paths`: `Item.local_paths` (resolved), `Catalog.playable` (resolved and present on disk now);
 - **`confirmed_at`**: when Plex last vouched for an item (see docs/catalog.md);
+- **a change feed**: `changes(since=cursor)` says what happened to which item (added, changed,
+  state, missing, deleted, rekey, merged, purged, local) in commit order, with the next cursor; a
+  cursor is a position in the catalog, so it survives restarts, on every backend (`cursor()`: the
+  end now, to take before a full read);
 - **stable identity**: `Item.id` is the catalog's key and survives Plex re-keying the item (a
   re-match, a re-add found to be the same file); `rating_key` is Plex's and may change. Reference
   items from your own tables by `id`.
@@ -34,6 +38,8 @@ to the catalog. docs/catalog.md documents the tables for those who read SQL dire
 
 from retrovue.catalog.api import Catalog
 from retrovue.catalog.model import (
+    Change,
+    Changes,
     Event,
     Item,
     ItemDetail,
@@ -53,6 +59,8 @@ __all__ = [
     "ITEM_SORTS",
     "SHOW_SORTS",
     "Catalog",
+    "Change",
+    "Changes",
     "Event",
     "Item",
     "ItemDetail",

@@ -9,9 +9,12 @@ from types import TracebackType
 from sqlalchemy import Engine
 
 from retrovue import machine as machines
+from retrovue.catalog import changes as _changes
 from retrovue.catalog import items as _items
 from retrovue.catalog import library as _library
 from retrovue.catalog.model import (
+    Change,
+    Changes,
     Event,
     Item,
     ItemDetail,
@@ -278,3 +281,30 @@ class Catalog:
             stat=stat,
             probe=probe,
         )
+
+    # -- the change feed ---------------------------------------------------------------------------
+
+    def changes(
+        self, since: str | None = None, *, library_id: int | None = None, limit: int = 1000
+    ) -> Changes:
+        """What changed since the cursor `since` (None: everything the feed holds), oldest first,
+        at most `limit` entries, and the cursor to pass next time (`Changes.more`: there is more
+        now). Cursors are positions in the catalog: they survive restarts and work on every backend.
+
+        An item that changed several times appears several times. Raises `CursorExpiredError`
+        when `since` is older than the feed keeps (`retrovue purge` prunes entries older than
+        `retrovue.store.feed.FEED_DAYS` days): re-read, then follow the feed from `cursor()`.
+        """
+        return _changes.read_changes(self.engine, self.machine, since, library_id=library_id, limit=limit)
+
+    def iter_changes(
+        self, since: str | None = None, *, until: str | None = None, library_id: int | None = None
+    ) -> Iterator[Change]:
+        """Every change after `since` up to `until` (default: the end of the feed now), streamed."""
+        end = until if until is not None else self.cursor()
+        return _changes.iter_changes(self.engine, self.machine, since, end, library_id=library_id)
+
+    def cursor(self) -> str:
+        """The feed's end now. Take it *before* a full read of the catalog, then follow `changes`
+        from it: nothing that changes during the read is missed."""
+        return _changes.head(self.engine)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 __all__ = [
+    "Change",
+    "Changes",
     "Event",
     "Item",
     "ItemDetail",
@@ -224,3 +226,36 @@ class Page(Generic[T]):
 
     rows: list[T]
     next: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of the change feed: something happened to the item `id` (re-read it with
+    `Catalog.item(id)`; None there means it is gone from the catalog).
+
+    `change` is one of: added, changed (new data from Plex), state (Plex's state moved, e.g.
+    UNAVAILABLE, or back from MISSING), missing, deleted, rekey (Plex's rating key changed, the id
+    stays: old/new are the rating keys), merged (this id was a re-keyed twin and is gone; `new_value`
+    is the id that stays), purged (removed from the catalog for good), local (this machine's
+    verdict moved the item between ACTIVE and REMOTE_ONLY). For state changes `old_value` /
+    `new_value` are the states.
+    """
+
+    id: int  # the item's stable id (media_items.id)
+    rating_key: str | None  # Plex's rating key when the change was recorded
+    change: str
+    library_id: int
+    at: int
+    old_value: str | None
+    new_value: str | None
+    run_id: int | None  # the sync run that recorded it, when one did
+    position: int  # the feed position of this entry: a cursor just past it is str(position)
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """A stretch of the change feed, oldest first, and the cursor to continue from."""
+
+    cursor: str  # pass back as `since=`; survives restarts (it is a position in the catalog)
+    changes: list[Change]
+    more: bool  # the limit cut the stretch short: call again with `cursor` for the rest

@@ -59,6 +59,7 @@ def _root(
 
 COMMAND_MODULES = (
     "account_cmd",
+    "changes_cmd",
     "demo_cmd",
     "gui_cmd",
     "items_cmd",

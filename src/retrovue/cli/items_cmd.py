@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import json
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Any, TextIO
 
@@ -25,7 +26,7 @@ from retrovue.cli import app
 from retrovue.cli.common import console, engine, json_text, print_json, printable, when
 from retrovue.errors import ConfigError
 from retrovue.states import ItemState
-from retrovue.store import items, lifecycle, registry, runs
+from retrovue.store import feed, items, lifecycle, registry, runs
 from retrovue.store.keys import fold
 
 FORMATS = ("table", "json", "csv", "m3u")
@@ -375,8 +376,12 @@ def purge_command(
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete a library's DELETED items from the catalog for good (with their parts and history)."""
+    """Delete a library's DELETED items from the catalog for good (with their parts and history).
+
+    Each leaves a `purged` entry in the change feed; feed entries older than 90 days go."""
     eng = engine(ctx)
+    with eng.begin() as conn:  # the change feed's entries past its period go too (store/feed.py)
+        feed.prune(conn, now=int(time.time()))
     with eng.connect() as conn:
         lib = registry.get_library(conn, library, server=server)
         doomed = items.library_state_counts(conn, lib.id)[ItemState.DELETED.value]

@@ -22,7 +22,6 @@ from retrovue.ingest.events import RUN_FAILED, EventCallback, LibraryDone, Libra
 from retrovue.ingest.library_sync import LibrarySync, SyncOptions
 from retrovue.servers import client_for, identity_changed
 from retrovue.store import maintenance, registry, runs
-from retrovue.store import schema as t
 from retrovue.store.registry import LibraryRow, ServerRow
 
 __all__ = ["SyncOptions", "select_libraries", "sync"]
@@ -176,9 +175,7 @@ def _unreachable(
             runs.finish_run(
                 conn, run_id, status=RUN_FAILED, counts=runs.RunCounts(), now=now, error_text=message
             )
-            conn.execute(
-                t.libraries.update().where(t.libraries.c.id == lib.id).values(last_sync_status=RUN_FAILED)
-            )
+            registry.record_library_run(conn, lib.id, last_sync_status=RUN_FAILED)
         summary = _failed(lib, message, run_id, now)
         out.append(summary)
         emit(LibraryDone(lib.server_id, lib.id, summary))

@@ -58,7 +58,7 @@ from retrovue.mapping import refresh_library
 from retrovue.plex import Page, PlexClient
 from retrovue.plex.models import Episode, Movie, Section, Show
 from retrovue.store import items as dal
-from retrovue.store import lifecycle, maintenance, rekeys, runs
+from retrovue.store import lifecycle, maintenance, registry, rekeys, runs
 from retrovue.store import schema as t
 from retrovue.store.locks import LockLease
 from retrovue.store.registry import LibraryRow, ServerRow
@@ -278,7 +278,7 @@ class LibrarySync:
             runs.finish_run(
                 conn, self.run_id, status=outcome.status, counts=counts, now=now, error_text=outcome.reason
             )
-            conn.execute(t.libraries.update().where(t.libraries.c.id == self.library.id).values(**values))
+            registry.record_library_run(conn, self.library.id, **values)
 
     def _record_failure(self, outcome: _Outcome, counts: runs.RunCounts, now: int) -> None:
         """The catalog refused the run's record (a full disk, say): try the one small write that

@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql
 
 from retrovue.states import ItemState
+from retrovue.store import feed
 from retrovue.store import schema as t
 from retrovue.store.keys import item_keys, show_keys
 from retrovue.store.upsert import bulk_insert, upsert
@@ -328,9 +329,26 @@ def upsert_items(
         )
         row.update(item_keys(row))  # once per row: the columns' own defaults would fold 3 times
         rows.append(row)
+    moved = [i for i in items if _moved(before.get(i.rating_key), i)]
+    if moved:
+        feed.claim(conn)  # before the rows it describes (store/feed.py: lock order)
     upsert(conn, t.media_items, rows, conflict=("library_id", "rating_key"), update=ITEM_UPDATE_COLUMNS)
     ids = {k: snap.id for k, snap in item_snapshot(conn, library_id, keys).items()}
     _replace_parts(conn, ids, items)
+    feed.record(
+        conn,
+        [
+            {
+                "item_id": ids[i.rating_key],
+                "library_id": library_id,
+                "rating_key": i.rating_key,
+                "at": now,
+                "run_id": run_id,
+                **_change(before.get(i.rating_key), i),
+            }
+            for i in moved
+        ],
+    )
     events = [
         {
             "item_id": ids[i.rating_key],
@@ -346,6 +364,19 @@ def upsert_items(
     if events:
         conn.execute(t.item_events.insert(), events)
     return ids
+
+
+def _moved(before: ItemSnapshot | None, item: ItemRecord) -> bool:
+    """Whether writing `item` over `before` is a change for the feed (new, new data, new state)."""
+    return before is None or before.state != item.state or (before.digest or "") != item.digest
+
+
+def _change(before: ItemSnapshot | None, item: ItemRecord) -> dict[str, str | None]:
+    if before is None:
+        return {"change": feed.ADDED, "old_value": None, "new_value": item.state}
+    if before.state != item.state:
+        return {"change": feed.state_change(item.state), "old_value": before.state, "new_value": item.state}
+    return {"change": feed.CHANGED, "old_value": None, "new_value": item.state}
 
 
 def _replace_parts(conn: Connection, ids: Mapping[str, int], items: Sequence[ItemRecord]) -> None:

@@ -1,4 +1,5 @@
-"""Items that Plex stopped listing: MISSING, then DELETED, then purged; each change in item_events.
+"""Items that Plex stopped listing: MISSING, then DELETED, then purged; each change in item_events
+and in the change feed (store/feed.py).
 
 - finalize: present rows a complete listing did not contain become MISSING (missing_since = now,
   last_seen_at = the library's previous `verified_at`, the last moment they were known present);
@@ -11,12 +12,14 @@ The caller owns the transaction and fences it (`store.locks.fence`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from retrovue.states import ItemState
+from retrovue.store import feed
 from retrovue.store import schema as t
 from retrovue.store.items import GONE, chunks
 
@@ -139,7 +142,8 @@ def confirm_deleted(
 def _log_transition(
     conn: Connection, where: sa.ColumnElement[bool], new: ItemState, *, now: int, run_id: int | None
 ) -> None:
-    """Write one item_events row per item about to change state, set-based (INSERT … SELECT)."""
+    """Write one item_events row and one change-feed entry per item about to change state,
+    set-based (INSERT … SELECT)."""
     c = t.media_items.c
     select = sa.select(
         c.id,
@@ -149,6 +153,9 @@ def _log_transition(
         c.state,
         sa.literal(new.value),
     ).where(where)
+    if conn.execute(sa.select(c.id).where(where).limit(1)).first() is None:
+        return  # nothing is due: write nothing, not even the feed's clock (a quiet run)
+    feed.record_select(conn, where, feed.state_change(new.value), now=now, run_id=run_id, new_value=new.value)
     conn.execute(
         t.item_events.insert().from_select(
             ["item_id", "run_id", "at", "event", "old_value", "new_value"], select
@@ -156,10 +163,16 @@ def _log_transition(
     )
 
 
-def purge_deleted(conn: Connection, library_id: int) -> int:
-    """Remove DELETED items (and their parts and history) for good; the explicit, separate clean-up."""
+def purge_deleted(conn: Connection, library_id: int, *, now: int | None = None) -> int:
+    """Remove DELETED items (and their parts and history) for good; the explicit, separate clean-up.
+
+    Each leaves a `purged` entry in the change feed, which outlives it (store/feed.py)."""
     c = t.media_items.c
-    doomed = sa.select(c.id).where(c.library_id == library_id, c.state == ItemState.DELETED.value)
+    gone = sa.and_(c.library_id == library_id, c.state == ItemState.DELETED.value)
+    if conn.execute(sa.select(c.id).where(gone).limit(1)).first() is not None:
+        stamp = int(time.time()) if now is None else now
+        feed.record_select(conn, gone, feed.PURGED, now=stamp)
+    doomed = sa.select(c.id).where(gone)
     conn.execute(t.media_parts.delete().where(t.media_parts.c.item_id.in_(doomed)))
     conn.execute(t.item_events.delete().where(t.item_events.c.item_id.in_(doomed)))
     n = conn.execute(

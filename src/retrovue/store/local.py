@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from retrovue.states import ItemState
+from retrovue.store import feed
 from retrovue.store import schema as t
 from retrovue.store.upsert import upsert
 
@@ -260,21 +261,31 @@ def write_verdicts(conn: Connection, machine: str, decisions: Sequence[Decision]
     """
     if not decisions:
         return 0
-    alive = set(
-        conn.execute(
-            sa.select(t.media_items.c.id).where(
+    alive = {
+        r.id: (r.library_id, r.rating_key)
+        for r in conn.execute(
+            sa.select(t.media_items.c.id, t.media_items.c.library_id, t.media_items.c.rating_key).where(
                 t.media_items.c.id.in_(
                     sa.bindparam("ids", [d.item_id for d in decisions], expanding=True, literal_execute=True)
                 )
             )
-        ).scalars()
-    )
-    return _write(conn, machine, [d for d in decisions if d.item_id in alive], now)
+        )
+    }
+    return _write(conn, machine, [d for d in decisions if d.item_id in alive], now, alive)
 
 
-def _write(conn: Connection, machine: str, decisions: Sequence[Decision], now: int) -> int:
+def _write(
+    conn: Connection,
+    machine: str,
+    decisions: Sequence[Decision],
+    now: int,
+    where: Mapping[int, tuple[int, str]],
+) -> int:
     if not decisions:
         return 0
+    moved = [d for d in decisions if d.had_verdict and (d.was is True) != (d.local is True)]
+    if moved:
+        feed.claim(conn)  # before the rows its entries describe (store/feed.py: lock order)
     rows = [
         {"item_id": d.item_id, "machine": machine, "local": d.local, "digest": d.digest, "decided_at": now}
         for d in decisions
@@ -296,11 +307,27 @@ def _write(conn: Connection, machine: str, decisions: Sequence[Decision], now: i
             "new_value": _visible(d.local),
             "detail": f"machine {machine}",
         }
-        for d in decisions
-        if d.had_verdict and (d.was is True) != (d.local is True)
+        for d in moved
     ]
     if events:
         conn.execute(t.item_events.insert(), events)
+    feed.record(
+        conn,
+        [
+            {
+                "item_id": d.item_id,
+                "library_id": where[d.item_id][0],
+                "rating_key": where[d.item_id][1],
+                "at": now,
+                "change": feed.LOCAL,
+                "old_value": _visible(d.was),
+                "new_value": _visible(d.local),
+                "machine": machine,
+            }
+            for d in moved
+            if d.item_id in where
+        ],
+    )
     return len(events)
 
 

@@ -7,6 +7,7 @@ the sync engine share one way of reading and writing them. The caller owns the t
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from sqlalchemy import Connection
 
 from retrovue import redact
 from retrovue.errors import ConfigError, LockHeldError, UnknownLibraryError, UnknownServerError
+from retrovue.store import feed
 from retrovue.store import schema as t
 from retrovue.store.fit import fit_row, require_fit
 
@@ -268,6 +270,9 @@ def remove_server(conn: Connection, name: str) -> None:
     _refuse_while_syncing(conn, server)
     lib_ids = sa.select(t.libraries.c.id).where(t.libraries.c.server_id == server.id)
     item_ids = sa.select(t.media_items.c.id).where(t.media_items.c.server_id == server.id)
+    held = t.media_items.c.server_id == server.id
+    if conn.execute(sa.select(t.media_items.c.id).where(held).limit(1)).first() is not None:
+        feed.record_select(conn, held, feed.PURGED, now=int(time.time()))  # the feed outlives them
     conn.execute(t.media_parts.delete().where(t.media_parts.c.item_id.in_(item_ids)))
     conn.execute(t.item_events.delete().where(t.item_events.c.item_id.in_(item_ids)))
     conn.execute(t.local_verdicts.delete().where(t.local_verdicts.c.item_id.in_(item_ids)))
@@ -397,6 +402,11 @@ def sync_sections(
             )
             added += 1
     return added, updated
+
+
+def record_library_run(conn: Connection, library_id: int, **values: object) -> None:
+    """Store a finished run's outcome on its library (`last_synced_at`, `last_sync_status`, stamps)."""
+    conn.execute(t.libraries.update().where(t.libraries.c.id == library_id).values(**values))
 
 
 def set_library_enabled(conn: Connection, library_id: int, enabled: bool) -> None:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from retrovue.states import ItemState
+from retrovue.store import feed
 from retrovue.store import schema as t
 from retrovue.store.items import GONE, ITEM_UPDATE_COLUMNS, chunks
 
@@ -89,6 +90,7 @@ def merge_rekeyed(
     c = t.media_items.c
     merged = 0
     for chunk in chunks(list(pairs)):
+        feed.claim(conn)  # before the rows its entries describe (store/feed.py: lock order)
         old_ids = [o for o, _ in chunk]
         new_ids = [n for _, n in chunk]
         twin_rows = {
@@ -104,6 +106,35 @@ def merge_rekeyed(
             .where(t.media_parts.c.item_id == sa.bindparam("new_id"))
             .values(item_id=sa.bindparam("old_id")),
             [{"new_id": n, "old_id": o} for o, n in chunk],
+        )
+        feed.record(
+            conn,
+            [
+                {
+                    "item_id": n,
+                    "library_id": library_id,
+                    "rating_key": twin_rows[n]["rating_key"],
+                    "at": now,
+                    "run_id": run_id,
+                    "change": feed.MERGED,
+                    "old_value": None,
+                    "new_value": str(o),
+                }
+                for o, n in chunk
+            ]
+            + [
+                {
+                    "item_id": o,
+                    "library_id": library_id,
+                    "rating_key": twin_rows[n]["rating_key"],
+                    "at": now,
+                    "run_id": run_id,
+                    "change": feed.REKEY,
+                    "old_value": old_keys[o][0],
+                    "new_value": twin_rows[n]["rating_key"],
+                }
+                for o, n in chunk
+            ],
         )
         conn.execute(t.item_events.delete().where(t.item_events.c.item_id.in_(new_ids)))
         conn.execute(t.media_items.delete().where(c.id.in_(new_ids)))

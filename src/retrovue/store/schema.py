@@ -286,6 +286,38 @@ item_events = Table(
     Index(None, "item_id", "at"),
 )
 
+item_changes = Table(
+    "item_changes",
+    metadata,
+    # The change feed's position: readers' cursors are these ids. Writers take `change_clock` first
+    # in their transaction (store/feed.py), so ids are handed out in commit order on every backend.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # No foreign keys: an entry outlives its item (purge) and stays readable for the feed's period.
+    Column("item_id", Integer, nullable=False),  # media_items.id, the stable key
+    Column("library_id", Integer, nullable=False),
+    Column("rating_key", String(KEY)),
+    Column("at", BigInteger, nullable=False),
+    Column("run_id", Integer),
+    Column("change", String(16), nullable=False),  # added | changed | state | missing | deleted | ...
+    Column("old_value", String(256)),
+    Column("new_value", String(256)),
+    Column("machine", String(MACHINE)),  # set on `local` entries: whose verdict moved
+    Index(None, "library_id", "id"),
+    Index(None, "at"),
+    sqlite_autoincrement=True,  # never reuse an id after a prune: a cursor must not see it twice
+)
+
+change_clock = Table(
+    "change_clock",
+    metadata,
+    # One row (id 1). Every transaction that records changes upserts it first and so holds its row
+    # lock until commit: feed ids are then assigned in commit order, and a reader that has seen id N
+    # can never later find a smaller id committed.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("ticks", BigInteger, nullable=False, default=0),
+    Column("pruned_through", Integer, nullable=False, default=0, server_default="0"),
+)
+
 path_mappings = Table(
     "path_mappings",
     metadata,
