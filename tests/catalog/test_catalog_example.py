@@ -70,6 +70,7 @@ def test_the_documented_scheduler_loop(tmp_path: Path, plex_sim: Simulator) -> N
             local = root / str(part["file"]).removeprefix("/data/media/")
             local.parent.mkdir(parents=True, exist_ok=True)
             local.write_bytes(b"")
+            here.add(str(local))
         assert all(s.status == "ok" for s in sync(cat.engine, use_gate=False))
         mapping.reevaluate_states(cat.engine, "home")
         ids = {i.rating_key: i.id for i in cat.iter_items()}
