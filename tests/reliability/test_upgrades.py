@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Engine
 
 from retrovue import machine
 from retrovue.catalog import Catalog, Changes
 from retrovue.store import keys, lifecycle, registry, schema
-from retrovue.store.db import current_revision, head_revision, open_catalog
+from retrovue.store.db import create_catalog_engine, current_revision, head_revision, migrate, open_catalog
 from tests.reliability.integrity import assert_integrity
 
 FIXTURES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "catalogs").glob("*.sqlite"))
@@ -53,6 +55,11 @@ def _dump(path: Path) -> dict[str, dict[Any, dict[str, Any]]]:
         conn.close()
 
 
+def _plain(value: Any) -> Any:
+    """A value as every backend can compare it: booleans as 0/1 (SQLite stores them so)."""
+    return int(value) if isinstance(value, bool) else value
+
+
 def _moved(revision: str, table: str, column: str, value: Any) -> Any:
     """What `value` became through the migrations after `revision`."""
     for later in sorted(MOVED):
@@ -80,13 +87,21 @@ def test_old_catalog_upgrades_without_losing_a_row(fixture: Path, tmp_path: Path
         assert_integrity(engine)
     finally:
         engine.dispose()
-    after = _dump(copy)
+    _assert_every_row_survived(fixture.stem, before, _dump(copy))
+
+
+def _assert_every_row_survived(
+    revision: str, before: dict[str, dict[Any, dict[str, Any]]], after: dict[str, dict[Any, dict[str, Any]]]
+) -> None:
+    """Every row of the catalog at `revision` is in the upgraded one with every value it had, except
+    the values a later migration moved (MOVED); derived columns and verdicts filled as they must be.
+    Rows are keyed by rowid (SQLite) or primary key; booleans compare as 0/1 on every backend."""
     for table, rows in before.items():
         assert table in after, f"table {table} disappeared"
         assert after[table].keys() == rows.keys(), f"rows of {table} changed"
         for rowid, row in rows.items():
-            kept = {k: v for k, v in after[table][rowid].items() if k in row}
-            expected = {k: _moved(fixture.stem, table, k, v) for k, v in row.items()}
+            kept = {k: _plain(v) for k, v in after[table][rowid].items() if k in row}
+            expected = {k: _plain(_moved(revision, table, k, v)) for k, v in row.items()}
             assert kept == expected, (table, rowid)
     for table, derive in (("media_items", keys.item_keys), ("shows", keys.show_keys)):
         for row in after[table].values():  # the folded keys are filled for rows that predate them
@@ -147,3 +162,76 @@ def test_upgrade_to_the_change_feed_starts_it_empty_and_keeps_it(tmp_path: Path)
         assert feed.cursor == "5"
     with Catalog.open(f"sqlite:///{copy}", machine="elsewhere") as cat:
         assert [c.change for c in cat.changes("1").changes] == ["missing", "purged"]
+
+
+def _dump_by_key(engine: Engine) -> dict[str, dict[Any, dict[str, Any]]]:
+    """Every row of every table keyed by its primary key (one column: the value itself), through
+    SQLAlchemy, the same on every backend; alembic's own table left out."""
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    out: dict[str, dict[Any, dict[str, Any]]] = {}
+    with engine.connect() as conn:
+        for table in meta.sorted_tables:
+            if table.name == "alembic_version":
+                continue
+            pk = [c.name for c in table.primary_key.columns]
+            assert pk, f"{table.name} has no primary key"
+            rows = {}
+            for r in conn.execute(sa.select(table)):
+                row = dict(r._mapping)
+                key = row[pk[0]] if len(pk) == 1 else tuple(row[c] for c in pk)
+                rows[key] = row
+            out[table.name] = rows
+    return out
+
+
+def _load_into(fixture: Path, url: str, revision: str) -> dict[str, dict[Any, dict[str, Any]]]:
+    """A server database at `revision` (Alembic) holding every row of the SQLite fixture of that
+    revision; returns those rows as `_dump_by_key` reads them from the fixture."""
+    source = create_catalog_engine(f"sqlite:///{fixture}")
+    target = create_catalog_engine(url)
+    try:
+        migrate(target, revision)
+        before = _dump_by_key(source)
+        meta = sa.MetaData()
+        meta.reflect(target)
+        with target.begin() as conn:
+            for table in meta.sorted_tables:  # parents before children
+                rows = list(before.get(table.name, {}).values())
+                if rows:
+                    conn.execute(table.insert(), rows)
+                if conn.dialect.name == "postgresql" and "id" in table.c and rows:
+                    conn.execute(  # ids were given: the sequence continues after them
+                        sa.text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), :top)"),
+                        {"top": max(r["id"] for r in rows)},
+                    )
+    finally:
+        source.dispose()
+        target.dispose()
+    return before
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=[p.stem for p in FIXTURES])
+def test_old_catalog_upgrades_without_losing_a_row_on_a_server(
+    fixture: Path, db_backend: str, fresh_db_url: str, tmp_path: Path
+) -> None:
+    """The same fixture catalogs, loaded into a fresh PostgreSQL or MariaDB database at their own
+    revision, upgrade to head with every row intact: the migrations' data steps run on the servers
+    too, not only on SQLite."""
+    if db_backend == "sqlite":
+        pytest.skip("SQLite: test_old_catalog_upgrades_without_losing_a_row")
+    copy = tmp_path / fixture.name
+    shutil.copy(fixture, copy)
+    before = _load_into(copy, fresh_db_url, fixture.stem)
+    assert sum(len(rows) for rows in before.values()) >= 15
+    engine = open_catalog(fresh_db_url)
+    try:
+        assert current_revision(engine) == head_revision()
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []
+            assert {s.name for s in registry.list_servers(conn)} == {"home", "nas"}
+        assert_integrity(engine)
+        after = _dump_by_key(engine)
+    finally:
+        engine.dispose()
+    _assert_every_row_survived(fixture.stem, before, after)
