@@ -63,9 +63,12 @@ def make_window(
         kwargs.setdefault("settings", settings)
         kwargs.setdefault("runner", runner)
         kwargs.setdefault("check_servers_on_start", False)
+        wait = kwargs.pop("settle", True)
         window = MainWindow(engine, **kwargs)
         qtbot.addWidget(window)
         made.append(window)
+        if wait:  # the tree, the items and the place are read in the background: let them arrive
+            settle(qtbot, window)
         return window
 
     yield make
@@ -147,3 +150,14 @@ def fill_items(engine: Engine, server_id: int, library_id: int, n: int, *, page:
                 if r.state == "ACTIVE"
             ]
             local.write_verdicts(conn, machine.current(), verdicts, now=now)
+
+
+def settle(qtbot: Any, window: MainWindow, timeout: int = 10_000) -> None:
+    """Wait until the window's background reads (tree, items, detail) have all answered and the
+    saved place is restored."""
+    qtbot.waitUntil(
+        lambda: (
+            not window.reader.busy and not window.items_model.loading and window.items.pending_place is None
+        ),
+        timeout=timeout,
+    )

@@ -15,7 +15,7 @@ from retrovue.gui.dialogs.server import ServerDialog
 from retrovue.gui.main_window import MainWindow
 from retrovue.sim import Simulator
 from retrovue.store import registry
-from tests.gui.conftest import fake_library
+from tests.gui.conftest import fake_library, settle
 
 
 def _fill(dialog: ServerDialog, name: str, url: str, token: str) -> None:
@@ -44,6 +44,7 @@ def test_add_server_tests_the_connection_then_saves(
 
     with qtbot.waitSignal(dialog.accepted, timeout=10_000):
         dialog.save_button.click()
+    settle(qtbot, window)
     with engine.connect() as conn:
         assert [s.name for s in registry.list_servers(conn)] == ["home"]
     server = window.tree_model.item(0, 0)
@@ -85,6 +86,7 @@ def test_edit_server_keeps_the_token_when_left_empty(
     qtbot.waitUntil(dialog.save_button.isEnabled, timeout=10_000)
     with qtbot.waitSignal(dialog.accepted, timeout=10_000):
         dialog.save_button.click()
+    settle(qtbot, window)
     with engine.connect() as conn:
         server = registry.get_server(conn, "renamed")
     assert server.token == plex_sim.token

@@ -17,13 +17,16 @@ from retrovue.gui.main_window import MainWindow
 from retrovue.gui.models.items import COL_PLEX, COL_TITLE
 from retrovue.gui.models.tree import COL_STATES, COL_SYNCED
 from retrovue.sim import Simulator
-from tests.gui.conftest import fake_library, fill_items
+from tests.gui.conftest import fake_library, fill_items, settle
 
 
-def _select_row(window: MainWindow, row: int) -> None:
+def _select_row(qtbot: Any, window: MainWindow, row: int) -> None:
+    settle(qtbot, window)
     while window.items_model.rowCount() <= row and window.items_model.canFetchMore():
         window.items_model.fetchMore()
+        settle(qtbot, window)
     window.table.setCurrentIndex(window.items_model.index(row, COL_TITLE))
+    settle(qtbot, window)
 
 
 def test_a_refresh_keeps_selection_scroll_and_detail(
@@ -33,7 +36,7 @@ def test_a_refresh_keeps_selection_scroll_and_detail(
     fill_items(engine, server_id, library_id, 1500)
     window = make_window()
     window.show()
-    _select_row(window, 700)
+    _select_row(qtbot, window, 700)
     chosen = window.current_item()
     assert chosen is not None
     window.table.scrollTo(window.items_model.index(700, 0))
@@ -42,7 +45,8 @@ def test_a_refresh_keeps_selection_scroll_and_detail(
     heading = window.detail.heading.text()
     window.search.setText("Episode 000")  # a search that stays through the refresh
     window.apply_search()
-    _select_row(window, 700)
+    settle(qtbot, window)
+    _select_row(qtbot, window, 700)
     chosen = window.current_item()
     assert chosen is not None
     scroll = window.table.verticalScrollBar().value()
@@ -50,6 +54,7 @@ def test_a_refresh_keeps_selection_scroll_and_detail(
 
     fill_items(engine, server_id, library_id, 1600)  # a sync wrote 100 more items meanwhile
     window.reload()  # what a finished sync, Watch's or the user's, does
+    settle(qtbot, window)
     assert window.search.text() == "Episode 000"
     assert window.items_model.filter is not None
     assert window.items_model.filter.search == "Episode 000"
@@ -74,7 +79,8 @@ def test_saved_sort_item_scroll_and_watch_come_back(
     window.show()
     assert window.select_library(library_id)
     window.table.sortByColumn(COL_TITLE, Qt.SortOrder.DescendingOrder)
-    _select_row(window, 400)
+    settle(qtbot, window)
+    _select_row(qtbot, window, 400)
     chosen = window.current_item()
     assert chosen is not None
     window.table.scrollTo(window.items_model.index(400, 0))
@@ -87,6 +93,8 @@ def test_saved_sort_item_scroll_and_watch_come_back(
 
     again = make_window()
     again.show()
+    settle(qtbot, again)
+    qtbot.waitUntil(lambda: again.items.pending_place is None)
     f = again.items_model.filter
     assert f is not None
     assert (f.sort, f.descending) == ("title", True)  # the saved sort is applied, not only drawn
@@ -114,7 +122,7 @@ def test_counts_follow_a_mapping_change(
     window = make_window()
     cells = window.tree_model.library_cells(library_id)
     assert cells[COL_STATES].text() == "6 active, 2 remote-only, 2 missing"
-    _select_row(window, 0)
+    _select_row(qtbot, window, 0)
     dialog = window.edit_mappings()
     assert dialog is not None
     root = tmp_path / "nas"
@@ -128,6 +136,7 @@ def test_counts_follow_a_mapping_change(
     dialog.local_prefix.setText(str(root))
     dialog.add_button.click()
     dialog.reject()
+    settle(qtbot, window)
     cells = window.tree_model.library_cells(library_id)
     assert cells[COL_STATES].text() == "8 active, 2 missing"  # the tree follows, not only the table
     assert window.current_item() == chosen or window.current_item().id == chosen.id  # type: ignore[union-attr]
@@ -158,11 +167,12 @@ def test_item_actions_need_an_item_and_counts_read_well(
     server_id, library_id = fake_library(engine)
     fill_items(engine, server_id, library_id, 1)
     window = make_window()
+    settle(qtbot, window)
     assert window.current_item() is None
     for action in (window.act_open, window.act_reveal, window.act_copy_plex, window.act_copy_local):
         assert not action.isEnabled()
     assert window.count_label.text() == "1 item"
-    _select_row(window, 0)
+    _select_row(qtbot, window, 0)
     assert all(a.isEnabled() for a in (window.act_open, window.act_reveal, window.act_copy_plex))
     window.table.clearSelection()
     assert not window.act_open.isEnabled()

@@ -17,20 +17,22 @@ from retrovue.gui.main_window import MainWindow
 from retrovue.gui.models.tree import COL_ITEMS, COL_KIND, COL_RUN, COL_STATES
 from retrovue.store import items, registry
 from retrovue.store.items import ItemRecord, PartRecord
-from tests.gui.conftest import Recorder, fake_library, fill_items
+from tests.gui.conftest import Recorder, fake_library, fill_items, settle
 
 
 def _select_first_item(qtbot: Any, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: window.items_model.rowCount() > 0)
     window.table.setCurrentIndex(window.items_model.index(0, 0))
+    settle(qtbot, window)
 
 
 def test_tree_shows_servers_libraries_and_counts(
-    make_window: Callable[..., MainWindow], engine: Engine
+    qtbot: Any, make_window: Callable[..., MainWindow], engine: Engine
 ) -> None:
     server_id, library_id = fake_library(engine)
     fill_items(engine, server_id, library_id, 500)
     window = make_window()
+    settle(qtbot, window)
     cells = window.tree_model.library_cells(library_id)
     assert cells[0].text() == "TV Shows"
     assert cells[COL_KIND].text() == "show"
@@ -60,10 +62,12 @@ def test_search_is_debounced(qtbot: Any, make_window: Callable[..., MainWindow],
     server_id, library_id = fake_library(engine)
     fill_items(engine, server_id, library_id, 300)
     window = make_window()
+    settle(qtbot, window)
     window.search.setText("Episode 00000")
     assert window.items_model.total == 300  # not yet: the timer is running
     qtbot.waitUntil(lambda: window.items_model.total == 10, timeout=2000)
     window.state_filter.setCurrentIndex(window.state_filter.findData("MISSING"))
+    settle(qtbot, window)
     assert window.items_model.total == 2  # 000000 and 000005
 
 
@@ -269,22 +273,26 @@ def test_selection_columns_and_geometry_persist(
     assert settings.value("selection/library_id") is not None
 
 
-def test_remove_server_after_confirmation(make_window: Callable[..., MainWindow], engine: Engine) -> None:
+def test_remove_server_after_confirmation(
+    qtbot: Any, make_window: Callable[..., MainWindow], engine: Engine
+) -> None:
     server_id, library_id = fake_library(engine)
     fill_items(engine, server_id, library_id, 5)
     window = make_window()
     window.confirm = lambda _q: True  # type: ignore[method-assign]
     window.remove_server()
+    settle(qtbot, window)
     assert window.tree_model.rowCount() == 0
     assert window.items_model.library_id is None
     with engine.connect() as conn:
         assert registry.list_servers(conn) == []
 
 
-def test_toggle_library_enabled(make_window: Callable[..., MainWindow], engine: Engine) -> None:
+def test_toggle_library_enabled(qtbot: Any, make_window: Callable[..., MainWindow], engine: Engine) -> None:
     _server_id, library_id = fake_library(engine)
     window = make_window()
     window.toggle_library_enabled()
+    settle(qtbot, window)
     assert window.tree_model.library_cells(library_id)[0].text() == "TV Shows (disabled)"
     with engine.connect() as conn:
         assert not registry.get_library_by_id(conn, library_id).enabled

@@ -23,7 +23,7 @@ from retrovue.gui.worker import SyncRequest, SyncWorker
 from retrovue.ingest.events import LibraryDone, LibraryStarted, PageProgress, SyncSummary
 from retrovue.sim import Simulator
 from retrovue.store import registry, runs, schema
-from tests.gui.conftest import fake_library
+from tests.gui.conftest import fake_library, settle
 
 
 def _summary(library_id: int, **kw: Any) -> SyncSummary:
@@ -171,6 +171,7 @@ def test_real_sync_updates_tree_table_history_and_status(
     window.bus.sync_completed.connect(lambda *a: events.append("completed"))
     with qtbot.waitSignal(window.bus.job_finished, timeout=30_000):
         window.sync_selected()
+    settle(qtbot, window)
     assert events[0] == "started"
     assert events[-1] == "completed"
     assert events.count("page") >= 2
@@ -179,7 +180,7 @@ def test_real_sync_updates_tree_table_history_and_status(
     assert window.items.result.text().startswith("Last sync: 40 added or changed, 0 errors — ")
     cells = window.tree_model.library_cells(library_id)
     assert cells[COL_ITEMS].text() == "40"
-    assert cells[COL_RUN].text() == "ok"
+    assert cells[COL_RUN].text() == ""  # an ok run needs no attention; a failed one is named
     assert window.items_model.total == 40
     assert window.runs_model.rowCount() == 1
     with engine.connect() as conn:
@@ -202,10 +203,12 @@ def test_resync_after_mutations_shows_changes(
     assert len(window.activity.texts()) == 2  # the first run's line stays
     window.search.setText("Brand New")
     window.apply_search()
+    settle(qtbot, window)
     assert window.items_model.total == 1
     window.search.setText("")
     window.apply_search()
     window.state_filter.setCurrentIndex(window.state_filter.findData("MISSING"))
+    settle(qtbot, window)
     assert window.items_model.total == 1
 
 

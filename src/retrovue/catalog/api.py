@@ -106,6 +106,11 @@ class Catalog:
         """Items matching `query` per state, every one of the five states a key."""
         return _library.count_states(self.engine, self.machine, query or ItemQuery())
 
+    def counts_by(self, query: ItemQuery | None = None, *, by: str = "show") -> dict[str, dict[str, int]]:
+        """Items matching `query` counted by state per show (`by="show"`) or season (`"season"`),
+        keyed by the show's or season's Plex rating key (`Show.rating_key`, `Season.rating_key`)."""
+        return _library.count_states_by(self.engine, self.machine, query or ItemQuery(), by)
+
     def runs(self, *, library_id: int | None = None, limit: int = 50) -> list[Run]:
         """Sync runs, newest first (of one library, or of all)."""
         return list_runs(self.engine, library_id=library_id, limit=limit)

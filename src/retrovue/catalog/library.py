@@ -22,7 +22,14 @@ from retrovue.errors import ConfigError
 from retrovue.states import ItemState
 from retrovue.store import schema as t
 
-__all__ = ["count_states", "list_libraries", "list_seasons", "list_servers", "show_page"]
+__all__ = [
+    "count_states",
+    "count_states_by",
+    "list_libraries",
+    "list_seasons",
+    "list_servers",
+    "show_page",
+]
 
 
 def list_servers(engine: Engine) -> list[Server]:
@@ -119,6 +126,32 @@ def count_states(engine: Engine, machine: str, query: ItemQuery) -> dict[str, in
         )
         for value, n in rows:
             out[value] = int(n)
+    return out
+
+
+GROUPS = ("show", "season")
+
+
+def count_states_by(engine: Engine, machine: str, query: ItemQuery, by: str) -> dict[str, dict[str, int]]:
+    """Items matching `query` per show (or season) rating key and state, in one grouped query: the
+    counts a browser shows beside each show or season. Every state is a key of each inner dict."""
+    if by not in GROUPS:
+        raise ConfigError(f"unknown grouping {by!r}; use show or season")
+    i = t.media_items.c
+    key = (i.show_rating_key if by == "show" else i.season_rating_key).label("group_key")
+    v, on, reader, _plays = reader_columns(machine)
+    state = reader.label("state")
+    out: dict[str, dict[str, int]] = {}
+    with engine.connect() as conn:
+        where = item_filters(conn, query, reader)
+        rows = conn.execute(
+            sa.select(key, state, sa.func.count())
+            .select_from(t.media_items.outerjoin(v, on))
+            .where(*where, key.isnot(None))
+            .group_by(key, state)
+        )
+        for group, value, n in rows:
+            out.setdefault(str(group), _zero())[value] = int(n)
     return out
 
 

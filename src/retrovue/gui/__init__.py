@@ -5,3 +5,7 @@ Qt. The GUI holds layout and wiring only: reads go through the read API `retrovu
 the CLI and schedulers use), syncs through `retrovue.ingest.sync` on a worker
 thread whose events reach the window as `UiBus` signals on the main thread. See docs/gui.md.
 """
+
+from retrovue.gui import qtfix
+
+qtfix.install()  # before any signal is emitted: see qtfix.py

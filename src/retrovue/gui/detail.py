@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPlainTextEdit,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -110,8 +111,12 @@ class DetailPane(QWidget):
         self.streams = QPlainTextEdit()
         self.streams.setReadOnly(True)
         self.history = _table(HISTORY_HEADERS)
-        self.overview = QWidget()
-        self.overview.setLayout(self.fields)
+        inner = QWidget()
+        inner.setLayout(self.fields)
+        self.overview = QScrollArea()  # a long reason wraps and scrolls, never clipped
+        self.overview.setWidget(inner)
+        self.overview.setWidgetResizable(True)
+        self.overview.setFrameShape(QScrollArea.Shape.NoFrame)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.overview, "Overview")
         self.tabs.addTab(self.parts, "Files")

@@ -6,7 +6,7 @@ import datetime as dt
 
 from retrovue.humanize import duration, size
 
-__all__ = ["duration", "episode", "size", "when", "when_seconds"]
+__all__ = ["duration", "episode", "short_when", "size", "when", "when_seconds"]
 
 
 def when(epoch: int | None) -> str:
@@ -30,3 +30,16 @@ def when_seconds(epoch: float) -> str:
     if moment.date() == dt.date.today():
         return moment.strftime("%H:%M:%S")
     return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def short_when(epoch: int | None) -> str:
+    """`18:54` today, `30 Nov` this year, `2025-11-30` before: for narrow columns."""
+    if not epoch:
+        return ""
+    moment = dt.datetime.fromtimestamp(epoch)
+    today = dt.date.today()
+    if moment.date() == today:
+        return moment.strftime("%H:%M")
+    if moment.year == today.year:
+        return moment.strftime("%d %b").lstrip("0")
+    return moment.strftime("%Y-%m-%d")

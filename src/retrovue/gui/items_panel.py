@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from retrovue.catalog import Catalog, Item
-from retrovue.gui.models.items import COL_STATE, COL_TITLE, PATH_COLUMNS, TV_COLUMNS, ItemsModel
+from retrovue.gui.models.items import COL_SHOW, COL_STATE, COL_TITLE, PATH_COLUMNS, TV_COLUMNS, ItemsModel
+from retrovue.gui.reader import Reader
 from retrovue.gui.wording import plural
 from retrovue.states import ItemState
 
@@ -51,16 +52,21 @@ class MiddleElide(QStyledItemDelegate):
 
 
 class ItemsPanel(QWidget):
-    def __init__(self, catalog: Catalog, add_server: QAction | None = None, parent: Any = None) -> None:
+    place_kept = Signal()  # a refresh's rows are in and the selection is back
+
+    def __init__(
+        self, catalog: Catalog, reader: Reader, add_server: QAction | None = None, parent: Any = None
+    ) -> None:
         super().__init__(parent)
-        self.model = ItemsModel(catalog.engine, self, catalog=catalog)
+        self.model = ItemsModel(catalog.engine, self, catalog=catalog, reader=reader)
         self.kind: str | None = None
         self.pending_scroll: int | None = None
-        self.refreshing = False  # a refresh is under way: the window keeps the detail it shows
+        self.pending_place: tuple[int | None, int] | None = None  # (item id, scroll) to go back to
+        self.keep: tuple[int | None, int] | None = None  # where the user was when a refresh started
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
-        self.table.horizontalHeader().setSortIndicator(COL_TITLE, Qt.SortOrder.AscendingOrder)
+        self.table.horizontalHeader().setSortIndicator(COL_SHOW, Qt.SortOrder.AscendingOrder)  # Plex order
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -85,6 +91,8 @@ class ItemsPanel(QWidget):
         self.search_timer = QTimer(self)
         self.search_timer.setSingleShot(True)
         self.search_timer.setInterval(SEARCH_DEBOUNCE_MS)
+        self.scope = QLabel()  # what the table holds, counted by state
+        self.scope.setStyleSheet("font-weight: bold")
         self.result = QLabel()  # the library's last sync, in words
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -99,6 +107,7 @@ class ItemsPanel(QWidget):
         bar.addWidget(self.search, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.scope)
         layout.addWidget(self.result)
         layout.addWidget(self.first_run, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addLayout(bar)
@@ -109,14 +118,24 @@ class ItemsPanel(QWidget):
         self.search_timer.timeout.connect(self.apply_search)
         self.model.modelReset.connect(self.update_count)
         self.model.rowsInserted.connect(self.update_count)
+        self.model.loaded.connect(self._continue_restore)
+        self.model.refreshed.connect(self._refreshed)
 
     # -- what is shown --------------------------------------------------------------------------
-    def show_library(self, library_id: int | None, kind: str | None) -> None:
+    def show_library(
+        self,
+        library_id: int | None,
+        kind: str | None,
+        show_id: int | None = None,
+        season_id: int | None = None,
+    ) -> None:
+        """Show a library's items, or one show's, or one season's (the filter and sort stay)."""
         self.kind = kind
         for col in TV_COLUMNS:
             self.table.setColumnHidden(col, kind == "movie")
-        if library_id != self.model.library_id:
-            self.model.set_library(library_id)
+        f = self.model.filter
+        if f is None or (f.library_id, f.show_id, f.season_id) != (library_id, show_id, season_id):
+            self.model.set_library(library_id, show_id=show_id, season_id=season_id)
 
     def set_result(self, text: str, *, bad: bool = False) -> None:
         self.result.setText(text)
@@ -166,23 +185,32 @@ class ItemsPanel(QWidget):
     def refresh(self, library_id: int | None = None) -> None:
         """Re-read, keeping the selected item and the scroll position (see the module docstring)."""
         current = self.current_item()
-        bar = self.table.verticalScrollBar()
-        scroll = bar.value()
-        self.refreshing = True
-        try:
-            self.model.refresh(library_id)
-            if current is not None and self.current_item() is None:
-                self.select_item(current.id)
-            bar.setValue(scroll)
-        finally:
-            self.refreshing = False
+        self.keep = (current.id if current is not None else None, self.table.verticalScrollBar().value())
+        self.model.refresh(library_id)
+
+    def _refreshed(self, reset: bool) -> None:
+        keep, self.keep = self.keep, None
+        if reset and keep is not None:
+            item_id, scroll = keep
+            if item_id is not None:
+                self.select_item(item_id)
+            self.table.verticalScrollBar().setValue(scroll)
+        self.place_kept.emit()
 
     def restore_place(self, item_id: int | None, scroll: int | None) -> None:
         """Back to a saved place: the rows down to the scroll position loaded (the table scrolls by
-        row), the item selected if it is among them, the scroll position set."""
-        scroll = max(0, scroll or 0)
-        while len(self.model.rows) <= scroll + self.model.batch and self.model.canFetchMore():
+        row), then the item selected if it is among them and the scroll position set."""
+        self.pending_place = (item_id, max(0, scroll or 0))
+        self._continue_restore()
+
+    def _continue_restore(self) -> None:
+        if self.pending_place is None or self.model.loading:
+            return
+        item_id, scroll = self.pending_place
+        if len(self.model.rows) <= scroll + self.model.batch and self.model.canFetchMore():
             self.model.fetchMore()
+            return
+        self.pending_place = None
         if item_id is not None:
             self.select_item(item_id)
         self.pending_scroll = scroll  # set again once shown: showing lays the table out anew

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QItemSelection, QModelIndex, QPoint, QSettings, Qt, QThreadPool, QTimer
+from PySide6.QtCore import QModelIndex, QPoint, QSettings, Qt, QThreadPool, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QTableView, QTabWidget
 from sqlalchemy import Engine
@@ -32,6 +32,7 @@ from retrovue.gui.dialogs.server import ServerDialog
 from retrovue.gui.items_panel import ItemsPanel
 from retrovue.gui.library_panel import LibraryPanel
 from retrovue.gui.models.runs import RunsModel, run_result
+from retrovue.gui.reader import Reader
 from retrovue.gui.tasks import Task, error_text, run_task
 from retrovue.gui.watch import WatchController
 from retrovue.gui.wording import RunResult, result_line
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         self.sync_fn = sync_fn
         self.page_size = page_size
         self.bus = UiBus(self)
+        self.reader = Reader(self)  # every catalog read of the window, off the GUI thread
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(4)
         self.jobs: dict[int, SyncWorker] = {}
@@ -80,6 +82,7 @@ class MainWindow(QMainWindow):
         )
         self.running: set[int] = set()  # libraries between sync_started and sync_completed
         self.results: dict[int, tuple[str, bool]] = {}  # library id -> (last result line, bad)
+        self.wanted_item: int | None = None  # the item whose detail is being read
         self.dialog: ServerDialog | MappingsDialog | None = None
         self.desktop_task: Task | None = None  # the last open/reveal, kept alive while it runs
         self.setWindowTitle("Retrovue Ingest")
@@ -103,22 +106,21 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         a.build_menus()
         self._connect()
-        self.reload()
-        place.restore(self)
+        place.restore_window(self)
+        self.reload(then=lambda: place.restore(self))  # the user's place, once the tree is in
         self.update_actions()
         if check_servers_on_start:
             QTimer.singleShot(0, self.check_servers)
-        QTimer.singleShot(0, self.offer_first_server)
 
     # ---------------------------------------------------------------------------------- building
     def _build_widgets(self) -> None:
-        self.library = LibraryPanel(self.catalog)
+        self.library = LibraryPanel(self.catalog, self.reader)
         self.tree_model, self.tree, self.progress = (
             self.library.model,
             self.library.tree,
             self.library.progress,
         )
-        self.items = ItemsPanel(self.catalog, self.act_add_server)
+        self.items = ItemsPanel(self.catalog, self.reader, self.act_add_server)
         self.items_model, self.table = self.items.model, self.items.table
         self.search, self.state_filter, self.search_timer = (
             self.items.search,
@@ -150,9 +152,9 @@ class MainWindow(QMainWindow):
         self.main_split = QSplitter(Qt.Orientation.Horizontal)
         self.main_split.addWidget(self.library)
         self.main_split.addWidget(self.tabs)
-        self.main_split.setStretchFactor(0, 1)
-        self.main_split.setStretchFactor(1, 3)
-        self.main_split.setSizes([340, 940])
+        self.main_split.setStretchFactor(0, 0)  # the browser keeps its width; the items take the rest
+        self.main_split.setStretchFactor(1, 1)
+        self.main_split.setSizes([320, 960])
         self.main_split.setChildrenCollapsible(False)
         self.setCentralWidget(self.main_split)
 
@@ -171,13 +173,14 @@ class MainWindow(QMainWindow):
         self.bus.server_checked.connect(self.onServerChecked)
         self.watch.notice.connect(lambda text: self.say("Watch", text))
         self.watch.stopped.connect(lambda _reason: self.act_watch.setChecked(self.watch.running))
-        self.tree.selectionModel().selectionChanged.connect(self._tree_selection_changed)
+        self.library.selection_changed.connect(self._tree_selection_changed)
         self.tree.customContextMenuRequested.connect(self._tree_menu)
         self.table.selectionModel().currentRowChanged.connect(self._current_item_changed)
         self.table.selectionModel().selectionChanged.connect(lambda *_a: self.update_actions())
         self.table.customContextMenuRequested.connect(self._item_menu)
         self.table.doubleClicked.connect(lambda _i: self.open_item())
         self.items_model.modelReset.connect(self._items_reset)
+        self.items.place_kept.connect(self._place_kept)
         self.activity.added.connect(self._activity_added)
         self.tabs.currentChanged.connect(self._tab_changed)
 
@@ -197,7 +200,7 @@ class MainWindow(QMainWindow):
             self.unseen = 0
             self.tabs.setTabText(TAB_ACTIVITY, "Activity")
         if index == TAB_HISTORY:
-            self.runs_model.reload()
+            self.reload_history()
 
     # ---------------------------------------------------------------------------------- selection
     def selected_node(self) -> tuple[str, int] | None:
@@ -219,16 +222,15 @@ class MainWindow(QMainWindow):
     def select_library(self, library_id: int) -> bool:
         return self.library.select_library(library_id)
 
-    def _tree_selection_changed(
-        self, _new: QItemSelection | None = None, _old: QItemSelection | None = None
-    ) -> None:
-        library_id = self.selected_library_id()
-        self.items.show_library(library_id, self.library.library_kind(library_id))
+    def _tree_selection_changed(self) -> None:
+        library_id, show_id, season_id = self.library.scope()
+        self.items.show_library(library_id, self.library.library_kind(library_id), show_id, season_id)
+        self.items.scope.setText(self.library.summary())
         self._show_result(library_id)
         self.update_actions()
 
     def _items_reset(self) -> None:
-        if not self.items.refreshing:
+        if not self.items_model.refreshing:  # the user moved on (another library, a search)
             self.detail.clear()
         self.update_actions()
 
@@ -238,10 +240,21 @@ class MainWindow(QMainWindow):
     def _current_item_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         item = self.items_model.row(current)
         if item is not None:
-            self.detail.show_detail(self.catalog.detail(item.id))
-        elif not self.items.refreshing:
+            self.show_item(item.id)
+        elif not self.items_model.refreshing:
             self.detail.clear()
         self.update_actions()
+
+    def show_item(self, item_id: int) -> None:
+        """Read the item's detail off the GUI thread and show it, unless another item was chosen
+        meanwhile."""
+        self.wanted_item = item_id
+        self.reader.read(
+            lambda: self.catalog.detail(item_id),
+            self.detail.show_detail,
+            lambda message: self.detail.say(f"Cannot read this item: {message}"),
+            still_wanted=lambda: self.wanted_item == item_id,
+        )
 
     def apply_search(self) -> None:
         self.items.apply_search()
@@ -251,34 +264,52 @@ class MainWindow(QMainWindow):
         self.items.focus_search()
 
     def show_history(self) -> None:
-        self.runs_model.reload()
         self.tabs.setCurrentIndex(TAB_HISTORY)
+        self.reload_history()
 
     def show_activity(self) -> None:
         self.tabs.setCurrentIndex(TAB_ACTIVITY)
 
     # ---------------------------------------------------------------------------------- reading
-    def reload(self) -> None:
-        """Re-read servers, libraries, the current library's items and the history, keeping the
-        user's place (selected library and item, scroll positions, the item's detail)."""
-        self.library.reload()
-        for library_id, run in self.catalog.last_runs().items():
+    def reload(self, then: Callable[[], None] | None = None) -> None:
+        """Re-read servers, libraries, the items shown and the history, keeping the user's place
+        (what is open in the tree, the selected node and item, scroll positions, the item's
+        detail). The reads run in the background; `then` runs once the tree is in."""
+
+        def tree_in() -> None:
+            self._tree_reloaded()
+            if then is not None:
+                then()
+
+        self.library.reload(tree_in)
+
+    def _tree_reloaded(self) -> None:
+        self.items.scope.setText(self.library.summary())
+        for library_id, run in self.tree_model.runs.items():
             self.results[library_id] = (result_line(run_result(run)), run.status != "ok")
+        scope = self.items_model.filter
         self._tree_selection_changed()
-        self.refresh_items()
-        self.runs_model.reload()
+        if scope is not None and self.items_model.filter == scope:  # the same items: re-read them
+            self.refresh_items()
+        self.reload_history()
+        self.offer_first_server()
         self.update_actions()
 
+    def reload_history(self) -> None:
+        self.reader.read(lambda: self.catalog.runs(limit=self.runs_model.limit), self.runs_model.set_rows)
+
     def refresh_items(self, library_id: int | None = None) -> None:
-        """Re-read the items shown (and the selected item's detail), keeping the place."""
+        """Re-read the items shown, keeping the place; the item's detail follows (`_place_kept`)."""
         self.items.refresh(library_id)
+
+    def _place_kept(self) -> None:
+        """A refresh is in: re-read the item being read, whether or not it is still in the list."""
         item = self.current_item()
+        shown = self.detail.detail
         if item is not None:
-            self.detail.show_detail(self.catalog.detail(item.id))
-        elif self.detail.detail is not None and (
-            library_id is None or library_id == self.items_model.library_id
-        ):
-            self.detail.show_detail(self.catalog.detail(self.detail.detail.item.id))
+            self.show_item(item.id)
+        elif shown is not None:
+            self.show_item(shown.item.id)
 
     def _show_result(self, library_id: int | None) -> None:
         if library_id is None:
@@ -396,12 +427,8 @@ class MainWindow(QMainWindow):
         where = f"{summary.server_name} / {summary.library_title}"
         level = "error" if summary.status == "failed" else "warning" if bad else "info"
         self.say(where, line if summary.mode == "incremental" else f"deep sync: {line}", level)
-        self.library.model.refresh_row(library_id)
-        self.library.fit()
-        if self.items_model.library_id == library_id:
-            self.refresh_items(library_id)
+        self.reload()  # counts at every level, the items shown, the history: the place is kept
         self._show_result(self.selected_library_id())
-        self.runs_model.reload()
         self.update_actions()
 
     def onSyncFailed(self, job_id: int, library_id: int, message: str) -> None:  # noqa: N802
@@ -463,7 +490,6 @@ class MainWindow(QMainWindow):
 
     def _server_saved(self) -> None:
         self.reload()
-        self.offer_first_server()
         self.check_servers()
         self.say("", "Server saved.")
 
@@ -485,7 +511,6 @@ class MainWindow(QMainWindow):
         self.tree_model.reachability.pop(server.id, None)
         self.items_model.set_library(None)
         self.reload()
-        self.offer_first_server()
         self.say(server.name, "removed from the catalog")
 
     def confirm(self, question: str) -> bool:
@@ -508,7 +533,7 @@ class MainWindow(QMainWindow):
 
     def _mappings_closed(self, dialog: MappingsDialog) -> None:
         if dialog.changed:  # verdicts moved: counts, states and local paths all follow
-            self.items_model.forget_mappings()
+            self.catalog.forget_mappings()
             self.reload()
 
     def _open(self, dialog: ServerDialog | MappingsDialog) -> None:
@@ -523,7 +548,7 @@ class MainWindow(QMainWindow):
         with self.engine.begin() as conn:
             lib = registry.get_library_by_id(conn, library_id)
             registry.set_library_enabled(conn, library_id, not lib.enabled)
-        self.tree_model.refresh_row(library_id)
+        self.library.reload()
 
     def _tree_menu(self, pos: QPoint) -> None:
         library_id = self.selected_library_id()
@@ -606,6 +631,7 @@ class MainWindow(QMainWindow):
         self.watch.stop()
         self.cancel_syncs()
         self.pool.waitForDone(timeout_ms)
+        self.reader.close(timeout_ms)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.save_settings()

@@ -33,8 +33,8 @@ def _int(value: object) -> int | None:
         return None
 
 
-def restore(w: MainWindow) -> None:
-    """Put the window back where the user left it (called once the catalog has been read)."""
+def restore_window(w: MainWindow) -> None:
+    """The window's size, position, splitters and table columns (before anything is read)."""
     s = w.settings
     geometry = s.value("window/geometry")
     if isinstance(geometry, QByteArray):
@@ -50,6 +50,12 @@ def restore(w: MainWindow) -> None:
         hh = w.table.horizontalHeader()
         hh.restoreState(header)
         w.items_model.sort(hh.sortIndicatorSection(), hh.sortIndicatorOrder())  # the saved sort, applied
+
+
+def restore(w: MainWindow) -> None:
+    """The user's place in the catalog (called once the tree has been read): the library, the item,
+    the scroll position, Watch."""
+    s = w.settings
     library_id = _int(s.value("selection/library_id"))
     if library_id is None or not w.select_library(library_id):
         ids = w.tree_model.library_ids()

@@ -11,15 +11,17 @@ mappings (the catalog's resolver, cached until `forget_mappings`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from sqlalchemy import Engine
 
-from retrovue.catalog import Catalog, Item, ItemQuery
+from retrovue.catalog import Catalog, Item, ItemQuery, Page
 from retrovue.gui import fmt
+from retrovue.gui.reader import Reader
 from retrovue.paths import Resolver
 from retrovue.states import ItemState
 
@@ -33,11 +35,19 @@ class ItemFilter:
     library_id: int
     state: str | None = None  # one of the five states, or None for all
     search: str = ""  # words of the title or show title, case and accents ignored
+    show_id: int | None = None  # one show (the browser's show or season node)
+    season_id: int | None = None
     sort: str = "show"  # a sort key of COLUMNS
     descending: bool = False
 
     def query(self) -> ItemQuery:
-        return ItemQuery(library_id=self.library_id, state=self.state, text=self.search.strip() or None)
+        return ItemQuery(
+            library_id=self.library_id,
+            show_id=self.show_id,
+            season_id=self.season_id,
+            state=self.state,
+            text=self.search.strip() or None,
+        )
 
 
 # The read API's order behind each sortable column.
@@ -84,34 +94,64 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 class ItemsModel(QAbstractTableModel):
+    """The table's rows. Reads go through a `Reader` (off the GUI thread in the window; at once with
+    `Reader(synchronous=True)`, the default here): a reset empties the table and the first batch
+    arrives when read; `canFetchMore` is false while a batch is being read; an answer for a filter
+    the user has since left is dropped. `loaded` fires after each answer (`reset_done` too, for a
+    reset or a refresh that had to reset), so a view can put its selection back."""
+
     BATCH = 256
+    loaded = Signal()
+    refreshed = Signal(bool)  # a refresh's rows are in; True when the model had to be reset
 
     def __init__(
-        self, engine: Engine, parent: Any = None, *, batch: int | None = None, catalog: Catalog | None = None
+        self,
+        engine: Engine,
+        parent: Any = None,
+        *,
+        batch: int | None = None,
+        catalog: Catalog | None = None,
+        reader: Reader | None = None,
     ) -> None:
         super().__init__(parent)
         self.engine = engine
         self.catalog = catalog or Catalog(engine)
+        self.reader = reader or Reader(self, synchronous=True)
         self.batch = batch or self.BATCH
         self.filter: ItemFilter | None = None
         self.order: tuple[str, bool] = ("show", False)  # the user's sort, kept across libraries
         self.rows: list[Item] = []
         self._total = 0
         self._next: str | None = None  # the read API's cursor for the next batch
+        self._generation = 0  # bumped by every reset: answers for an older one are dropped
+        self._loading = False
         self.queries = 0  # batches read, for tests and measurements
+        self.error = ""  # the last read's failure, in one line
+        self.refreshing = False  # True while a refresh resets the model (the view keeps its place)
 
     # -- what is shown ------------------------------------------------------------------------
     @property
     def library_id(self) -> int | None:
         return self.filter.library_id if self.filter else None
 
-    def set_library(self, library_id: int | None) -> None:
+    def set_library(
+        self, library_id: int | None, *, show_id: int | None = None, season_id: int | None = None
+    ) -> None:
         if library_id is None:
             self._reset(None)
             return
         base = self.filter or ItemFilter(library_id)
         sort, descending = self.order
-        self._reset(replace(base, library_id=library_id, sort=sort, descending=descending))
+        self._reset(
+            replace(
+                base,
+                library_id=library_id,
+                show_id=show_id,
+                season_id=season_id,
+                sort=sort,
+                descending=descending,
+            )
+        )
 
     def set_state_filter(self, state: str | None) -> None:
         if self.filter is not None and self.filter.state != state:
@@ -121,29 +161,110 @@ class ItemsModel(QAbstractTableModel):
         if self.filter is not None and self.filter.search != text:
             self._reset(replace(self.filter, search=text))
 
-    def refresh(self, library_id: int | None = None) -> bool:
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    def _read(
+        self, f: ItemFilter, after: str | None, limit: int, with_total: bool
+    ) -> tuple[int | None, Page[Item]]:
+        """On the reader's thread: (the count, when asked) and one page."""
+        total = sum(self.catalog.counts(f.query()).values()) if with_total else None
+        page = self.catalog.items(
+            f.query(),
+            sort=_API_SORT.get(f.sort, f.sort),
+            descending=f.descending,
+            limit=limit,
+            after=after,
+            local_paths=True,  # resolved there, so the table never resolves on the GUI thread
+        )
+        return total, page
+
+    def _start(
+        self, after: str | None, limit: int, with_total: bool, done: Callable[[int | None, Page[Item]], None]
+    ) -> None:
+        f = self.filter
+        if f is None:
+            return
+        generation = self._generation
+        self._loading = True
+        self.queries += 1
+
+        def arrived(result: tuple[int | None, Page[Item]]) -> None:
+            self._loading = False
+            self.error = ""
+            done(*result)
+            self.loaded.emit()
+
+        def failed(message: str) -> None:
+            self._loading = False
+            self.error = message
+            self.loaded.emit()
+
+        self.reader.read(
+            lambda: self._read(f, after, limit, with_total),
+            arrived,
+            failed,
+            still_wanted=lambda: generation == self._generation,
+        )
+
+    def _reset(self, new: ItemFilter | None) -> None:
+        self._generation += 1
+        self._loading = False
+        self.beginResetModel()
+        self.filter = new
+        self.rows = []
+        self._total = 0
+        self._next = None
+        self.endResetModel()
+        if new is not None:
+            self._start(None, self.batch, True, self._first)
+
+    def _first(self, total: int | None, page: Page[Item]) -> None:
+        self._total = total or 0
+        self._next = page.next
+        self._insert(page.rows)
+
+    def _insert(self, rows: list[Item]) -> None:
+        if not rows:
+            return
+        start = len(self.rows)
+        self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
+        self.rows.extend(rows)
+        self.endInsertRows()
+
+    def refresh(self, library_id: int | None = None) -> None:
         """Re-read from the catalog (after a sync, a mapping change), keeping filter, sort and as many
         rows as were loaded, so the view keeps its place. When the same items come back in the same
         order the rows are updated in place (`dataChanged`: the selection and scroll stay as they
-        are); otherwise the model is reset and the caller puts the selection back by item id.
-        Returns whether the model was reset."""
+        are); otherwise the model is reset and `refreshed(True)` tells the view to put its
+        selection back by item id."""
         f = self.filter
         if f is None or (library_id is not None and library_id != f.library_id):
-            return False
+            return
         self.catalog.forget_mappings()
-        total = sum(self.catalog.counts(f.query()).values())
-        rows = self._page(f, None, limit=max(self.batch, len(self.rows)))
+        self._generation += 1
+        self._start(None, max(self.batch, len(self.rows)), True, self._refreshed)
+
+    def _refreshed(self, total: int | None, page: Page[Item]) -> None:
+        rows = page.rows
+        self._next = page.next
         if [r.id for r in rows] == [r.id for r in self.rows]:
             self.rows = rows
-            self._total = total
+            self._total = total or 0
             if rows:
                 self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(COLUMNS) - 1))
-            return False
-        self.beginResetModel()
-        self.rows = rows
-        self._total = total
-        self.endResetModel()
-        return True
+            self.refreshed.emit(False)
+            return
+        self.refreshing = True
+        try:
+            self.beginResetModel()
+            self.rows = rows
+            self._total = total or 0
+            self.endResetModel()
+            self.refreshed.emit(True)
+        finally:
+            self.refreshing = False
 
     def row_of(self, item_id: int) -> int | None:
         """The row holding the item, among the loaded ones."""
@@ -152,30 +273,6 @@ class ItemsModel(QAbstractTableModel):
                 return n
         return None
 
-    def _page(self, f: ItemFilter, after: str | None, *, limit: int | None = None) -> list[Item]:
-        page = self.catalog.items(
-            f.query(),
-            sort=_API_SORT.get(f.sort, f.sort),
-            descending=f.descending,
-            limit=limit or self.batch,
-            after=after,
-        )
-        self._next = page.next
-        self.queries += 1
-        return page.rows
-
-    def _reset(self, new: ItemFilter | None) -> None:
-        self.beginResetModel()
-        self.filter = new
-        self.rows = []
-        self._total = 0
-        self._next = None
-        if new is not None:
-            self._total = sum(self.catalog.counts(new.query()).values())
-            # The first batch comes with the reset, so a view shows rows without waiting to lay out.
-            self.rows = self._page(new, None)
-        self.endResetModel()
-
     @property
     def total(self) -> int:
         """Items matching the filter when it was set (loaded or not)."""
@@ -183,18 +280,16 @@ class ItemsModel(QAbstractTableModel):
 
     # -- fetchmore ----------------------------------------------------------------------------
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: N802
-        return not parent.isValid() and self._next is not None
+        return not parent.isValid() and self._next is not None and not self._loading
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: N802
-        if parent.isValid() or self.filter is None or self._next is None:
+        if parent.isValid() or self.filter is None or self._next is None or self._loading:
             return
-        batch = self._page(self.filter, self._next)
-        if not batch:
-            return
-        start = len(self.rows)
-        self.beginInsertRows(QModelIndex(), start, start + len(batch) - 1)
-        self.rows.extend(batch)
-        self.endInsertRows()
+        self._start(self._next, self.batch, False, self._more)
+
+    def _more(self, _total: int | None, page: Page[Item]) -> None:
+        self._next = page.next
+        self._insert(page.rows)
 
     # -- the table ----------------------------------------------------------------------------
     @property
@@ -275,10 +370,12 @@ class ItemsModel(QAbstractTableModel):
         return self.catalog.resolver(server_id)
 
     def local_path(self, item: Item) -> str | None:
+        """The first file's local path, as resolved when the row was read (never on the GUI thread)."""
+        if item.local_paths is not None:
+            return item.local_paths[0] if item.local_paths else None
         return self.catalog.local_path(item)
 
     def forget_mappings(self) -> None:
-        """Mappings changed: resolve again (the catalog rows are unchanged)."""
+        """Mappings changed: read the rows again, with their local paths resolved anew."""
         self.catalog.forget_mappings()
-        if self.rows:
-            self.dataChanged.emit(self.index(0, COL_LOCAL), self.index(len(self.rows) - 1, COL_LOCAL))
+        self.refresh()

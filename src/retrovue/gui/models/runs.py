@@ -42,9 +42,13 @@ class RunsModel(QAbstractTableModel):
         self.rows: list[Run] = []
 
     def reload(self, library_id: int | None = None) -> None:
-        self.beginResetModel()
+        """Read at once, on the calling thread (the window reads through its reader: `set_rows`)."""
         self.library_id = library_id
-        self.rows = self.catalog.runs(library_id=library_id, limit=self.limit)
+        self.set_rows(self.catalog.runs(library_id=library_id, limit=self.limit))
+
+    def set_rows(self, rows: list[Run]) -> None:
+        self.beginResetModel()
+        self.rows = rows
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
