@@ -157,14 +157,32 @@ def test_threshold_counts_what_the_catalog_held_not_what_the_run_added(home: Hom
 
 
 def test_an_empty_show_listing_marks_no_show_missing(home: Home) -> None:
-    """A show whose episodes are listed is present, whatever the show listing says (even forced)."""
+    """A show whose episodes are listed is present, whatever the show listing says (even forced);
+    a show listing that leaves out shows the episodes belong to is not complete."""
     sync(home.engine)
     home.sim.set_faults("empty@/library/sections/1/all?type=2")
     for force in (False, True):
         (tv,) = sync(home.engine, library="TV Shows", use_gate=False, force=force)
-        assert (tv.status, tv.missing_promoted) == ("ok", 0)
+        assert (tv.status, tv.missing_promoted) == ("partial", 0)
+        assert "left out" in (tv.reason or "")
         assert _count(home, t.shows, t.shows.c.state != "ACTIVE") == 0
     home.sim.clear_faults()
+    assert_nothing_falsely_missing(home.engine, home.sim)
+
+
+def test_a_show_listing_that_leaves_out_a_new_show_does_not_end_ok(home: Home) -> None:
+    """Found by the fault storm: the show listing came back empty while the episodes listing named
+    a show added since the last run. The run ended `ok` without the show, the gate then held, and
+    the catalog lacked the show until the next verification listing, a day later."""
+    sync(home.engine)
+    home.sim.add_show(seasons=1, episodes=2)
+    home.sim.set_faults("empty@/library/sections/1/all?type=2")
+    (_movies, tv) = sync(home.engine)
+    assert tv.status == "partial", tv.reason
+    assert "shows listing left out" in (tv.reason or "")
+    home.sim.clear_faults()
+    assert [s.status for s in sync(home.engine)] == ["ok", "ok"]  # gate on, as users run it
+    assert_matches_truth(home.engine, home.sim)
     assert_nothing_falsely_missing(home.engine, home.sim)
 
 
@@ -222,6 +240,22 @@ def test_a_listing_that_lies_marks_nothing(home: Home, spec: str, status: str, w
     (movies,) = sync(home.engine, library="Movies", page_size=4)
     assert movies.status == "ok"
     assert_matches_truth(home.engine, home.sim)
+
+
+def test_an_empty_first_listing_is_not_trusted_by_the_gate(home: Home) -> None:
+    """Found by the fault storm: the first complete listing of a library came back empty (a drive
+    offline behind Plex at the first sync; the simulator's `empty` lie). The run is `ok` (an empty
+    library is possible), but it must not vouch for the section: the gate then held and the
+    library stayed empty in the catalog until the verification listing, a day later."""
+    home.sim.set_faults("empty@/library/sections/2/all")
+    (movies,) = sync(home.engine, library="Movies")
+    assert (movies.status, movies.processed) == ("ok", 0)
+    home.sim.clear_faults()
+    (movies,) = sync(home.engine, library="Movies")  # gate on, as users run it
+    assert not movies.gated
+    assert_matches_truth(home.engine, home.sim, sections={"2"})
+    (movies,) = sync(home.engine, library="Movies")
+    assert movies.gated  # a listing with entries is trusted again
 
 
 # --- case 5: a re-key first listed by a run that ended partial ------------------------------------

@@ -22,10 +22,10 @@ from sqlalchemy.engine import Engine
 from retrovue import servers
 from retrovue.ingest import SyncSummary, sync
 from retrovue.sim import Simulator
-from retrovue.sim.faults import FaultSpec
 from retrovue.store import schema as t
 from retrovue.store.db import open_catalog
-from tests.ingest.truth import assert_matches_truth, assert_nothing_falsely_missing
+from tests.ingest.truth import assert_matches_truth, assert_no_file_check_owed, assert_nothing_falsely_missing
+from tests.reliability.fault_storm import ENGINE_FAULTS, run_storm
 from tests.reliability.integrity import assert_integrity
 
 FAST: dict[str, object] = {"backoff": 0.005, "max_retries": 3, "timeout": 3.0, "connect_timeout": 1.0}
@@ -46,31 +46,6 @@ def lite(tmp_path: object) -> Iterator[Engine]:
     engine = open_catalog(f"sqlite:///{tmp_path}/faults.sqlite")
     yield engine
     engine.dispose()
-
-
-def faults_injected(sim: Simulator, first_request: int) -> int:
-    """Requests since `first_request` (a `request_number`) that the fault spec disturbed."""
-    spec: FaultSpec = sim.faults
-    state = sim.state
-    log = (
-        state.requests[-(state.request_number - first_request) :]
-        if state.request_number > first_request
-        else []
-    )
-    count = 0
-    for offset, (_method, path, _query) in enumerate(log):
-        d = spec.decide(state.seed, first_request + 1 + offset, path)
-        count += bool(d.status or d.reset or d.truncate or d.malformed or d.slow or d.latency)
-    return count
-
-
-def assert_no_file_check_owed(engine: Engine) -> None:
-    """Every item stored without its file check under faults got it from a later (gated) run."""
-    with engine.connect() as conn:
-        owed = conn.execute(
-            sa.select(t.media_items.c.rating_key).where(t.media_items.c.detail_pending == sa.true())
-        ).all()
-    assert not owed, owed
 
 
 def check_outcome(engine: Engine, sim: Simulator, summaries: list[SyncSummary]) -> None:
@@ -115,14 +90,13 @@ def test_faulty_server_never_loses_an_item(lite: Engine, spec: str) -> None:
     with Simulator(seed=5, shows=3, movies=8, seasons_per_show=2, episodes_per_season=3) as sim:
         servers.add_server(lite, "home", sim.url, sim.token)
         sim.set_faults(spec)
-        first = sim.state.request_number
         check_outcome(lite, sim, sync(lite, page_size=PAGE, client_options=FAST))  # first sync under faults
         for _round in range(3):
             sim.clear_faults()
             sim.random_mutations(rng.randint(1, 4), rng)
             sim.set_faults(spec)
             check_outcome(lite, sim, sync(lite, page_size=PAGE, client_options=FAST, use_gate=False))
-        FIGURES["faults_injected"] += faults_injected(sim, first)
+        FIGURES["faults_injected"] += sim.faults_injected  # what the simulator really delivered
         sim.clear_faults()
         # Recovery the way users run it: a plain sync, change gate on.
         summaries = sync(lite, page_size=PAGE, client_options=FAST)
@@ -138,7 +112,8 @@ def test_token_revoked_mid_run_fails_clearly_and_recovers(lite: Engine) -> None:
         sim.random_mutations(3, 1)
         sim.set_faults("revoke-after=6")
         summaries = sync(lite, page_size=PAGE, client_options=FAST, use_gate=False)
-        FIGURES["faults_injected"] += 1
+        FIGURES["faults_injected"] += sim.faults_injected
+        assert sim.injected.get("revoked")
         check_outcome(lite, sim, summaries)
         failed = [s for s in summaries if s.status == "failed"]
         assert failed
@@ -168,7 +143,8 @@ def test_server_gone_mid_listing(lite: Engine, gone_after_requests: int) -> None
         sim.random_mutations(3, 2)
         sim.set_faults(f"down-after={gone_after_requests}")
         summaries = sync(lite, page_size=PAGE, client_options=FAST, use_gate=False)
-        FIGURES["faults_injected"] += 1
+        FIGURES["faults_injected"] += sim.faults_injected
+        assert sim.injected.get("down")
         check_outcome(lite, sim, summaries)
         assert any(s.status == "failed" for s in summaries)
         assert any("nothing was marked missing" in (s.reason or "") for s in summaries)
@@ -186,7 +162,8 @@ def test_section_taken_offline_marks_nothing_missing(home: Engine, small_sim: Si
     for key in ("1", "2"):
         small_sim.set_section_offline(key)
     summaries = sync(home, page_size=PAGE)
-    FIGURES["faults_injected"] += 2
+    FIGURES["faults_injected"] += small_sim.faults_injected
+    assert set(small_sim.injected) == {"offline"}  # each listing page of an offline section
     check_outcome(home, small_sim, summaries)
     assert [s.status for s in summaries] == ["partial", "partial"]
     assert all("threshold" in (s.reason or "") for s in summaries)
@@ -207,8 +184,46 @@ def test_server_answering_only_errors_fails_every_library_with_one_line(lite: En
         servers.add_server(lite, "home", sim.url, sim.token)
         sync(lite)
         sim.set_faults("status=503")
+        before = sim.request_count
         summaries = sync(lite, client_options=FAST, use_gate=False)
-        FIGURES["faults_injected"] += sim.request_count
+        FIGURES["faults_injected"] += sim.faults_injected
+        assert sim.injected == {"status=503": sim.request_count - before}  # every request since
         check_outcome(lite, sim, summaries)
         assert [s.status for s in summaries] == ["failed", "failed"]
         assert all("503" in (s.reason or "") for s in summaries)
+
+
+# --- the fault storm (tests/reliability/fault_storm.py) ------------------------------------------
+
+STORM = {"sqlite": (14, 6), "postgresql": (15, 1), "mariadb": (16, 1)}  # seed, episodes of 20 rounds
+SERVED = {  # the kinds of fault the simulator delivered, as it names them
+    "http": ("status=503", "status=500", "status=502", "status=429", "reset", "truncate", "malformed",
+             "slow", "down", "revoked"),
+    "lies": ("listing:total", "listing:nototal", "listing:cap", "listing:shift", "listing:dup",
+             "listing:empty", "offline"),
+}  # fmt: skip
+
+
+def test_fault_storm_marks_nothing_that_exists_missing(catalog: Engine, db_backend: str) -> None:
+    """Over a thousand faults on SQLite, a slice on PostgreSQL and MariaDB: HTTP faults, lying
+    listings, another server at the stored address, every kind of lock takeover and a skewed clock,
+    each run checked (`fault_storm.Storm.check`), recovery syncs with the gate on. A failure names
+    its seed, episode and round; the counts are what the simulator and the harness saw happen."""
+    seed, episodes = STORM[db_backend]
+    figures = run_storm(catalog, seed=seed, episodes=episodes, rounds=20)
+    print(f"\nfault storm ({db_backend}, seed {seed}): {figures.as_dict()}")
+    FIGURES[f"storm_{db_backend}_faults"] += figures.faults
+    FIGURES[f"storm_{db_backend}_runs"] += figures.runs + figures.recoveries
+    assert figures.falsely_missing == 0
+    assert figures.deleted_early == 0
+    assert figures.rounds == 20 * episodes
+    assert figures.recoveries >= 2 * 4 * episodes  # every 5th round, both libraries
+    assert {"ok", "partial", "failed"} <= set(figures.statuses)
+    if db_backend == "sqlite":
+        assert figures.faults >= 1000
+        seen = set(figures.injected)
+        assert not set(ENGINE_FAULTS) - seen, set(ENGINE_FAULTS) - seen
+        for group in SERVED.values():
+            assert not set(group) - seen, set(group) - seen
+    else:
+        assert figures.faults >= 80

@@ -123,3 +123,69 @@ def test_token_revoked_after_n_requests(client_for: Callable[..., httpx.Client])
         s.restore_token("new-token")
         assert c.get("/library/sections").status_code == 401
         assert c.get("/library/sections", headers={"X-Plex-Token": "new-token"}).status_code == 200
+
+
+def test_the_simulator_counts_each_fault_it_really_delivered(client_for: Callable[..., httpx.Client]) -> None:
+    """Harnesses count faults from `injected`, so it must count what a client saw, and only that."""
+    with Simulator(seed=1, shows=1, movies=5) as s:
+        c = client_for(s)
+        s.set_faults("status=503:0.5")
+        answers = _statuses(s, c, 40)
+        assert s.injected == {"status=503": answers.count(503)}
+        s.reset_injected()
+        s.set_faults("reset")
+        with pytest.raises(httpx.TransportError):
+            c.get("/library/sections/2/all")
+        s.set_faults("truncate")
+        with pytest.raises(httpx.TransportError):
+            c.get("/library/sections/2/all")
+        s.set_faults("malformed,slow=10ms")
+        c.get("/library/sections/2/all")
+        s.set_faults("revoke-after=1")
+        assert _statuses(s, c, 3) == [200, 401, 401]
+        s.restore_token()
+        s.set_faults("down-after=0")
+        with pytest.raises(httpx.TransportError):
+            c.get("/library/sections")
+        s.clear_faults()
+        c.get("/library/sections")  # a clean answer counts nothing
+        assert s.injected == {"reset": 1, "truncate": 1, "malformed": 1, "revoked": 2, "down": 1}
+        assert s.faults_injected == 6
+        assert s.stats()["injected"] == s.injected
+
+
+@pytest.mark.parametrize(
+    ("spec", "pages", "lies"),
+    [
+        ("total=3", 3, {"listing:total": 3}),  # 5 movies, pages of 2: every page says 3
+        ("nototal", 3, {"listing:nototal": 3}),
+        ("cap=1", 3, {"listing:cap": 2}),  # pages of 2 asked for, 1 served (the last has 1 left)
+        ("cap=9", 3, {}),  # a cap above the page size changes nothing
+        ("shift=1", 3, {"listing:shift": 2}),  # the first page is told the truth
+        ("dup=1", 3, {"listing:dup": 2}),
+        ("empty", 1, {"listing:empty": 1}),
+        ("total=5", 3, {}),  # the truth, whatever the rule
+    ],
+)
+def test_listing_lies_are_counted_per_page_that_tells_one(
+    client_for: Callable[..., httpx.Client], spec: str, pages: int, lies: dict[str, int]
+) -> None:
+    with Simulator(seed=1, shows=1, movies=5) as s:
+        c = client_for(s)
+        s.set_faults(spec)
+        for n in range(pages):
+            r = c.get(
+                "/library/sections/2/all",
+                params={"type": 1, "X-Plex-Container-Start": 2 * n, "X-Plex-Container-Size": 2},
+            )
+            assert r.status_code == 200
+        assert s.injected == lies
+
+
+def test_offline_section_pages_are_counted(client_for: Callable[..., httpx.Client]) -> None:
+    with Simulator(seed=1, shows=1, movies=5) as s:
+        c = client_for(s)
+        s.set_section_offline("2")
+        params = {"type": 1, "X-Plex-Container-Start": 0, "X-Plex-Container-Size": 2}
+        assert c.get("/library/sections/2/all", params=params).json()["MediaContainer"]["size"] == 0
+        assert s.injected == {"offline": 1}

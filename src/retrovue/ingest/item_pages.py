@@ -55,6 +55,7 @@ class Seen:
     items: IdSet = field(default_factory=IdSet)
     shows: set[str] = field(default_factory=set)
     seasons: set[str] = field(default_factory=set)
+    listed_shows: set[str] = field(default_factory=set)  # keys the show listing itself gave
     added_items: int = 0  # rows this run inserted: not part of what the catalog held before it
     added_shows: int = 0
     added_seasons: int = 0

@@ -265,7 +265,10 @@ class LibrarySync:
             values["last_synced_at"] = now
         if outcome.status == RUN_OK and self.section is not None:
             # Only a complete run may vouch for the section's state: the gate trusts this value.
-            values["content_changed_at"] = self.section.content_changed_at
+            # A listing that came back empty vouches for nothing (a drive offline behind Plex looks
+            # the same as an empty library): the next run lists again, one request.
+            empty = outcome.listed and self.items_check is not None and self.items_check.received == 0
+            values["content_changed_at"] = None if empty else self.section.content_changed_at
             values["verified_at"] = self.now
         if outcome.status == RUN_OK and outcome.listed:
             values["listed_at"] = self.now
@@ -425,6 +428,8 @@ class LibrarySync:
                     dal.upsert_shows(conn, lib.id, write, now=self.now)
             self.seen.shows.update(records)
             self.seen.shows.update(keyed)
+            self.seen.listed_shows.update(records)
+            self.seen.listed_shows.update(keyed)
             self.seen.added_shows += sum(1 for k in records if k not in snap)
             self._progress("shows")
         self.total = total_leaves or None
@@ -473,6 +478,13 @@ class LibrarySync:
         for check in (self.shows_check, self.items_check):
             if check is not None:
                 check.raise_if_incomplete()
+        if lib.kind == "show" and (left_out := self.seen.shows - self.seen.listed_shows):
+            # Episodes name a show the show listing did not give: that listing is not complete (a
+            # new show would never be stored, a renamed one keep its old title, behind the gate).
+            raise IncompleteListingError(
+                f"the shows listing left out {len(left_out)} shows that listed episodes belong to; "
+                "nothing was marked missing, run sync again"
+            )
         with self.engine.connect() as conn:
             held, unseen_list = dal.present_not_in(conn, lib.id, self.seen.items)
             shows = dal.present_keys(conn, t.shows, lib.id) if lib.kind == "show" else set()

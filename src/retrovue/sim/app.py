@@ -14,6 +14,7 @@ import calendar
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ __all__ = ["PLEX_VERSION", "SimASGI", "SimState", "build_app", "html_error"]
 
 PLEX_VERSION = "1.41.3.9314-a0bfb8370"
 CONTROL_PREFIX = "/_sim/"
+_BODY_FAULT = "retrovue.sim.body_fault"  # scope key: this answer's body will be cut or garbled
 _REASONS = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -79,6 +81,12 @@ class SimState:
     # Tokens accepted besides `token`, as a real server accepts its owner's account token and the
     # per-server access tokens plex.tv issued to the accounts it is shared with.
     other_tokens: set[str] = field(default_factory=set)
+    # Every fault the simulator really delivered, by kind: one per disturbed answer (`reset`,
+    # `status=503`, `truncate`, `malformed`, `slow`, `latency`, `down`, `revoked`), one per listing
+    # page that lied (`listing:total`, `listing:nototal`, `listing:cap`, `listing:shift`,
+    # `listing:dup`, `listing:empty`) and one per listing page of an offline section (`offline`).
+    # A rule that did not change an answer (a `cap` above the page size) is not counted.
+    injected: Counter[str] = field(default_factory=Counter)
 
     def token_ok(self, token: str | None) -> bool:
         if token is None or self.revoked:
@@ -251,19 +259,31 @@ def build_app(state: SimState, control_routes: list[Route] | None = None) -> Sta
         start = start or 0
         with state.lock:
             lies = state.faults.listing(request.url.path, request.query_params.get("type"))
+        told: list[str] = []  # the lies this page really tells
         if lies.empty:
+            told += ["empty"] if items else []
             items = []
         if lies.shift and start > 0:  # entries moved to the end after the first page was served
-            items = items[lies.shift :] + items[: lies.shift]
+            shifted = items[lies.shift :] + items[: lies.shift]
+            told += ["shift"] if shifted != items else []
+            items = shifted
         if lies.cap is not None:
-            size = lies.cap if size is None else min(size, lies.cap)
+            capped = lies.cap if size is None else min(size, lies.cap)
+            told += ["cap"] if capped != size and len(items) - start > capped else []
+            size = capped
         first = max(0, start - lies.dup) if start > 0 else start  # later pages repeat `dup` entries
+        told += ["dup"] if first < start < len(items) else []
         chunk = items[first : first + size] if size is not None else items[first:]
         total = lies.total if lies.total is not None else len(items)
+        told += ["total"] if total != len(items) else []
         attrs: dict[str, Any] = {"size": len(chunk), "totalSize": total, "offset": start}
         headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Total-Size": str(total)}
         if lies.nototal:
             del attrs["totalSize"], headers["X-Plex-Container-Total-Size"]
+            told.append("nototal")
+        if told and not request.scope.get(_BODY_FAULT):  # a mangled body tells no lie
+            with state.lock:
+                state.injected.update(f"listing:{lie}" for lie in told)
         return chunk, attrs, headers
 
     def render_items(request: Request, items: list[Item], *, detail: bool = False) -> list[dict[str, Any]]:
@@ -429,6 +449,8 @@ def build_app(state: SimState, control_routes: list[Route] | None = None) -> Sta
 
     def _listing(request: Request, section: Section, type_number: int, titles: dict[int, str]) -> Response:
         items = [] if section.offline else cat.listing(section, type_number)
+        if section.offline and not request.scope.get(_BODY_FAULT):
+            state.injected["offline"] += 1
         filters = _build_filters(request, cat.now, cat.config.filter_inclusive)
         if filters:
             items = [i for i in items if all(f(i) for f in filters)]
@@ -580,6 +602,27 @@ def build_app(state: SimState, control_routes: list[Route] | None = None) -> Sta
     )
 
 
+def _delivered(decision: Decision, authorized: bool, gone: bool) -> str | None:
+    """The fault an answer really carries (the first that applies, in the order they are served)."""
+    if gone:
+        return "down"
+    if decision.reset:
+        return "reset"
+    if decision.status is not None:
+        return f"status={decision.status}"
+    if not authorized:
+        return None
+    if decision.malformed:
+        return "malformed"
+    if decision.truncate:
+        return "truncate"
+    if decision.slow > 0:
+        return "slow"
+    if decision.latency > 0:
+        return "latency"
+    return None
+
+
 class SimASGI:
     """Outer ASGI layer: request log, token check, faults; then the starlette app."""
 
@@ -611,10 +654,17 @@ class SimASGI:
                 state.revoked = True
             decision = state.faults.decide(state.seed, number, path) if state.faults else Decision()
             down = state.faults.down_after()
-            if down is not None and number - state.faults_base > down:
+            gone = down is not None and number - state.faults_base > down
+            if gone:
                 decision = Decision(reset=True)
             latency = state.latency_ms / 1000.0 + decision.latency
             authorized = path == "/identity" or state.token_ok(token)
+            if scope["type"] == "http":
+                kind = _delivered(decision, authorized, gone)
+                if kind is None and not authorized and state.revoked:
+                    kind = "revoked"  # a valid token refused: revoke-after or revoke_token()
+                if kind is not None:
+                    state.injected[kind] += 1
         if scope["type"] == "websocket":
             if not authorized:
                 await send({"type": "websocket.close", "code": 1008})
@@ -633,7 +683,9 @@ class SimASGI:
             await html_error(401)(scope, receive, send)
             return
         if decision.touches_body:
-            await self._faulty_body(scope, receive, send, decision)
+            await self._faulty_body(
+                {**scope, _BODY_FAULT: decision.malformed or decision.truncate}, receive, send, decision
+            )
             return
         await self.app(scope, receive, send)
 

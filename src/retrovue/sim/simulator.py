@@ -46,6 +46,7 @@ _WRITE_OPS = frozenset(
         "accept_token",
         "refuse_token",
         "reset_requests",
+        "reset_injected",
         "advance_clock",
         "random_mutations",
     }
@@ -175,6 +176,27 @@ class Simulator:
     def reset_requests(self) -> None:
         with self.state.lock:
             self.state.requests.clear()
+
+    # -- what was injected ------------------------------------------------------------------------
+    @property
+    def injected(self) -> dict[str, int]:
+        """Every fault really delivered since the start (or `reset_injected`), by kind: one per
+        disturbed answer (`reset`, `status=503`, `truncate`, `malformed`, `slow`, `latency`, `down`,
+        `revoked`) and one per lie a listing page told (`listing:total`, `listing:nototal`,
+        `listing:cap`, `listing:shift`, `listing:dup`, `listing:empty`) or offline section page
+        (`offline`). Harnesses count their faults here, never by the spec they asked for."""
+        with self.state.lock:
+            return dict(self.state.injected)
+
+    @property
+    def faults_injected(self) -> int:
+        """The number of faults delivered (the sum of `injected`)."""
+        with self.state.lock:
+            return sum(self.state.injected.values())
+
+    def reset_injected(self) -> None:
+        with self.state.lock:
+            self.state.injected.clear()
 
     # -- faults and auth --------------------------------------------------------------------------
     def set_faults(self, spec: str | FaultSpec | None, *, pattern: str | None = None) -> FaultSpec:
@@ -484,6 +506,7 @@ class Simulator:
             return {
                 "requestCount": len(self.state.requests),
                 "faults": str(self.state.faults),
+                "injected": dict(self.state.injected),
                 "revoked": self.state.revoked,
                 "now": self.catalog.now,
                 "subscribers": self.state.hub.subscribers,
