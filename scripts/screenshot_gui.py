@@ -1,6 +1,6 @@
 """Screenshot the main window, and measure how long the GUI thread can stall.
 
-    python scripts/screenshot_gui.py                 # docs/images/main-window.png
+    python scripts/screenshot_gui.py                 # docs/images/{main-window,item-detail,activity}.png
     python scripts/screenshot_gui.py --measure 100000  # also: event-loop stall over a large library
 
 The screenshot: a simulator is started and registered in a temporary catalog, its libraries are
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import QApplication
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from retrovue import servers  # noqa: E402
+from retrovue import machine, servers  # noqa: E402
 from retrovue.gui.main_window import MainWindow  # noqa: E402
 from retrovue.sim import Simulator  # noqa: E402
 from retrovue.store import registry  # noqa: E402
@@ -71,6 +71,9 @@ def pump(app: QApplication, ms: int) -> None:
 
 
 def screenshot(app: QApplication, tmp: Path, out: Path) -> None:
+    """main-window.png (the TV library browsed by show, an episode selected), item-detail.png (the
+    item pane: its state and why, its streams in words) and activity.png (the runs of the session),
+    all in the folder of `out`."""
     engine = open_catalog(f"sqlite:///{tmp / 'shot.sqlite'}")
     with Simulator(seed=7, shows=8, movies=12, seasons_per_show=2, episodes_per_season=6) as sim:
         added = servers.add_server(engine, "living-room", sim.url, sim.token)
@@ -78,35 +81,53 @@ def screenshot(app: QApplication, tmp: Path, out: Path) -> None:
         local = tmp / "nas" / "media"
         _make_local_copies(sim, local)
         with engine.begin() as conn:
-            registry.add_mapping(conn, added.server.id, "/data/media", str(local), now=now)
+            registry.add_mapping(
+                conn, added.server.id, "/data/media", str(local), machine=machine.current(), now=now
+            )
         window = MainWindow(
             engine, settings=QSettings(str(tmp / "shot.ini"), QSettings.Format.IniFormat), page_size=20
         )
-        window.resize(1500, 900)
+        window.resize(1280, 800)
         window.show()
+        pump(app, 300)
         with engine.connect() as conn:
             tv = registry.get_library(conn, "TV Shows")
-        window.select_library(tv.id)
         window.sync_all()
         while window.jobs:
             pump(app, 50)
-        print(window.statusBar().currentMessage())
         sim.remove(_key(engine, tv.id, 3))
+        window.select_library(tv.id)
+        pump(app, 300)
         window.sync_selected()
         while window.jobs:
             pump(app, 50)
+        pump(app, 500)
+        library = window.tree_model.library_item(tv.id)
+        assert library is not None
+        window.tree.expand(library.index())
+        pump(app, 500)
+        show = library.child(1, 0)
+        window.tree.expand(show.index())
         pump(app, 300)
+        window.tree.setCurrentIndex(show.index())
+        pump(app, 500)
         window.table.setCurrentIndex(window.items_model.index(1, 0))
-
-        window.main_split.setSizes([470, 1030])
-        window.items_split.setSizes([430, 330])
-        pump(app, 300)
+        window.main_split.setSizes([360, 920])
+        window.items_split.setSizes([420, 300])
+        pump(app, 500)
         out.parent.mkdir(parents=True, exist_ok=True)
         window.grab().save(str(out))
+        window.detail.tabs.setCurrentIndex(2)  # Streams
+        pump(app, 200)
+        window.detail.grab().save(str(out.parent / "item-detail.png"))
+        window.detail.tabs.setCurrentIndex(0)
+        window.tabs.setCurrentIndex(1)  # Activity
+        pump(app, 200)
+        window.grab().save(str(out.parent / "activity.png"))
         window.shutdown()
         window.close()
     engine.dispose()
-    print(f"saved {out}")
+    print(f"saved {out}, item-detail.png and activity.png beside it")
 
 
 def _make_local_copies(sim: Simulator, root: Path) -> None:

@@ -144,3 +144,24 @@ def test_window_mappings_dialog_refreshes_local_paths(
     dialog.remove_button.click()
     dialog.reject()
     assert window.items_model.resolver(server_id).mappings == ()
+
+
+def test_adding_a_server_already_in_the_catalog_offers_to_edit_it(
+    qtbot: Any, make_window: Callable[..., MainWindow], engine: Engine, plex_sim: Simulator
+) -> None:
+    servers.add_server(engine, "home", plex_sim.url, plex_sim.token)
+    window = make_window()
+    dialog = window.add_server()
+    _fill(dialog, "again", plex_sim.url.replace("127.0.0.1", "localhost"), plex_sim.token)
+    dialog.test_button.click()
+    qtbot.waitUntil(dialog.edit_button.isVisible, timeout=10_000)
+    assert "already in the catalog as 'home'" in dialog.status.text()
+    assert not dialog.save_button.isEnabled()  # saving would only be refused
+    dialog.edit_button.click()
+    edit = window.dialog
+    assert edit is not None
+    assert edit is not dialog
+    assert edit.windowTitle() == "Edit server"
+    assert edit.name.text() == "home"
+    assert edit.url.text().startswith("http://localhost:")  # what was typed comes along
+    edit.reject()

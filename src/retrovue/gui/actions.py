@@ -30,9 +30,9 @@ class Actions:
         self.watch = a("Watch", w.toggle_watch, None, "Sync libraries as their servers report changes")
         self.watch.setCheckable(True)
         self.check = a("Check servers", w.check_servers, "Ctrl+K", "Test every server's connection")
-        self.reload = a("Reload", w.reload, "Ctrl+R", "Re-read the catalog")
+        self.reload = a("Reload", lambda: w.reload(), "Ctrl+R", "Re-read the catalog")
         self.add_server = a("Add server…", w.add_server, "Ctrl+N", "Add a Plex server")
-        self.edit_server = a("Edit server…", w.edit_server, "Ctrl+E", "Edit the selected server")
+        self.edit_server = a("Edit server…", lambda: w.edit_server(), "Ctrl+E", "Edit the selected server")
         self.remove_server = a("Remove server…", w.remove_server, None, "Remove the selected server")
         self.mappings = a(
             "Path mappings…", w.edit_mappings, "Ctrl+M", "Map the server's paths to this machine"
@@ -56,7 +56,7 @@ class Actions:
             action.setShortcut(QKeySequence(shortcut))
         # No status tip: hovering a button would erase the status bar's message.
         action.setToolTip(f"{tip or text} ({shortcut})" if shortcut else tip or text)
-        action.triggered.connect(slot)
+        action.triggered.connect(lambda _checked=False: slot())  # never pass `checked` on
         self.window.addAction(action)
         return action
 

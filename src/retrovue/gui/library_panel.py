@@ -118,6 +118,9 @@ class LibraryPanel(QWidget):
         self.tree.setCurrentIndex(item.index())
         return True
 
+    def select_server(self, server_id: int) -> bool:
+        return self.select_node(Node("server", server_id))
+
     def select_node(self, node: Node) -> bool:
         item = self.model.node_item(node)
         if item is None:

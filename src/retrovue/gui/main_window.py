@@ -211,8 +211,9 @@ class MainWindow(QMainWindow):
 
     def selected_server(self) -> ServerRow | None:
         server_id = self.library.selected_server_id()
-        if server_id is None:
-            return None
+        return None if server_id is None else self._server(server_id)
+
+    def _server(self, server_id: int) -> ServerRow | None:
         with self.engine.connect() as conn:
             try:
                 return registry.get_server_by_id(conn, server_id)
@@ -476,11 +477,22 @@ class MainWindow(QMainWindow):
     def add_server(self) -> ServerDialog:
         dialog = ServerDialog(self.engine, self.pool, parent=self)
         dialog.accepted.connect(self._server_saved)
+        dialog.edit_instead.connect(lambda server_id: self._edit_existing(dialog, server_id))
         self._open(dialog)
         return dialog
 
-    def edit_server(self) -> ServerDialog | None:
-        server = self.selected_server()
+    def _edit_existing(self, added: ServerDialog, server_id: int) -> None:
+        """The server being added is already in the catalog: edit that one, with the address and
+        token just typed."""
+        url, token = added.url.text(), added.token.text()
+        self.library.select_server(server_id)
+        dialog = self.edit_server(server_id)
+        if dialog is not None:
+            dialog.url.setText(url)
+            dialog.token.setText(token)
+
+    def edit_server(self, server_id: int | None = None) -> ServerDialog | None:
+        server = self.selected_server() if server_id is None else self._server(server_id)
         if server is None:
             return None
         dialog = ServerDialog(self.engine, self.pool, server=server, parent=self)

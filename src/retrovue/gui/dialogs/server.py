@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QThreadPool, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy import Engine
 
 from retrovue import servers
+from retrovue.catalog import Catalog
 from retrovue.gui.tasks import Task, run_task
 from retrovue.store.registry import ServerRow
 
@@ -35,6 +36,8 @@ Inputs = tuple[str, str, bool, str]  # url, token, verify_tls, ca_bundle
 
 
 class ServerDialog(QDialog):
+    edit_instead = Signal(int)  # the catalog id of the server this one already is
+
     def __init__(
         self,
         engine: Engine,
@@ -80,6 +83,10 @@ class ServerDialog(QDialog):
         self.test_button.clicked.connect(self.test_connection)
         self.status = QLabel("Test the connection before saving.")
         self.status.setWordWrap(True)
+        self.existing: int | None = None  # adding a server the catalog already holds: its id
+        self.edit_button = QPushButton("Edit it instead…")
+        self.edit_button.setVisible(False)
+        self.edit_button.clicked.connect(self._edit_instead)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -93,6 +100,7 @@ class ServerDialog(QDialog):
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.status, 1)
+        test_row.addWidget(self.edit_button)
         layout.addLayout(test_row)
         layout.addWidget(self.buttons)
         for edit in (self.name, self.url, self.token, self.ca_bundle):
@@ -110,6 +118,7 @@ class ServerDialog(QDialog):
         return (self.url.text().strip(), token, self.verify_tls.isChecked(), self.ca_bundle.text().strip())
 
     def _inputs_changed(self) -> None:
+        self.edit_button.setVisible(False)
         self.save_button.setEnabled(
             self._tested is not None and self._tested == self.inputs() and self._name_ok()
         )
@@ -129,17 +138,36 @@ class ServerDialog(QDialog):
         self._tested = None
         self._busy(True, "Testing…")
 
-        def check() -> tuple[Inputs, servers.ServerCheck]:
-            return inputs, servers.check_server(url, token, verify_tls=verify, ca_bundle=ca or None)
+        engine, adding = self.engine, self.server is None
+
+        def check() -> tuple[Inputs, servers.ServerCheck, tuple[int, str] | None]:
+            found = servers.check_server(url, token, verify_tls=verify, ca_bundle=ca or None)
+            same = None
+            if adding:  # the same Plex server under another name or address?
+                for known in Catalog(engine).servers():
+                    if known.machine_identifier and known.machine_identifier == found.machine_identifier:
+                        same = (known.id, known.name)
+            return inputs, found, same
 
         self._task = run_task(self.pool, check, self._test_passed, self._failed)
 
-    def _test_passed(self, result: tuple[Inputs, servers.ServerCheck]) -> None:
-        inputs, check = result
+    def _test_passed(self, result: tuple[Inputs, servers.ServerCheck, tuple[int, str] | None]) -> None:
+        inputs, check, same = result
         kinds = [s for s in check.sections if s.type in ("movie", "show")]
+        if same is not None:  # saving would refuse it: offer what the user wants instead
+            self.existing = same[0]
+            self._busy(False, f"This Plex server is already in the catalog as {same[1]!r}.")
+            self.edit_button.setText(f"Edit {same[1]!r} instead…")
+            self.edit_button.setVisible(True)
+            return
         self._busy(False, f"✔ Plex {check.version} answered: {len(kinds)} movie/show libraries.")
         self._tested = inputs
         self._inputs_changed()
+
+    def _edit_instead(self) -> None:
+        if self.existing is not None:
+            self.edit_instead.emit(self.existing)
+            self.reject()
 
     def _failed(self, message: str) -> None:
         self._busy(False, f"✘ {message}")
