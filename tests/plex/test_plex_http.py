@@ -19,6 +19,7 @@ from retrovue.errors import (
     PlexUnreachableError,
 )
 from retrovue.plex import PlexClient
+from retrovue.plex.http import _ssl_context
 from retrovue.plex.retry import MAX_DELAY, backoff_delay
 from tests.plex.conftest import BASE_URL, TOKEN, Recorder, container
 
@@ -241,3 +242,15 @@ def test_verify_accepts_a_ca_bundle_path_or_bool() -> None:
     certifi = pytest.importorskip("certifi")
     for verify in (certifi.where(), False, True):
         PlexClient(BASE_URL, TOKEN, verify=verify).close()
+
+
+def test_the_trust_store_is_loaded_once_and_only_for_https() -> None:
+    """Loading the CA bundle takes ~0.2 s: a plain-HTTP server's client never loads it (its context
+    verifies, with no CA, so it would fail closed), and https clients share one loaded context."""
+    plain = _ssl_context(True, tls=False)
+    assert (plain.verify_mode, plain.check_hostname) == (ssl.CERT_REQUIRED, True)
+    assert plain.cert_store_stats()["x509_ca"] == 0
+    first, second = _ssl_context(True), _ssl_context(True)
+    assert first is second
+    assert first.cert_store_stats()["x509_ca"] > 0
+    assert _ssl_context(False) is False

@@ -15,6 +15,8 @@ is refused after the cap, plus at most one decompressed network chunk, has been 
 
 from __future__ import annotations
 
+import functools
+import os
 import random
 import ssl
 import threading
@@ -108,7 +110,9 @@ class PlexHttp:
                 max_connections=max(1, max_connections), max_keepalive_connections=max(1, max_connections)
             ),
             transport=transport,
-            verify=_ssl_context(verify) if transport is None else True,
+            verify=_ssl_context(verify, tls=self._base_url.lower().startswith("https:"))
+            if transport is None
+            else True,
             follow_redirects=False,
         )
 
@@ -377,8 +381,29 @@ def _check_base_url(base_url: str) -> str:
     return url
 
 
-def _ssl_context(verify: bool | str) -> bool | ssl.SSLContext:
-    """httpx 0.28 wants an SSLContext, not a path, for a custom CA bundle."""
+@functools.cache
+def _default_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """httpx's default trust (certifi, or SSL_CERT_FILE / SSL_CERT_DIR), loaded once per process
+    and setting (it takes ~0.2 s) and shared by every client: an SSLContext may serve many
+    connections and threads."""
+    del cert_file, cert_dir  # the cache key: httpx reads them from the environment itself
+    return httpx.create_ssl_context()
+
+
+@functools.cache
+def _unused_context() -> ssl.SSLContext:
+    """For a plain-HTTP server (redirects are not followed, so TLS is never reached): verifying,
+    with no CA loaded, so it fails closed should it ever be used. Costs nothing to make."""
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+def _ssl_context(verify: bool | str, *, tls: bool = True) -> bool | ssl.SSLContext:
+    """httpx 0.28 wants an SSLContext, not a path, for a custom CA bundle. The system trust store
+    is loaded only for an https server, once per process."""
+    if verify is True:
+        if not tls:
+            return _unused_context()
+        return _default_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
     if isinstance(verify, bool):
         return verify
     try:

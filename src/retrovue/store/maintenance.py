@@ -23,10 +23,13 @@ import threading
 import weakref
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ClauseElement, Executable
 
 __all__ = ["ITEM_TABLES", "MIN_ROWS", "analyze_if_grown", "note_written", "stale_tables"]
 
@@ -88,7 +91,7 @@ def stale_tables(conn: Connection, tables: Sequence[str], written: Counter[str] 
     described = _described(conn, tables)
     due = []
     for name in tables:
-        actual = int(conn.execute(sa.text(f"SELECT count(*) FROM {_quote(conn, name)}")).scalar_one())
+        actual = int(conn.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one())
         known = described[name]
         if known is None:
             if actual > 0:  # never analyzed: whatever the size, the planner is guessing
@@ -100,21 +103,31 @@ def stale_tables(conn: Connection, tables: Sequence[str], written: Counter[str] 
     return due
 
 
-def _quote(conn: Connection, name: str) -> str:
-    return str(conn.dialect.identifier_preparer.quote_identifier(name))
+class Analyze(Executable, ClauseElement):
+    """`ANALYZE t1, t2` (MariaDB: `ANALYZE TABLE …`), table names quoted by the dialect."""
+
+    inherit_cache = False
+
+    def __init__(self, tables: Sequence[str]) -> None:
+        self.tables = tuple(tables)
+
+
+@compiles(Analyze)
+def _compile_analyze(element: Analyze, compiler: Any, **_kw: Any) -> str:
+    names = ", ".join(compiler.preparer.quote(name) for name in element.tables)
+    keyword = "ANALYZE TABLE" if compiler.dialect.name in ("mysql", "mariadb") else "ANALYZE"
+    return f"{keyword} {names}"
 
 
 def _analyze(conn: Connection, tables: Iterable[str]) -> None:
-    dialect = conn.dialect.name
-    names = [_quote(conn, name) for name in tables]
-    if dialect in ("mysql", "mariadb"):
-        conn.execute(sa.text(f"ANALYZE TABLE {', '.join(names)}")).all()
-    elif dialect == "postgresql":
-        conn.execute(sa.text(f"ANALYZE {', '.join(names)}"))
-    else:
+    if conn.dialect.name == "sqlite":
         conn.execute(sa.text("PRAGMA analysis_limit=1000"))  # sampled: milliseconds on any catalog
-        for name in names:
-            conn.execute(sa.text(f"ANALYZE {name}"))
+        for name in tables:
+            conn.execute(Analyze([name]))
+        return
+    result = conn.execute(Analyze(list(tables)))
+    if result.returns_rows:  # MariaDB answers with a status row per table
+        result.all()
 
 
 def analyze_if_grown(engine: Engine, tables: Sequence[str] = ITEM_TABLES) -> list[str]:

@@ -23,8 +23,9 @@ from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Column, Connection, MetaData, Table, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.schema import CreateTable
 
 from retrovue.store.fit import fit_row
 
@@ -122,6 +123,24 @@ def _last_per_key(rows: Sequence[Mapping[str, Any]], conflict: Sequence[str]) ->
     return list(by_key.values()) if len(by_key) != len(rows) else list(rows)
 
 
+def _stage_table(table: Table) -> Table:
+    """The session temporary table a batch of `table` is COPYed into: same columns, no constraints,
+    emptied by every commit."""
+    stage = _STAGES.get(table.name)
+    if stage is None:
+        stage = _STAGES[table.name] = Table(
+            f"rv_stage_{table.name}",
+            MetaData(),
+            *(Column(c.name, c.type) for c in table.columns),
+            prefixes=["TEMPORARY"],
+            postgresql_on_commit="DELETE ROWS",
+        )
+    return stage
+
+
+_STAGES: dict[str, Table] = {}
+
+
 def _pg_merge(
     conn: Connection,
     table: Table,
@@ -131,35 +150,36 @@ def _pg_merge(
     conflict: Sequence[str] | None,
     update: Sequence[str],
 ) -> None:
+    from psycopg import sql  # the driver's own identifier quoting: no SQL is built from strings
+
     columns, fill = copy
-    _quote = conn.dialect.identifier_preparer.quote  # only where needed: counters read plain names
-    stage = _quote(f"rv_stage_{table.name}")
-    target = _quote(table.name)
-    every = ", ".join(_quote(c.name) for c in table.columns)
-    names = ", ".join(_quote(c) for c in [*columns, *fill])
+    names = [*columns, *fill]
+    stage = _stage_table(table)
     values = itemgetter(*columns)  # rows may hold their keys in different orders
     dbapi: Any = conn.connection.dbapi_connection  # psycopg's Connection: COPY is its own API
+    # Created once per session (a no-op after that); the DELETE covers a second batch of the same
+    # table in one transaction.
+    conn.execute(CreateTable(stage, if_not_exists=True))
+    conn.execute(stage.delete())
     with dbapi.cursor() as cursor:
-        # Created once per session with the table's column types and no constraints; every commit
-        # empties it, the DELETE covers a second batch in the same transaction. One round trip.
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
-            f"SELECT {every} FROM {target} WITH NO DATA; DELETE FROM {stage}"
-        )
         extra = tuple(fill.values())
-        with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as out:
+        statement = sql.SQL("COPY {stage} ({names}) FROM STDIN").format(
+            stage=sql.Identifier(stage.name), names=sql.SQL(", ").join(map(sql.Identifier, names))
+        )
+        with cursor.copy(statement) as out:
             if len(columns) == 1:
                 for row in rows:
                     out.write_row((values(row), *extra))
             else:
                 for row in rows:
                     out.write_row((*values(row), *extra))
-    merge = f"INSERT INTO {target} ({names}) SELECT {names} FROM {stage}"
+    # The merge runs through SQLAlchemy, so statement and row counters see it like any write.
+    merge: Any = postgresql.insert(table).from_select(names, select(*(stage.c[n] for n in names)))
     if conflict is not None:
-        on = ", ".join(_quote(c) for c in conflict)
         if update:
-            sets = ", ".join(f"{_quote(c)} = EXCLUDED.{_quote(c)}" for c in update)
-            merge += f" ON CONFLICT ({on}) DO UPDATE SET {sets}"
+            merge = merge.on_conflict_do_update(
+                index_elements=list(conflict), set_={c: merge.excluded[c] for c in update}
+            )
         else:
-            merge += f" ON CONFLICT ({on}) DO NOTHING"
-    conn.exec_driver_sql(merge)
+            merge = merge.on_conflict_do_nothing(index_elements=list(conflict))
+    conn.execute(merge)
