@@ -75,7 +75,7 @@ class PlexClient:
         max_concurrency: int = 4,
         transport: httpx.BaseTransport | None = None,
         client_identifier: str = "retrovue-ingest",
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
         jitter: Callable[[], float] = random.random,
         deadline: float = DEFAULT_DEADLINE,
         max_body: int = DEFAULT_MAX_BODY,

@@ -75,7 +75,7 @@ class PlexHttp:
         max_connections: int = 4,
         transport: httpx.BaseTransport | None = None,
         client_identifier: str = "retrovue-ingest",
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
         jitter: Callable[[], float] = random.random,
         deadline: float = DEFAULT_DEADLINE,
         max_body: int = DEFAULT_MAX_BODY,
@@ -159,9 +159,11 @@ class PlexHttp:
             except _RetryableError as failure:
                 if attempt >= self._max_retries:
                     raise failure.error from failure.__cause__
-            delay = backoff_delay(attempt, self._backoff, self._jitter)
-            if delay > 0:
-                self._sleep(delay)
+                delay = backoff_delay(attempt, self._backoff, self._jitter)
+                # A `sleep` that returns True was cut short by a cancel (`threading.Event.wait`):
+                # the user asked to stop, so no further attempt is made.
+                if delay > 0 and self._sleep(delay):
+                    raise failure.error from failure.__cause__
             attempt += 1
 
     # --- one attempt ----------------------------------------------------------------------------
