@@ -113,14 +113,13 @@ def screenshot(app: QApplication, tmp: Path, out: Path) -> None:
         pump(app, 500)
         window.table.setCurrentIndex(window.items_model.index(1, 0))
         window.main_split.setSizes([360, 920])
-        window.items_split.setSizes([420, 300])
-        pump(app, 500)
+        window.items_split.setSizes([400, 320])
+        pump(app, 1500)  # the poster arrives from the simulator
         out.parent.mkdir(parents=True, exist_ok=True)
         window.grab().save(str(out))
-        window.detail.tabs.setCurrentIndex(2)  # Streams
-        pump(app, 200)
+        window.items_split.setSizes([260, 460])  # room for the poster
+        pump(app, 300)
         window.detail.grab().save(str(out.parent / "item-detail.png"))
-        window.detail.tabs.setCurrentIndex(0)
         window.tabs.setCurrentIndex(1)  # Activity
         pump(app, 200)
         window.grab().save(str(out.parent / "activity.png"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QPixmap
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from retrovue.catalog import ItemDetail, Stream
 from retrovue.gui import fmt
+from retrovue.gui.posters import POSTER_SIZE
 from retrovue.gui.wording import part_line, state_reason, stream_line, version_label
 
 __all__ = ["DetailPane"]
@@ -111,8 +112,15 @@ class DetailPane(QWidget):
         self.streams = QPlainTextEdit()
         self.streams.setReadOnly(True)
         self.history = _table(HISTORY_HEADERS)
+        self.poster = QLabel()  # the show's (or movie's) poster, when the server has one
+        self.poster.setFixedSize(*POSTER_SIZE)
+        self.poster.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.poster.setStyleSheet("background: #e0e0e0; color: #757575")
+        self.poster.setText("no poster")
         inner = QWidget()
-        inner.setLayout(self.fields)
+        row = QHBoxLayout(inner)
+        row.addWidget(self.poster, 0, Qt.AlignmentFlag.AlignTop)
+        row.addLayout(self.fields, 1)
         self.overview = QScrollArea()  # a long reason wraps and scrolls, never clipped
         self.overview.setWidget(inner)
         self.overview.setWidgetResizable(True)
@@ -132,6 +140,19 @@ class DetailPane(QWidget):
     def clear(self) -> None:
         self.show_detail(None)
 
+    def show_poster(self, pixmap: QPixmap | None) -> None:
+        if pixmap is None:
+            self.poster.clear()
+            self.poster.setText("no poster")
+            return
+        self.poster.setPixmap(
+            pixmap.scaled(
+                self.poster.size(),
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+        )
+
     def say(self, text: str, fix: QAction | None = None) -> None:
         """Show an action's problem in the pane, with the action that fixes it (empty: hide it)."""
         self.message.setText(text)
@@ -143,6 +164,8 @@ class DetailPane(QWidget):
     def show_detail(self, detail: ItemDetail | None) -> None:
         if detail is None or self.detail is None or detail.item.id != self.detail.item.id:
             self.say("")
+        if detail is None or self.detail is None or detail.item.id != self.detail.item.id:
+            self.show_poster(None)
         self.detail = detail
         if detail is None:
             self.heading.setText("No item selected")

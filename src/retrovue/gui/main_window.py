@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QSplitter
 from sqlalchemy import Engine
 
 from retrovue import desktop
-from retrovue.catalog import Catalog, Item
+from retrovue.catalog import Catalog, Item, ItemDetail
 from retrovue.existence import exists_now
 from retrovue.gui import place
 from retrovue.gui.actions import Actions
@@ -32,6 +32,7 @@ from retrovue.gui.dialogs.server import ServerDialog
 from retrovue.gui.items_panel import ItemsPanel
 from retrovue.gui.library_panel import LibraryPanel
 from retrovue.gui.models.runs import RunsModel, run_result
+from retrovue.gui.posters import PosterLoader
 from retrovue.gui.reader import Reader
 from retrovue.gui.tasks import Task, error_text, run_task
 from retrovue.gui.watch import WatchController
@@ -40,6 +41,7 @@ from retrovue.gui.worker import SyncFunction, SyncRequest, SyncWorker, engine_sy
 from retrovue.ingest.events import SyncSummary
 from retrovue.store import registry
 from retrovue.store.registry import ServerRow
+from retrovue.thumbs import DEFAULT_LIMIT, PosterSource, ThumbCache
 
 __all__ = ["MainWindow", "completion_message"]
 
@@ -63,6 +65,7 @@ class MainWindow(QMainWindow):
         sync_fn: SyncFunction = engine_sync,
         page_size: int = 200,
         check_servers_on_start: bool = True,
+        thumb_limit: int = DEFAULT_LIMIT,
     ) -> None:
         super().__init__()
         self.engine = engine
@@ -74,6 +77,7 @@ class MainWindow(QMainWindow):
         self.page_size = page_size
         self.bus = UiBus(self)
         self.reader = Reader(self)  # every catalog read of the window, off the GUI thread
+        self.posters = PosterLoader(PosterSource(engine, ThumbCache(limit=thumb_limit)), self)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(4)
         self.jobs: dict[int, SyncWorker] = {}
@@ -252,7 +256,7 @@ class MainWindow(QMainWindow):
         self.wanted_item = item_id
         self.reader.read(
             lambda: self.catalog.detail(item_id),
-            self.detail.show_detail,
+            self._detail_read,
             lambda message: self.detail.say(f"Cannot read this item: {message}"),
             still_wanted=lambda: self.wanted_item == item_id,
         )
@@ -298,6 +302,16 @@ class MainWindow(QMainWindow):
 
     def reload_history(self) -> None:
         self.reader.read(lambda: self.catalog.runs(limit=self.runs_model.limit), self.runs_model.set_rows)
+
+    def _detail_read(self, detail: ItemDetail | None) -> None:
+        same = (
+            detail is not None
+            and self.detail.detail is not None
+            and detail.item.id == self.detail.detail.item.id
+        )
+        self.detail.show_detail(detail)
+        if detail is not None and not same:
+            self.posters.load(detail.item, self.detail.show_poster)
 
     def refresh_items(self, library_id: int | None = None) -> None:
         """Re-read the items shown, keeping the place; the item's detail follows (`_place_kept`)."""
@@ -644,6 +658,7 @@ class MainWindow(QMainWindow):
         self.cancel_syncs()
         self.pool.waitForDone(timeout_ms)
         self.reader.close(timeout_ms)
+        self.posters.close(timeout_ms)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.save_settings()

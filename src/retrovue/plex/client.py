@@ -24,6 +24,7 @@ from retrovue.plex.concurrency import map_bounded
 from retrovue.plex.decode import (
     ItemError,
     Page,
+    UnexpectedShapeError,
     decode_identity,
     decode_items_page,
     decode_page,
@@ -244,6 +245,21 @@ class PlexClient:
             )
         return Page(offset=0, total_size=merged.count, items=merged.items, errors=merged.errors)
 
+    def photo(self, thumb: str, *, width: int, height: int) -> bytes:
+        """An image of the server's (`thumb`: a Plex path such as `/library/metadata/12/thumb/1700…`)
+        through Plex's photo transcoder, scaled to fit `width` × `height`; PNG or JPEG bytes.
+        Raises `PlexNotFoundError` when the item has no image."""
+        params = {
+            "url": thumb,
+            "width": str(width),
+            "height": str(height),
+            "minSize": "1",
+            "upscale": "1",
+        }
+        return self._http.get(
+            "/photo/:/transcode", _image, params, not_found="the item has no image on the server"
+        )
+
     def map_concurrent(self, fn: Callable[[A], R], items: Iterable[A]) -> list[R]:
         """Run `fn` over `items` with at most `max_concurrency` in flight; results in input order."""
         return map_bounded(fn, items, self.max_concurrency)
@@ -289,3 +305,13 @@ def _gather(pages: Iterator[Page[S]]) -> Page[S]:
         items.extend(page.items)
         errors.extend(page.errors)
     return Page(offset=0, total_size=len(items) + len(errors), items=items, errors=errors)
+
+
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"RIFF", b"GIF8")
+
+
+def _image(body: bytes) -> bytes:
+    """The body when it is an image (PNG, JPEG, WebP, GIF); UnexpectedShapeError otherwise."""
+    if not body.startswith(_IMAGE_SIGNATURES):
+        raise UnexpectedShapeError("the photo transcoder did not answer with an image")
+    return body

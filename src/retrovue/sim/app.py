@@ -32,6 +32,7 @@ from retrovue.sim import render
 from retrovue.sim.catalog import Catalog, Item, Section
 from retrovue.sim.faults import Decision, FaultSpec
 from retrovue.sim.notify import NotificationHub
+from retrovue.sim.posters import poster_png
 from retrovue.sim.server import abort_connection
 
 __all__ = ["PLEX_VERSION", "SimASGI", "SimState", "build_app", "html_error"]
@@ -580,8 +581,32 @@ def build_app(state: SimState, control_routes: list[Route] | None = None) -> Sta
         status = exc.status_code if isinstance(exc, HTTPException) else 500
         return html_error(status)
 
+    def _poster(key: str, width: int | None, height: int | None) -> Response:
+        with state.lock:
+            try:
+                item = cat.item(key)
+            except KeyError:
+                return html_error(404)
+            seed = f"{item.rating_key}:{item.title}"
+        return Response(poster_png(seed, width, height), media_type="image/png")
+
+    def thumb(request: Request) -> Response:
+        """`/library/metadata/{key}/thumb[/{stamp}]`: the item's poster, full size."""
+        return _poster(request.path_params["key"], None, None)
+
+    def photo_transcode(request: Request) -> Response:
+        """`/photo/:/transcode?url=/library/metadata/{key}/thumb/…&width=&height=`: scaled."""
+        url = request.query_params.get("url", "")
+        parts = url.split("?")[0].strip("/").split("/")
+        if len(parts) < 4 or parts[:2] != ["library", "metadata"] or parts[3] != "thumb":
+            return html_error(400)
+        return _poster(parts[2], _int_param(request, "width"), _int_param(request, "height"))
+
     routes: list[Any] = [
         Route("/", root),
+        Route("/photo/:/transcode", photo_transcode),
+        Route("/library/metadata/{key}/thumb", thumb),
+        Route("/library/metadata/{key}/thumb/{stamp}", thumb),
         Route("/identity", identity),
         Route("/library", library),
         Route("/library/", library),
