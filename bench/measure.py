@@ -14,8 +14,10 @@ import sqlalchemy as sa
 
 __all__ = ["ITEM_TABLES", "RowCounter", "machine_facts", "peak_rss_mb", "rss_mb", "source_state"]
 
-# The tables an ingest writes per item (item_events: state history, counted too but reported apart).
-ITEM_TABLES = ("media_items", "media_parts", "shows", "seasons", "item_events")
+# The tables an ingest writes per item (item_events: state history, and local_verdicts: this
+# machine's ACTIVE/REMOTE_ONLY decisions, counted too but reported apart from the total).
+ITEM_TABLES = ("media_items", "media_parts", "shows", "seasons", "item_events", "local_verdicts")
+APART = ("item_events", "local_verdicts")
 _VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
@@ -60,8 +62,8 @@ class RowCounter:
 
     @property
     def total(self) -> int:
-        """Rows written into the item tables, state history excluded."""
-        return sum(n for table, n in self.rows.items() if table != "item_events")
+        """Rows written into the item tables, state history and local verdicts excluded."""
+        return sum(n for table, n in self.rows.items() if table not in APART)
 
     def close(self) -> None:
         sa.event.remove(self._engine, "after_cursor_execute", self._on_execute)

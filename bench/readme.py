@@ -19,6 +19,8 @@ _RUNS = (
     ("full", "ours", "first full sync into an empty catalog"),
     ("nochange", "ours", "nothing changed (the change gate holds)"),
     ("nochange", "ours-nogate", "nothing changed, listed anyway (gate off)"),
+    ("nochange", "ours-verify", "nothing changed, the verification listing due"),
+    ("recheck", "ours", "a mapping root replaced: local states re-checked"),
     ("changed", "ours", "after 1 % of episodes changed, 0.5 % added, 0.5 % removed"),
     ("full", "floor", "fetch and decode every listing page, no catalog (the floor)"),
 )

@@ -28,7 +28,7 @@ from bench.worker import Job, run_in_child, run_job
 __all__ = ["SIZES", "Config", "Measurement", "main", "run_benchmark"]
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ("full", "nochange", "changed", "latency", "mapping", "gui", "databases")
+SCENARIOS = ("full", "nochange", "changed", "latency", "mapping", "gui", "databases", "recheck")
 ALIASES = {str(i + 1): name for i, name in enumerate(SCENARIOS)}
 SERVER = "bench"
 BEGIN, END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
@@ -294,6 +294,29 @@ class Bench:
             self.repeat(reps, lambda _i: self.run("sync", url, use_gate=False)),
             note="use_gate=False: every listing page walked",
         )
+        self.set_verify_hours(url, 0)
+        try:
+            self.record(
+                scenario,
+                "ours-verify",
+                db,
+                self.repeat(reps, lambda _i: self.run("sync", url)),
+                note="the gate holds but the verification listing is due (verify_hours 0)",
+            )
+        finally:
+            self.set_verify_hours(url, 24)
+
+    def set_verify_hours(self, url: str, hours: int) -> None:
+        from retrovue.store import registry
+        from retrovue.store.db import open_catalog
+
+        engine = open_catalog(url)
+        try:
+            with engine.begin() as conn:
+                for lib in registry.list_libraries(conn):
+                    registry.set_library_options(conn, lib.id, verify_hours=hours)
+        finally:
+            engine.dispose()
 
     def baseline_full_and_nochange(
         self, db: str, shows_subset: int | None, api_subset: int | None
@@ -377,7 +400,7 @@ class Bench:
     def primary(self, db: str) -> None:
         """Scenarios 1-3 (+5, 6) on the primary backend at 0 ms, then scenario 4 at the latency."""
         only = set(self.config.only)
-        base_needed = only & {"full", "nochange", "changed", "mapping", "gui"}
+        base_needed = only & {"full", "nochange", "changed", "mapping", "gui", "recheck"}
         self.set_latency(0)
         if base_needed:
             self.log(f"[{db}] scenarios 1-3, no added latency")
@@ -393,6 +416,8 @@ class Bench:
                 self.mapping(db, url)
             if "gui" in only:
                 self.gui(db, url)
+            if "recheck" in only:
+                self.recheck(db, url)
             if "changed" in only:
                 self.changed(db, url, api_url, seed_url, self.size.seed_shows, None)
             for u in (url, api_url, seed_url):
@@ -432,6 +457,37 @@ class Bench:
         runs = self.repeat(1, lambda _i: self.run("reeval", copy))
         self.record("mapping", "reeval", db, runs, note="add mapping + reevaluate_states(check_files)")
         self.drop(db, copy)
+
+    def recheck(self, db: str, url: str) -> None:
+        """The local-state re-check: a mapping root replaced (new device:inode, as a remount does),
+        then a gated run, which re-decides every item under it."""
+        if db != "sqlite":
+            return
+        import os
+        import shutil
+        import tempfile
+
+        copy = self.catalogs[db].copy(url)
+        root = tempfile.mkdtemp(prefix="retrovue-bench-root-")
+        try:
+            self.run("recheck_setup", copy, root=root)
+            old = root + ".old"
+            os.rename(root, old)
+            os.mkdir(root)
+            for name in os.listdir(old):
+                os.rename(os.path.join(old, name), os.path.join(root, name))
+            os.rmdir(old)
+            runs = [self.run("sync", copy)]
+            self.record(
+                "recheck",
+                "ours",
+                db,
+                runs,
+                note="gated run after the mapping root was replaced: every item under it re-decided",
+            )
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+            self.drop(db, copy)
 
     def gui(self, db: str, url: str) -> None:
         if db != "sqlite":
@@ -604,6 +660,39 @@ def evaluate_targets(data: dict[str, Any]) -> list[dict[str, Any]]:
                 ours["median_s"] < api["median_s"],
                 f"{api['median_s'] / ours['median_s']:.1f}x faster",
             )
+    for db_name in data["config"]["dbs"]:
+        quiet = _find(data, "nochange", "ours", db_name, 0.0)
+        if quiet and quiet["requests"] is not None:
+            add(
+                f"{db_name}: no-change run writes 0 item rows with 1 request per server",
+                quiet["rows_written"] == 0 and quiet["requests"] == 1,
+                f"{quiet['rows_written']:.0f} rows, {quiet['requests']:.0f} requests",
+            )
+        for tool in ("ours-nogate", "ours-verify"):
+            listed = _find(data, "nochange", tool, db_name, 0.0)
+            if listed and listed["rows_written"] is not None:
+                add(
+                    f"{db_name}: a listing where nothing changed ({_TOOLS[tool]}) writes 0 item rows",
+                    listed["rows_written"] == 0,
+                    f"{listed['rows_written']:.0f} rows, {listed['requests']:.0f} requests",
+                )
+        first = _find(data, "full", "ours", db_name, 0.0)
+        if first and first.get("raw"):
+            items_written = first["raw"][0]["rows"].get("media_items", 0)
+            add(
+                f"{db_name}: a first sync writes each item row once",
+                items_written == lib["episodes"] + lib["movies"],
+                f"{items_written:,} item rows for {lib['episodes'] + lib['movies']:,} items",
+            )
+    changed = _find(data, "changed", "ours", db, 0.0)
+    if changed and data["mutations"]:
+        mu = data["mutations"][0]
+        n = mu["edited"] + mu["added"] + mu["removed"]
+        add(
+            "1 % changed: rows written <= 3x the items added, changed or removed",
+            changed["rows_written"] <= 3 * n,
+            f"{changed['rows_written']:,.0f} rows for {n:,} changes",
+        )
     peaks = [
         (r["rss_peak_mb"], r["scenario"], r["db"], r["latency_ms"])
         for r in data["results"]
@@ -627,10 +716,12 @@ _TITLES = {
     "changed": "3. Incremental sync after 1 % of episodes changed, 0.5 % added, 0.5 % removed",
     "mapping": "5. Path-mapping change: re-evaluate every item's state",
     "gui": "6. GUI: open the library and scroll to its end",
+    "recheck": "8. Local-state re-check: a mapping root replaced, then a gated run",
 }
 _TOOLS = {
     "ours": "Retrovue (ours)",
     "ours-nogate": "Retrovue, gate off",
+    "ours-verify": "Retrovue, verification listing",
     "seed": "seed design",
     "plexapi": "python-plexapi",
     "floor": "fetch+decode floor",
@@ -723,6 +814,7 @@ def render_markdown(data: dict[str, Any]) -> str:
                 _match(key, primary, lat),
             )
         )
+    groups.append((f"{_TITLES['recheck']} — {primary}", _match("recheck", primary, 0.0)))
     for db in cfg["dbs"][1:]:
         groups.append(
             (
@@ -744,6 +836,9 @@ def render_markdown(data: dict[str, Any]) -> str:
         ]
         for r in rows:
             note = r["note"]
+            verdicts = sum(int(run.get("rows", {}).get("local_verdicts", 0)) for run in r.get("raw", []))
+            if verdicts:
+                note += f" (+ {verdicts // max(1, len(r['raw'])):,} local verdicts a run)"
             if r["extrapolated_x"]:
                 note = f"**extrapolated ×{r['extrapolated_x']:g}** — {note}"
             lines.append(
@@ -865,7 +960,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Config:
     for item in args.only:
         name = ALIASES.get(item, item)
         if name not in SCENARIOS:
-            parser.error(f"unknown scenario {item!r}; choose from {', '.join(SCENARIOS)} or 1-7")
+            parser.error(
+                f"unknown scenario {item!r}; choose from {', '.join(SCENARIOS)} or 1-{len(SCENARIOS)}"
+            )
         only.append(name)
     if len(args.db) > 1 and "databases" not in only:
         only.append("databases")

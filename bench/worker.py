@@ -20,7 +20,7 @@ __all__ = ["Job", "run_in_child", "run_job"]
 
 @dataclass(frozen=True)
 class Job:
-    kind: str  # sync | seed | plexapi | floor | reeval | gui
+    kind: str  # sync | seed | plexapi | floor | reeval | gui | recheck_setup
     db_url: str
     sim_url: str
     token: str
@@ -125,6 +125,14 @@ def _operation(job: Job, engine: Any, libraries: list[Any]) -> dict[str, Any]:
                 "reasons": [s.reason for s in summaries if s.reason],
             },
         }
+    if job.kind == "recheck_setup":  # not measured: a mapping whose root the runner then replaces
+        from retrovue import mapping
+        from retrovue.ingest import sync
+
+        made = _make_half_the_files(engine, str(opts["root"]))
+        mapping.add_mapping(engine, job.server, "/data/media", str(opts["root"]), reevaluate=False)
+        sync(engine, server=job.server)
+        return {"client_requests": None, "summary": {"files_created": made}}
     if job.kind == "seed":
         from bench.baselines.seed import seed_sync_library, summary
         from retrovue.plex import PlexClient

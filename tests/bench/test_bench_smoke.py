@@ -29,7 +29,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("bench")
     config = Config(
         size="small",
-        only=("full", "nochange", "changed"),
+        only=("full", "nochange", "changed", "recheck"),
         repeat=1,
         in_process=True,
         output=out / "benchmarks.md",
@@ -126,10 +126,13 @@ def test_no_change_writes_no_item_row_on_every_database(on_every_db: dict[str, A
     lib = on_every_db["library"]
     gated = result(on_every_db, "nochange", "ours")
     nogate = result(on_every_db, "nochange", "ours-nogate")
+    verify = result(on_every_db, "nochange", "ours-verify")
     assert gated["requests"] == 1  # one server: its /library/sections, nothing else
     assert gated["raw"][0]["summary"]["gated"] is True
-    assert nogate["requests"] == 1 + pages(lib["shows"]) + pages(lib["episodes"]) + pages(lib["movies"])
-    for r in (gated, nogate):
+    listing = 1 + pages(lib["shows"]) + pages(lib["episodes"]) + pages(lib["movies"])
+    assert nogate["requests"] == verify["requests"] == listing
+    assert verify["raw"][0]["summary"]["skipped"] == lib["episodes"] + lib["movies"]  # listed, not gated
+    for r in (gated, nogate, verify):
         assert r["rows_written"] == 0, r["raw"][0]["rows"]
         assert sum(r["raw"][0]["rows"].values()) == 0  # state history included
 
@@ -194,12 +197,12 @@ def test_plexapi_makes_a_request_per_show(data: dict[str, Any]) -> None:
 def test_outputs_written(data: dict[str, Any], tmp_path: Path) -> None:
     assert data["targets"], "targets evaluated"
     doc = tmp_path / "b.md"
-    doc.write_text(f"# Title\n\nhand-written\n\n{BEGIN}\nold\n{END}\n\nafter\n", encoding="utf-8")
+    doc.write_text(f"# Title\n\nhand-written\n\n{BEGIN}\nSTALE-BLOCK\n{END}\n\nafter\n", encoding="utf-8")
     write_markdown(doc, render_markdown(data))
     text = doc.read_text(encoding="utf-8")
     assert text.startswith("# Title\n\nhand-written")
     assert text.rstrip().endswith("after")
-    assert "old" not in text
+    assert "STALE-BLOCK" not in text
     assert "Retrovue (ours)" in text
 
 
@@ -210,3 +213,10 @@ def test_row_counter_parses_write_targets() -> None:
     assert _target("INSERT INTO `seasons` (a) VALUES (%s) ON DUPLICATE KEY UPDATE a=a") == "seasons"
     assert _target("SELECT 1") is None
     assert RowCounter.__doc__
+
+
+def test_a_replaced_mapping_root_is_rechecked_without_asking_plex(data: dict[str, Any]) -> None:
+    recheck = result(data, "recheck", "ours")
+    assert recheck["requests"] == 1
+    assert recheck["rows_written"] == 0  # same files behind the new root: no item row, no verdict
+    assert recheck["raw"][0]["rows"].get("local_verdicts", 0) == 0
