@@ -2,9 +2,13 @@
 
     python scripts/screenshot_gui.py                 # docs/images/{main-window,item-detail,activity}.png
     python scripts/screenshot_gui.py --measure 100000  # also: event-loop stall over a large library
+    python scripts/screenshot_gui.py --sign-in       # docs/images/sign-in-code.png, sign-in-servers.png
 
 The screenshot: a simulator is started and registered in a temporary catalog, its libraries are
 synced with the real engine, and the window (offscreen) selects the TV library and an episode.
+
+The sign-in screenshots: the plex.tv stand-in with its household of servers (`build_household`), the
+"Sign in with Plex" dialog showing its code, then (approved through the stand-in) the checklist.
 
 The measurement: a catalog of N items is built with the store APIs (no Plex), the window opens it,
 and a 5 ms QTimer on the GUI thread records the longest gap between its ticks while the table is
@@ -242,6 +246,36 @@ def measure(app: QApplication, tmp: Path, n: int) -> None:
     engine.dispose()
 
 
+def sign_in_screenshots(app: QApplication, tmp: Path, out_dir: Path) -> None:
+    from retrovue.gui.dialogs.account import SignInDialog
+    from retrovue.sim.plextv import PlexTvSim, build_household
+
+    os.environ["RETROVUE_STATE_DIR"] = str(tmp / "state")  # never the user's own sign-in
+    engine = open_catalog(f"sqlite:///{tmp / 'signin.sqlite'}")
+    with Simulator(seed=7, shows=2, movies=2, seasons_per_show=1) as home, PlexTvSim() as tv:
+        os.environ["RETROVUE_PLEX_TV_URL"] = tv.url
+        extra = build_household(tv, home, shows=1, movies=1)
+        dialog = SignInDialog(engine, open_url=lambda _url: True)
+        dialog.show()
+        dialog.start()
+        while dialog.pending is None:
+            pump(app, 50)
+        pump(app, 300)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        dialog.grab().save(str(out_dir / "sign-in-code.png"))
+        tv.approve(dialog.pending.code)
+        while dialog.server_list.count() < 4:
+            pump(app, 50)
+        pump(app, 300)
+        dialog.grab().save(str(out_dir / "sign-in-servers.png"))
+        dialog.close()
+        dialog.pool.waitForDone(5000)
+        for sim in extra:
+            sim.stop()
+    engine.dispose()
+    print(f"saved {out_dir / 'sign-in-code.png'} and {out_dir / 'sign-in-servers.png'}")
+
+
 def model_rows(window: MainWindow) -> int:
     return window.items_model.rowCount()
 
@@ -253,9 +287,13 @@ def main() -> None:
         "--measure", type=int, default=0, metavar="N", help="also measure stalls over N items"
     )
     parser.add_argument("--no-screenshot", action="store_true")
+    parser.add_argument("--sign-in", action="store_true", help="the sign-in dialog's screenshots only")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as tmp:
+        if args.sign_in:
+            sign_in_screenshots(app, Path(tmp), REPO / "docs" / "images")
+            return
         if not args.no_screenshot:
             screenshot(app, Path(tmp), args.out)
         if args.measure:

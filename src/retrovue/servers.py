@@ -1,5 +1,9 @@
 """Registering Plex servers: check a server before saving it, and keep its libraries current.
 
+Servers come from a URL and token typed in (`add_server`) or from the signed-in Plex account
+(`discover_servers`, `add_from_account`): those keep every address plex.tv lists and the access
+token plex.tv issued for them; `retrovue.reach` picks the address at every run.
+
 The engine-level API behind `retrovue server …` and `retrovue libraries …` (and the GUI's server
 dialog). Nothing is written unless the server answered `/identity` and `/library/sections` as a
 Plex server with a token it accepts.
@@ -9,13 +13,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Connection, Engine
 
-from retrovue.errors import ConfigError, PlexError
+from retrovue import redact
+from retrovue.account.discovery import AccountServer
+from retrovue.errors import ConfigError, PlexError, PlexUnreachableError
 from retrovue.plex import PlexClient, Section
 from retrovue.plex.http import check_token
 from retrovue.redact import scrub_url
@@ -23,16 +30,26 @@ from retrovue.store import registry
 from retrovue.store.registry import LibraryRow, SectionInfo, ServerRow
 
 __all__ = [
+    "ANSWERS",
+    "SILENT",
+    "STRANGER",
     "AddedServer",
+    "DiscoveredServer",
     "PlexError",
+    "Probe",
     "ServerCheck",
+    "account_servers_now",
+    "add_from_account",
     "add_server",
     "check_server",
     "client_for",
+    "discover_servers",
     "edit_server",
     "identity_changed",
     "normalize_base_url",
+    "probe_identity",
     "refresh_libraries",
+    "store_account_server",
 ]
 
 ClientFactory = Callable[..., PlexClient]
@@ -293,3 +310,217 @@ def refresh_libraries(
             raise PlexError(reason)
         registry.sync_sections(conn, server.id, _section_infos(sections), now=int(time.time()))
         return registry.list_libraries(conn, server=server_name)
+
+
+# -- servers of the signed-in Plex account ------------------------------------------------------
+
+ANSWERS, SILENT, STRANGER = "answers", "no answer", "another server"
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Whether a server answers at one of its addresses now, as itself."""
+
+    uri: str
+    kind: str  # local | remote | relay
+    status: str  # answers | no answer | another server
+    detail: str = ""  # why not, one short phrase
+
+
+@dataclass(frozen=True)
+class DiscoveredServer:
+    """A server of the account, each address probed, and its name in the catalog if it is there."""
+
+    server: AccountServer
+    probes: tuple[Probe, ...]
+    in_catalog: str | None
+
+    @property
+    def answering(self) -> Probe | None:
+        return next((p for p in self.probes if p.status == ANSWERS), None)
+
+
+def probe_identity(
+    uri: str,
+    machine_identifier: str,
+    kind: str = "",
+    *,
+    verify: bool | str = True,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float = 5.0,
+) -> Probe:
+    """Ask `uri` who it is (`/identity`, no token, no retry): the server itself, someone else, or nobody."""
+    try:
+        with PlexClient(
+            uri,
+            "probe",
+            verify=verify,
+            transport=transport,
+            max_retries=0,
+            timeout=timeout,
+            connect_timeout=3.0,
+        ) as client:
+            ident = client.identity()
+    except PlexError as exc:
+        text = " ".join(str(exc).split())
+        inner = text[text.find("(") + 1 : text.find(")")] if "(" in text and ")" in text else text
+        return Probe(uri, kind, SILENT, inner[:120])
+    if ident.machine_identifier != machine_identifier:
+        return Probe(uri, kind, STRANGER, f"machine {ident.machine_identifier}")
+    return Probe(uri, kind, ANSWERS)
+
+
+def _probe_all(found: list[AccountServer], transport: httpx.BaseTransport | None) -> list[tuple[Probe, ...]]:
+    """Every address of every server asked `/identity` at once: one slow address costs its timeout
+    once, not once per address before it."""
+    jobs = [(i, s, c) for i, s in enumerate(found) for c in s.connections]
+    out: list[list[Probe]] = [[] for _ in found]
+    if not jobs:
+        return [()] * len(found)
+    with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
+        results = list(
+            pool.map(
+                lambda job: probe_identity(
+                    job[2].uri, job[1].machine_identifier, job[2].kind, transport=transport
+                ),
+                jobs,
+            )
+        )
+    for (index, _srv, _conn), probe in zip(jobs, results, strict=True):
+        out[index].append(probe)
+    return [tuple(p) for p in out]
+
+
+def account_servers_now() -> list[AccountServer]:
+    """The signed-in account's servers as plex.tv lists them now (`NotSignedInError` when nobody is)."""
+    from retrovue import account
+
+    saved = account.require_account()
+    with account.open_plex_tv() as tv:
+        return account.discover(tv, saved)
+
+
+def discover_servers(
+    engine: Engine,
+    *,
+    found: list[AccountServer] | None = None,
+    probe: bool = True,
+    transport: httpx.BaseTransport | None = None,
+    clock: Callable[[], float] = time.time,
+) -> list[DiscoveredServer]:
+    """The signed-in account's servers from plex.tv, each address probed now (in parallel).
+
+    Servers of the catalog that were added from the account get plex.tv's current addresses and
+    token written back (an address that changed, a token that was rotated): this is the refresh.
+    """
+    servers_now = found if found is not None else account_servers_now()
+    probes = _probe_all(servers_now, transport) if probe else [()] * len(servers_now)
+    now = int(clock())
+    out = []
+    with engine.begin() as conn:
+        catalog = {s.machine_identifier: s for s in registry.list_servers(conn) if s.machine_identifier}
+        for srv, probed in zip(servers_now, probes, strict=True):
+            row = catalog.get(srv.machine_identifier)
+            if row is not None and (row.owner is not None or registry.list_connections(conn, row.id)):
+                store_account_server(conn, row, srv, now=now)
+            out.append(
+                DiscoveredServer(
+                    srv,
+                    probed,
+                    row.name if row is not None else None,
+                )
+            )
+    return out
+
+
+def store_account_server(
+    conn: Connection, server: ServerRow, fresh: AccountServer, *, now: int, token: bool = True
+) -> None:
+    """Write what the account lists for a catalog server: its addresses, owner and (`token`) token."""
+    registry.replace_connections(conn, server.id, ((c.uri, c.kind) for c in fresh.connections), now=now)
+    changes: dict[str, object] = {}
+    if fresh.owner != server.owner:
+        changes["owner"] = fresh.owner
+    if token and fresh.access_token and fresh.access_token != server.token:
+        redact.register(fresh.access_token)
+        changes["token"] = fresh.access_token
+    if changes:
+        registry.update_server(conn, server.name, now=now, **changes)
+
+
+def add_from_account(
+    engine: Engine,
+    plex_name: str,
+    *,
+    as_name: str | None = None,
+    found: list[AccountServer] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> AddedServer:
+    """Register one of the account's servers (by its Plex name or machine identifier).
+
+    It is stored with the access token plex.tv lists for it (never the account token of another
+    owner's server) and every address, the first that answers as the server (its machine identifier
+    checked) in use; then its libraries are read as `add_server` does.
+    """
+    from retrovue.account import pick_server
+
+    servers_now = found if found is not None else account_servers_now()
+    target = pick_server(servers_now, plex_name)
+    name = normalize_name(as_name or target.name)
+    if not target.access_token:
+        raise ConfigError(
+            f"plex.tv lists no access token of this account for {target.name!r}; "
+            "ask its owner to share it again"
+        )
+    token = normalize_token(target.access_token)
+    redact.register(token)
+    with engine.connect() as conn:
+        for other in registry.list_servers(conn):
+            if other.machine_identifier == target.machine_identifier:
+                raise ConfigError(
+                    f"{target.name!r} is already in the catalog as {other.name!r}; "
+                    "`retrovue server discover` refreshes its addresses and token"
+                )
+            if other.name == name:
+                raise ConfigError(
+                    f"a server named {name!r} already exists; add this one with --as ANOTHER_NAME"
+                )
+    if not target.connections:
+        raise PlexUnreachableError(f"plex.tv lists no address for {target.name!r}; is it signed in to Plex?")
+    tried = []
+    check = None
+    chosen = None
+    for cand in target.connections:
+        probe = probe_identity(cand.uri, target.machine_identifier, cand.kind, transport=transport)
+        if probe.status != ANSWERS:
+            tried.append(
+                f"{cand.kind} {cand.uri}: {probe.status}" + (f" ({probe.detail})" if probe.detail else "")
+            )
+            continue
+        check = check_server(cand.uri, token, transport=transport)
+        chosen = cand
+        break
+    if check is None or chosen is None:
+        offline = "" if target.online else "plex.tv says it is offline; "
+        raise PlexUnreachableError(
+            f"{target.name!r} did not answer as itself at any of its {len(tried)} addresses "
+            f"({'; '.join(tried)}); {offline}start it or try again later"
+        )
+    now = int(time.time())
+    with engine.begin() as conn:
+        _refuse_second_copy(conn, check.machine_identifier, chosen.uri, keep=None)
+        server = registry.add_server(
+            conn,
+            name=name,
+            base_url=chosen.uri,
+            token=token,
+            now=now,
+            machine_identifier=check.machine_identifier,
+            version=check.version,
+            owner=target.owner,
+        )
+        registry.replace_connections(conn, server.id, ((c.uri, c.kind) for c in target.connections), now=now)
+        registry.set_connection_result(conn, server.id, chosen.uri, ok=True, now=now)
+        registry.sync_sections(conn, server.id, _section_infos(check.sections), now=now)
+        libraries = registry.list_libraries(conn, server=name)
+    return AddedServer(server, tuple(libraries))

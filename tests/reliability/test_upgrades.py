@@ -235,3 +235,37 @@ def test_old_catalog_upgrades_without_losing_a_row_on_a_server(
     finally:
         engine.dispose()
     _assert_every_row_survived(fixture.stem, before, after)
+
+
+def test_upgrade_to_server_connections_keeps_hand_added_servers_on_their_address(tmp_path: Path) -> None:
+    """Migration 0006: servers of an older catalog are one's own, reached at their one address (no
+    connection rows); a catalog of 0006 keeps every connection plex.tv listed, in order."""
+    for stem, expected in (
+        ("0005", {"home": (None, []), "nas": (None, [])}),
+        (
+            "0006",
+            {
+                "home": (None, []),
+                "nas": (
+                    "grandpa",
+                    [
+                        ("https://192-168-1-20.0123abcd.plex.direct:32400", "local"),
+                        ("https://nas.local:32400", "remote"),
+                        ("https://relay-7.0123abcd.plex.direct:8443", "relay"),
+                    ],
+                ),
+            },
+        ),
+    ):
+        copy = tmp_path / f"{stem}.sqlite"
+        shutil.copy(FIXTURES[[p.stem for p in FIXTURES].index(stem)], copy)
+        engine = open_catalog(f"sqlite:///{copy}")
+        try:
+            with engine.connect() as conn:
+                found = {
+                    s.name: (s.owner, [(c.uri, c.kind) for c in registry.list_connections(conn, s.id)])
+                    for s in registry.list_servers(conn)
+                }
+        finally:
+            engine.dispose()
+        assert found == expected, stem

@@ -34,6 +34,14 @@ __all__ = [
 
 def list_servers(engine: Engine) -> list[Server]:
     s = t.servers.c
+    c = t.server_connections.c
+    in_use = (
+        sa.select(c.kind)
+        .where(c.server_id == s.id, c.uri == s.base_url)
+        .order_by(c.position)
+        .limit(1)
+        .scalar_subquery()
+    )
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(
@@ -44,6 +52,8 @@ def list_servers(engine: Engine) -> list[Server]:
                 s.machine_identifier,
                 s.version,
                 s.check_local_files,
+                s.owner,
+                in_use.label("connection"),
             ).order_by(s.name)
         ).all()
     return [
@@ -55,6 +65,8 @@ def list_servers(engine: Engine) -> list[Server]:
             r.machine_identifier,
             r.version,
             bool(r.check_local_files),
+            r.owner,
+            r.connection,
         )
         for r in rows
     ]

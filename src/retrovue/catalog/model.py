@@ -42,6 +42,12 @@ class Server:
     machine_identifier: str | None
     version: str | None
     check_local_files: bool
+    owner: str | None = None  # who shared it with the signed-in Plex account; None: one's own
+    connection: str | None = None  # local | remote | relay: how `base_url` reaches it (account servers)
+
+    @property
+    def shared(self) -> bool:
+        return self.owner is not None
 
 
 @dataclass(frozen=True, slots=True)

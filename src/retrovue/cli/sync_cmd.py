@@ -69,7 +69,14 @@ def summary_table(summaries: list[SyncSummary], title: str = "Sync summary") -> 
             notes.append(f"  {name}: {s.reason}")
         elif s.gated:
             notes.append(f"  {name}: unchanged on the server (contentChangedAt), nothing listed")
-    return Group(table, *notes)
+    vias: dict[str, str] = {}
+    for s in summaries:
+        if s.address and s.server_name not in vias:
+            relay = " (Plex's relay: slower and capped; no address of the server's own answered)"
+            vias[s.server_name] = escape(f"  {s.server_name}: via {s.connection} {s.address}") + (
+                relay if s.connection == "relay" else ""
+            )
+    return Group(table, *notes, *vias.values())
 
 
 class _Rate(ProgressColumn):

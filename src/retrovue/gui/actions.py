@@ -32,6 +32,9 @@ class Actions:
         self.check = a("Check servers", w.check_servers, "Ctrl+K", "Test every server's connection")
         self.reload = a("Reload", lambda: w.reload(), "Ctrl+R", "Re-read the catalog")
         self.add_server = a("Add server…", w.add_server, "Ctrl+N", "Add a Plex server")
+        self.sign_in = a(
+            "Sign in with Plex…", w.sign_in, None, "Add servers of your Plex account (owned and shared)"
+        )
         self.edit_server = a("Edit server…", lambda: w.edit_server(), "Ctrl+E", "Edit the selected server")
         self.remove_server = a("Remove server…", w.remove_server, None, "Remove the selected server")
         self.mappings = a(
@@ -77,7 +80,7 @@ class Actions:
         sync_menu.addAction(self.watch)
         server_menu = menu.addMenu("Se&rver")
         server_menu.addActions(
-            [self.add_server, self.edit_server, self.remove_server, self.mappings, self.check]
+            [self.add_server, self.sign_in, self.edit_server, self.remove_server, self.mappings, self.check]
         )
         item_menu = menu.addMenu("&Item")
         item_menu.addActions(self.item_actions)

@@ -27,6 +27,7 @@ from retrovue.gui.activity import ActivityLog
 from retrovue.gui.bus import UiBus
 from retrovue.gui.checks import ONLINE, ServerCheck
 from retrovue.gui.detail import DetailPane
+from retrovue.gui.dialogs.account import SignInDialog
 from retrovue.gui.dialogs.mappings import MappingsDialog
 from retrovue.gui.dialogs.server import ServerDialog
 from retrovue.gui.items_panel import ItemsPanel
@@ -87,7 +88,7 @@ class MainWindow(QMainWindow):
         self.running: set[int] = set()  # libraries between sync_started and sync_completed
         self.results: dict[int, tuple[str, bool]] = {}  # library id -> (last result line, bad)
         self.wanted_item: int | None = None  # the item whose detail is being read
-        self.dialog: ServerDialog | MappingsDialog | None = None
+        self.dialog: ServerDialog | MappingsDialog | SignInDialog | None = None
         self.desktop_task: Task | None = None  # the last open/reveal, kept alive while it runs
         self.setWindowTitle("Retrovue Ingest")
 
@@ -492,8 +493,22 @@ class MainWindow(QMainWindow):
         dialog = ServerDialog(self.engine, self.pool, parent=self)
         dialog.accepted.connect(self._server_saved)
         dialog.edit_instead.connect(lambda server_id: self._edit_existing(dialog, server_id))
+        dialog.sign_in_requested.connect(self.sign_in)
         self._open(dialog)
         return dialog
+
+    def sign_in(self) -> SignInDialog:
+        """Sign in with Plex (when nobody is) and add servers of the account."""
+        dialog = SignInDialog(self.engine, parent=self)
+        dialog.finished.connect(lambda _r: self._signed_in_closed(dialog))
+        self._open(dialog)
+        dialog.start()
+        return dialog
+
+    def _signed_in_closed(self, dialog: SignInDialog) -> None:
+        if dialog.added:
+            self._server_saved()
+            self.say("", f"Added from the Plex account: {', '.join(dialog.added)}.")
 
     def _edit_existing(self, added: ServerDialog, server_id: int) -> None:
         """The server being added is already in the catalog: edit that one, with the address and
@@ -562,7 +577,7 @@ class MainWindow(QMainWindow):
             self.catalog.forget_mappings()
             self.reload()
 
-    def _open(self, dialog: ServerDialog | MappingsDialog) -> None:
+    def _open(self, dialog: ServerDialog | MappingsDialog | SignInDialog) -> None:
         self.dialog = dialog
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()

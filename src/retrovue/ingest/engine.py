@@ -5,6 +5,9 @@ through one event callback, and returns one `SyncSummary` per library. Servers a
 that cannot be reached, is misconfigured (a CA bundle gone), or answers as a different Plex server
 gets failed summaries for its libraries (nothing marked missing) while the others sync. One
 `/library/sections` request per server feeds every library's change gate and its identity check.
+A server with several addresses (added from the Plex account) is reached through `retrovue.reach`:
+the remembered address first, then the others in order, each proven to be the server; a 401 renews
+the token from the account once. Each summary says which address the run used.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import sqlalchemy as sa
 from retrovue.errors import LockHeldError, RetrovueError, UnknownLibraryError
 from retrovue.ingest.events import RUN_FAILED, EventCallback, LibraryDone, LibraryStarted, SyncSummary
 from retrovue.ingest.library_sync import LibrarySync, SyncOptions
-from retrovue.servers import client_for, identity_changed
+from retrovue.reach import reach
 from retrovue.store import maintenance, registry, runs
 from retrovue.store.registry import LibraryRow, ServerRow
 
@@ -93,19 +96,20 @@ def sync(
         # Waits between retries end early on cancel, so a cancelled run never sits out a backoff.
         options_for_client: dict[str, object] = {"sleep": stop.wait, **(client_options or {})}
         try:
-            client = client_for(srv, transport=transport, page_size=page_size, **options_for_client)
-        except RetrovueError as exc:  # a configuration problem of this server only
+            got = reach(
+                engine,
+                srv,
+                known_uuids.get(server_id, ()),
+                transport=transport,
+                client_options={"page_size": page_size, **options_for_client},
+                clock=clock,
+            )
+        except RetrovueError as exc:  # unreachable at every address, misconfigured, another server
             summaries.extend(_unreachable(engine, srv, libs, str(exc), emit, clock))
             continue
-        with client:
-            try:
-                sections = {s.key: s for s in client.sections()}
-            except RetrovueError as exc:
-                summaries.extend(_unreachable(engine, srv, libs, str(exc), emit, clock))
-                continue
-            if (reason := identity_changed(srv, known_uuids[server_id], sections.values())) is not None:
-                summaries.extend(_unreachable(engine, srv, libs, reason, emit, clock))
-                continue
+        srv = got.server  # a new address or token when this run had to change them
+        with got.client as client:
+            sections = {s.key: s for s in got.sections}
             for lib in libs:
                 if stop.is_set():
                     break
@@ -119,6 +123,7 @@ def sync(
                     on_event=emit,
                     cancel=stop,
                     clock=clock,
+                    via=(got.connection, got.address),
                 )
                 try:
                     summaries.append(job.run())

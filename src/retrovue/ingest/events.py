@@ -54,6 +54,8 @@ class SyncSummary:
     verification: bool = False  # listed although the gate held: the library's verification was due
     pages: int = 0  # listing pages read
     bytes: int = 0  # response bytes received from Plex
+    connection: str | None = None  # how the server was reached: local | remote | relay
+    address: str | None = None  # the server address the run used (never carries a token)
 
     @property
     def ok(self) -> bool:

@@ -116,8 +116,10 @@ class LibrarySync:
         on_event: EventCallback,
         cancel: threading.Event,
         clock: Callable[[], float] = time.time,
+        via: tuple[str, str] | None = None,
     ) -> None:
         self.engine = engine
+        self.via = via  # (connection kind, address) the server was reached at, for the summary
         self.client = client
         self.server = server
         self.library = library
@@ -192,6 +194,8 @@ class LibrarySync:
             verification=outcome.verification,
             pages=self.pages,
             bytes=self.client.bytes_read - bytes_before,
+            connection=self.via[0] if self.via else None,
+            address=self.via[1] if self.via else None,
         )
         self.on_event(LibraryDone(lib.server_id, lib.id, summary))
         return summary

@@ -231,13 +231,17 @@ class PlexTvSim:
         *,
         owned: bool = True,
         owner: str = "grandpa",
-        connections: Sequence[tuple[str, str] | tuple[str, str, str]] = (("local", "live"),),
+        connections: Sequence[tuple[str, str | Simulator] | tuple[str, str | Simulator, str]] = (
+            ("local", "live"),
+        ),
         presence: bool = True,
         https_required: bool = False,
     ) -> SimDevice:
-        """List a server; `connections` are (kind, "live" | "dead"[, protocol]) in plex.tv's order.
+        """List a server; `connections` are (kind, "live" | "dead" | other[, protocol]) in plex.tv's order.
 
         A live connection needs a running `sim`; an offline server (`presence=False`) may have none.
+        A simulator instead of "live" lists an address of this server where that other server
+        answers (a DHCP lease handed to another machine, a stale port forward).
         """
         with self.lock:
             device = SimDevice(
@@ -277,7 +281,11 @@ class PlexTvSim:
             self.devices.append(device)
             return device
 
-    def _connection(self, sim: Simulator | None, kind: str, state: str, protocol: str) -> SimConnection:
+    def _connection(
+        self, sim: Simulator | None, kind: str, state: str | Simulator, protocol: str
+    ) -> SimConnection:
+        if isinstance(state, Simulator):  # another server answers at this address
+            sim, state = state, "live"
         if kind not in CONNECTION_KINDS or state not in ("live", "dead") or protocol not in ("http", "https"):
             raise ValueError(f"bad connection spec {(kind, state, protocol)!r}")
         if state == "dead":
@@ -303,6 +311,18 @@ class PlexTvSim:
                 if conn.kind == kind and conn.front is not None:
                     conn.front.stop()
                     conn.front = None
+
+    def readdress(self, name: str) -> None:
+        """Every address of the server changes (a new ISP, a new DHCP lease): the old ones stop
+        answering, and plex.tv lists new live ones of the same kinds."""
+        with self.lock:
+            dev = self.device(name)
+            for conn in list(dev.connections):
+                if conn.front is not None:
+                    conn.front.stop()
+                    conn.front = None
+            kinds = [(c.kind, c.protocol) for c in dev.connections]
+            dev.connections = [self._connection(dev.sim, kind, "live", proto) for kind, proto in kinds]
 
     def rotate_token(self, name: str) -> str:
         """plex.tv issues the server a new access token for this account; the old one stops working."""
@@ -525,6 +545,7 @@ def _build_app(tv: PlexTvSim) -> Starlette:
             "rotate_token": tv.rotate_token,
             "unshare": tv.unshare,
             "cut": tv.cut,
+            "readdress": tv.readdress,
             "revoke_account_token": tv.revoke_account_token,
             "reset_requests": tv.reset_requests,
             "requests": lambda: [list(r) for r in tv.requests],

@@ -21,6 +21,7 @@ from retrovue.store import schema as t
 from retrovue.store.fit import fit_row, require_fit
 
 __all__ = [
+    "ConnectionRow",
     "LibraryRow",
     "MappingRow",
     "SectionInfo",
@@ -29,11 +30,14 @@ __all__ = [
     "add_server",
     "get_library",
     "get_server",
+    "list_connections",
     "list_libraries",
     "list_mappings",
     "list_servers",
     "remove_mapping",
     "remove_server",
+    "replace_connections",
+    "set_connection_result",
     "set_library_enabled",
     "sync_sections",
     "update_server",
@@ -54,6 +58,11 @@ class ServerRow:
     check_local_files: bool
     created_at: int
     updated_at: int
+    owner: str | None = None  # who shared it with the signed-in account; None: one's own or typed in
+
+    @property
+    def shared(self) -> bool:
+        return self.owner is not None
 
     @property
     def masked_token(self) -> str:
@@ -115,6 +124,7 @@ _SERVER_FIELDS = {
     "base_url": "server URL",
     "token": "token",
     "ca_bundle": "CA bundle path",
+    "owner": "owner name",
     "machine_identifier": "machine identifier",
     "version": "Plex version",
     "friendly_name": "friendly name",
@@ -143,6 +153,7 @@ def _server(row: sa.Row[tuple[object, ...]]) -> ServerRow:
         check_local_files=bool(m["check_local_files"]),
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        owner=m["owner"],
     )
 
 
@@ -179,6 +190,7 @@ def add_server(
     friendly_name: str | None = None,
     verify_tls: bool = True,
     ca_bundle: str | None = None,
+    owner: str | None = None,
 ) -> ServerRow:
     if not name.strip():
         raise ConfigError("a server needs a non-empty name")
@@ -200,6 +212,7 @@ def add_server(
             check_local_files=True,
             created_at=now,
             updated_at=now,
+            owner=owner,
         )
     )
     return get_server(conn, name)
@@ -281,6 +294,7 @@ def remove_server(conn: Connection, name: str) -> None:
         conn.execute(table.delete().where(table.c.library_id.in_(lib_ids)))
     conn.execute(t.libraries.delete().where(t.libraries.c.server_id == server.id))
     conn.execute(t.path_mappings.delete().where(t.path_mappings.c.server_id == server.id))
+    conn.execute(t.server_connections.delete().where(t.server_connections.c.server_id == server.id))
     conn.execute(t.servers.delete().where(t.servers.c.id == server.id))
 
 
@@ -484,3 +498,71 @@ def remove_mapping(conn: Connection, server_id: int, plex_prefix: str, *, machin
     doomed = sa.and_(c.server_id == server_id, c.machine == machine, c.plex_prefix == plex_prefix)
     conn.execute(t.local_roots.delete().where(t.local_roots.c.mapping_id.in_(sa.select(c.id).where(doomed))))
     return conn.execute(t.path_mappings.delete().where(doomed)).rowcount
+
+
+@dataclass(frozen=True)
+class ConnectionRow:
+    """One address of a server, as plex.tv listed it (`server_connections`)."""
+
+    id: int
+    server_id: int
+    position: int
+    uri: str
+    kind: str  # local | remote | relay
+    protocol: str  # http | https
+    last_ok_at: int | None
+    last_failed_at: int | None
+
+
+def list_connections(conn: Connection, server_id: int) -> list[ConnectionRow]:
+    """A server's addresses in the order they are tried (none for a server added by hand)."""
+    c = t.server_connections.c
+    rows = conn.execute(
+        sa.select(t.server_connections).where(c.server_id == server_id).order_by(c.position, c.id)
+    )
+    return [
+        ConnectionRow(
+            r.id, r.server_id, r.position, r.uri, r.kind, r.protocol, r.last_ok_at, r.last_failed_at
+        )
+        for r in rows
+    ]
+
+
+def replace_connections(
+    conn: Connection, server_id: int, connections: Iterable[tuple[str, str]], *, now: int
+) -> list[ConnectionRow]:
+    """Store a server's addresses as plex.tv lists them now: (uri, kind) pairs, best first.
+
+    What is known about an address that stays (when it last answered) is kept; addresses no longer
+    listed go. A URI too long for the column is left out rather than cut (a cut URI is another one).
+    """
+    c = t.server_connections.c
+    before = {row.uri: row for row in list_connections(conn, server_id)}
+    limit = getattr(t.server_connections.c.uri.type, "length", None) or 1024
+    wanted: list[tuple[str, str]] = []
+    for uri, kind in connections:
+        if len(uri) <= limit and "\x00" not in uri and uri not in {u for u, _ in wanted}:
+            wanted.append((uri, kind))
+    conn.execute(t.server_connections.delete().where(c.server_id == server_id))
+    for position, (uri, kind) in enumerate(wanted):
+        old = before.get(uri)
+        conn.execute(
+            t.server_connections.insert().values(
+                server_id=server_id,
+                position=position,
+                uri=uri,
+                kind=kind,
+                protocol=uri.split(":", 1)[0].lower(),
+                last_ok_at=old.last_ok_at if old else None,
+                last_failed_at=old.last_failed_at if old else None,
+                updated_at=now,
+            )
+        )
+    return list_connections(conn, server_id)
+
+
+def set_connection_result(conn: Connection, server_id: int, uri: str, *, ok: bool, now: int) -> None:
+    """Remember that the server did (`ok`) or did not answer as itself at `uri`."""
+    c = t.server_connections.c
+    values = {"last_ok_at": now} if ok else {"last_failed_at": now}
+    conn.execute(t.server_connections.update().where(c.server_id == server_id, c.uri == uri).values(**values))

@@ -82,6 +82,27 @@ servers = Table(
     Column("check_local_files", Boolean, nullable=False, default=True),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # Who shared the server with the signed-in account (its plex.tv name); NULL for one's own server
+    # or one added by hand. The token of a shared server is the access token plex.tv issued for it.
+    Column("owner", String(256)),
+)
+
+server_connections = Table(
+    "server_connections",
+    metadata,
+    # Every address plex.tv lists for a server added from the account (`retrovue.reach` tries them in
+    # order: local before remote before relay, HTTPS before HTTP). `servers.base_url` is the one that
+    # worked last. A server added by hand has none: its base_url is its only address.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("server_id", Integer, ForeignKey("servers.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),  # the order they are tried in, from 0
+    Column("uri", String(1024), nullable=False),
+    Column("kind", String(16), nullable=False),  # local | remote | relay
+    Column("protocol", String(16), nullable=False),  # http | https
+    Column("last_ok_at", BigInteger),  # the last time the server answered here as itself
+    Column("last_failed_at", BigInteger),  # the last time it did not (no answer, or another server)
+    Column("updated_at", BigInteger, nullable=False),
+    Index(None, "server_id", "position"),
 )
 
 libraries = Table(

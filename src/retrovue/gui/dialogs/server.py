@@ -4,6 +4,7 @@ The test is `servers.check_server` (GET /identity, then /library/sections with t
 thread; Save stays disabled until a test of exactly the current inputs succeeded, and saving calls
 `servers.add_server` / `servers.edit_server`, which record the server and its libraries. The token
 field is masked (a toggle shows it while typing); when editing, an empty token keeps the stored one.
+When adding, "Sign in with Plex…" hands over to `SignInDialog` (the account's servers, no typing).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ Inputs = tuple[str, str, bool, str]  # url, token, verify_tls, ca_bundle
 
 class ServerDialog(QDialog):
     edit_instead = Signal(int)  # the catalog id of the server this one already is
+    sign_in_requested = Signal()  # "Sign in with Plex" instead of typing a URL and a token
 
     def __init__(
         self,
@@ -96,6 +98,18 @@ class ServerDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
+        self.sign_in_button: QPushButton | None = None
+        if server is None:
+            self.sign_in_button = QPushButton("Sign in with Plex…")
+            self.sign_in_button.setToolTip(
+                "Sign in to your Plex account and pick its servers (owned and shared): "
+                "no URL or token to type"
+            )
+            self.sign_in_button.clicked.connect(self._sign_in)
+            row = QHBoxLayout()
+            row.addWidget(self.sign_in_button)
+            row.addWidget(QLabel("or enter a server by hand:"), 1)
+            layout.addLayout(row)
         layout.addLayout(form)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
@@ -107,6 +121,10 @@ class ServerDialog(QDialog):
             edit.textChanged.connect(self._inputs_changed)
         self.verify_tls.toggled.connect(self._inputs_changed)
         self.resize(520, self.sizeHint().height())
+
+    def _sign_in(self) -> None:
+        self.sign_in_requested.emit()
+        self.reject()
 
     def _toggle_token(self, shown: bool) -> None:
         self.token.setEchoMode(QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password)

@@ -8,6 +8,9 @@ are read when it is first expanded (a "Loading…" row until then), a show's sea
 reload reads again what was open, so the tree keeps its shape. Counts are one grouped query per
 level (`Catalog.counts_by`). A server whose connection check failed is drawn in red with a warning
 icon, the problem ("token rejected", "unreachable") in its status column, the reason as its tooltip.
+A server shared with the signed-in Plex account says so ("shared server", its owner in the
+tooltip), and one added from the account shows which of its addresses is in use (local, remote,
+relay).
 """
 
 from __future__ import annotations
@@ -171,8 +174,14 @@ class LibraryTree(QStandardItemModel):
     def _server_row(self, server: Server) -> list[QStandardItem]:
         cells = _cells("server", server.id)
         cells[COL_NAME].setText(server.name)
-        cells[COL_NAME].setToolTip(f"{server.base_url} (Plex {server.version or '?'})")
-        cells[COL_KIND].setText("server")
+        via = f", via its {server.connection} address" if server.connection else ""
+        shared = f"; shared by {server.owner}" if server.owner else ""
+        cells[COL_NAME].setToolTip(f"{server.base_url} (Plex {server.version or '?'}{via}){shared}")
+        cells[COL_KIND].setText("shared server" if server.shared else "server")
+        if server.owner:
+            cells[COL_KIND].setToolTip(f"shared with your Plex account by {server.owner}")
+        if server.connection:  # which of the addresses plex.tv lists the last run used
+            cells[COL_STATES].setText(f"via {server.connection}")
         return cells
 
     def _library_row(self, lib: Library) -> list[QStandardItem]:
