@@ -125,3 +125,41 @@ def test_schedule_immediate_requests_and_order() -> None:
     assert s.next_deadline() == 1.0
     s.forget(1)
     assert s.next_deadline() == 5.0
+
+
+def test_the_listener_reconnects_to_the_address_and_token_a_sync_moved_the_server_to() -> None:
+    """A server added from the Plex account may change address (fallback) or token (renewed) under a
+    running watch: each reconnect re-reads the server's row, so the listener follows."""
+    import dataclasses
+    import threading
+
+    from retrovue.store.registry import ServerRow
+    from retrovue.watch.listener import ServerListener
+
+    first = ServerRow(1, "barn", "http://127.0.0.1:1", "tok-one-1234", "m", "1", None, True, None, True, 0, 0)
+    moved = dataclasses.replace(first, base_url="http://127.0.0.1:2", token="tok-two-5678")
+    rows = iter([first, moved, moved])
+    stop = threading.Event()
+    urls: list[str] = []
+
+    def connect(url: str, **_options: Any) -> Any:
+        urls.append(url)
+        if len(urls) >= 2:
+            stop.set()
+        raise ConnectionRefusedError
+
+    listener = ServerListener(
+        first,
+        stop,
+        on_up=lambda: None,
+        on_sections=lambda _keys: None,
+        on_down=lambda _reason, _unavailable, _delay: None,
+        backoff=Backoff(0.001, 0.001),
+        connect=connect,
+        reread=lambda: next(rows),
+    )
+    listener.run()
+    assert urls == [
+        notifications_url("http://127.0.0.1:1", "tok-one-1234"),
+        notifications_url("http://127.0.0.1:2", "tok-two-5678"),
+    ]

@@ -146,9 +146,13 @@ class ServerListener(threading.Thread):
         proven_after: float = 30.0,
         open_timeout: float = 5.0,
         connect: Connector | None = None,
+        reread: Callable[[], ServerRow] | None = None,
     ) -> None:
         super().__init__(name=f"retrovue-watch-{server.name}", daemon=True)
         self.server = server
+        # Re-reads the server's row before each reconnect: a sync may have moved it to another of its
+        # addresses or renewed its token (a server added from the Plex account, `retrovue.reach`).
+        self.reread = reread
         self.stop = stop
         self.on_up = on_up
         self.on_sections = on_sections
@@ -167,6 +171,14 @@ class ServerListener(threading.Thread):
         token = self.server.token
         url = notifications_url(self.server.base_url, token)
         while not self.stop.is_set():
+            if self.reread is not None:
+                try:
+                    self.server = self.reread()
+                except Exception:  # the catalog is busy or the server was removed: keep what we had
+                    logging.getLogger(__name__).debug("watch: could not re-read server %s", self.server.name)
+                token = self.server.token
+                self._logger.secret = token
+                url = notifications_url(self.server.base_url, token)
             try:
                 ws = self._open(url)
             except Exception as exc:  # any failure to connect: report, back off, try again

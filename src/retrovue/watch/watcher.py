@@ -203,7 +203,12 @@ class Watcher:
             proven_after=self.proven_after,
             open_timeout=self.open_timeout,
             connect=self._connect,
+            reread=lambda: self._reread(row.id),
         )
+
+    def _reread(self, server_id: int) -> ServerRow:
+        with self.engine.connect() as conn:
+            return registry.get_server_by_id(conn, server_id)
 
     def _remap(self, server_id: int, now: float) -> None:
         """Re-read the server's enabled libraries (caller holds the lock)."""
