@@ -4,7 +4,8 @@ Runs in its own process (QT_QPA_PLATFORM=offscreen). A 2 ms QTimer records when 
 gets round to it; the longest gap between two ticks is the worst stall the user would feel. The
 library is opened (`ItemsModel.set_library`) from inside the event loop, so opening counts as a
 stall too, and a driver timer keeps calling `scrollToBottom()` so the view asks for the next batch
-(`fetchMore`) until the model has loaded every row.
+(`fetchMore`) until the model has loaded every row. As in the window, the model reads through a
+`Reader`: the pages are read on its background thread and the event loop only inserts them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def measure_scroll(
 
     from bench.measure import peak_rss_mb, rss_mb
     from retrovue.gui.models.items import ItemsModel
+    from retrovue.gui.reader import Reader
     from retrovue.store import registry
     from retrovue.store.db import open_catalog
 
@@ -38,7 +40,8 @@ def measure_scroll(
     biggest = next(
         lib for lib in libs if (lib.title == library_title if library_title else lib.kind == "show")
     )
-    model = ItemsModel(engine)
+    reader = Reader()  # as in the window: every page is read off the GUI thread
+    model = ItemsModel(engine, reader=reader)
     view = QTableView()
     view.resize(1200, 800)
     view.setModel(model)
@@ -57,7 +60,7 @@ def measure_scroll(
         state["opened_s"] = time.perf_counter() - t
 
     def drive() -> None:
-        if state["opened_s"] is None:
+        if state["opened_s"] is None or model.loading:  # a page is being read
             return
         view.scrollToBottom()
         elapsed = time.perf_counter() - state["t0"]
@@ -96,5 +99,6 @@ def measure_scroll(
         "rows_total": 0,
     }
     view.close()
+    reader.close()
     engine.dispose()
     return result

@@ -91,3 +91,17 @@ def test_invalid_index_and_roles(qtbot: Any, engine: Engine) -> None:
     assert model.data(model.index(5, 0)) is None
     assert model.headerData(0, Qt.Orientation.Horizontal) == "Title"
     assert model.headerData(0, Qt.Orientation.Vertical) is None
+
+
+def test_rows_share_the_strings_many_rows_repeat(qtbot: Any, engine: Engine) -> None:
+    """A 100,000-row table holds each show's title and each state once, not once per row."""
+    server_id, library_id = fake_library(engine)
+    fill_items(engine, server_id, library_id, 400)
+    model = ItemsModel(engine, batch=100)
+    model.set_library(library_id)
+    while model.canFetchMore(QModelIndex()):
+        model.fetchMore(QModelIndex())
+    same_show = [r for r in model.rows if r.show_title == "Show 007"]
+    assert len(same_show) == 4
+    assert all(r.show_title is same_show[0].show_title for r in same_show)
+    assert all(r.state is model.rows[0].state for r in model.rows if r.state == model.rows[0].state)

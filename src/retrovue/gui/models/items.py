@@ -11,6 +11,7 @@ mappings (the catalog's resolver, cached until `forget_mappings`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -93,6 +94,21 @@ STATE_COLOURS = {
 Index = QModelIndex | QPersistentModelIndex
 
 
+_SHARED = ("kind", "state", "plex_state", "show_title", "show_rating_key", "season_rating_key")
+
+
+def _compact(item: Item) -> Item:
+    """The row with the strings many rows repeat (state, kind, the show) shared, not copied: a
+    100,000-row table holds each show's title once. The row was just read and is not shared yet;
+    an equal string takes the place of each (a frozen row is rebuilt by no one: `replace` would
+    cost ~100 µs a row)."""
+    for name in _SHARED:
+        value = getattr(item, name)
+        if isinstance(value, str):
+            object.__setattr__(item, name, sys.intern(value))
+    return item
+
+
 class ItemsModel(QAbstractTableModel):
     """The table's rows. Reads go through a `Reader` (off the GUI thread in the window; at once with
     `Reader(synchronous=True)`, the default here): a reset empties the table and the first batch
@@ -128,6 +144,8 @@ class ItemsModel(QAbstractTableModel):
         self.queries = 0  # batches read, for tests and measurements
         self.error = ""  # the last read's failure, in one line
         self.refreshing = False  # True while a refresh resets the model (the view keeps its place)
+        self._resolvers: dict[int, Resolver] = {}  # used on the GUI thread, filled from page answers
+        self._loaded_resolvers: dict[int, Resolver] = {}  # written on the reader's thread
 
     # -- what is shown ------------------------------------------------------------------------
     @property
@@ -168,7 +186,9 @@ class ItemsModel(QAbstractTableModel):
     def _read(
         self, f: ItemFilter, after: str | None, limit: int, with_total: bool
     ) -> tuple[int | None, Page[Item]]:
-        """On the reader's thread: (the count, when asked) and one page."""
+        """On the reader's thread: (the count, when asked) and one page, its rows made compact, and
+        this machine's resolver for each server in it loaded (so the table resolves local paths on
+        the GUI thread from memory alone)."""
         total = sum(self.catalog.counts(f.query()).values()) if with_total else None
         page = self.catalog.items(
             f.query(),
@@ -176,9 +196,10 @@ class ItemsModel(QAbstractTableModel):
             descending=f.descending,
             limit=limit,
             after=after,
-            local_paths=True,  # resolved there, so the table never resolves on the GUI thread
         )
-        return total, page
+        for server_id in {item.server_id for item in page.rows} - self._resolvers.keys():
+            self._loaded_resolvers[server_id] = self.catalog.resolver(server_id)
+        return total, Page([_compact(item) for item in page.rows], page.next)
 
     def _start(
         self, after: str | None, limit: int, with_total: bool, done: Callable[[int | None, Page[Item]], None]
@@ -193,6 +214,7 @@ class ItemsModel(QAbstractTableModel):
         def arrived(result: tuple[int | None, Page[Item]]) -> None:
             self._loading = False
             self.error = ""
+            self._resolvers.update(self._loaded_resolvers)
             done(*result)
             self.loaded.emit()
 
@@ -370,12 +392,16 @@ class ItemsModel(QAbstractTableModel):
         return self.catalog.resolver(server_id)
 
     def local_path(self, item: Item) -> str | None:
-        """The first file's local path, as resolved when the row was read (never on the GUI thread)."""
-        if item.local_paths is not None:
-            return item.local_paths[0] if item.local_paths else None
-        return self.catalog.local_path(item)
+        """The first file's local path through this machine's mappings, resolved when the row is
+        drawn from the resolver loaded with its page (memory only: never I/O on the GUI thread)."""
+        if item.file is None:
+            return None
+        resolver = self._resolvers.get(item.server_id)
+        return resolver.resolve(item.file) if resolver is not None else None
 
     def forget_mappings(self) -> None:
-        """Mappings changed: read the rows again, with their local paths resolved anew."""
+        """Mappings changed: read the rows again, with the mappings loaded anew."""
         self.catalog.forget_mappings()
+        self._resolvers.clear()
+        self._loaded_resolvers.clear()
         self.refresh()
