@@ -306,6 +306,8 @@ def _renewal(server: ServerRow, lookup: AccountLookup, *, from_account: bool) ->
     try:
         fresh = lookup(server)
     except AccountError as err:
+        if not from_account:  # plex.tv's trouble does not change what a typed-in token's refusal means
+            return None
         raise PlexUnauthorizedError(
             f"{refusal} and renewing it from the Plex account failed: {err}"
         ) from None

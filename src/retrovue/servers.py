@@ -299,15 +299,21 @@ def identity_changed(
 def refresh_libraries(
     engine: Engine, server_name: str, *, transport: httpx.BaseTransport | None = None
 ) -> list[LibraryRow]:
-    """Re-read the server's sections: new movie/show sections become enabled libraries."""
+    """Re-read the server's sections: new movie/show sections become enabled libraries.
+
+    The server is reached as a sync reaches it (`retrovue.reach`): a server added from the Plex
+    account at whichever of its addresses answers as it; one whose libraries are all gone from
+    whatever answers is refused (`identity_changed`).
+    """
+    from retrovue.reach import reach  # reach builds on this module
+
     with engine.connect() as conn:
         server = registry.get_server(conn, server_name)
-    with client_for(server, transport=transport) as client:
-        sections = tuple(client.sections())
-    with engine.begin() as conn:
         known = [lib.section_uuid for lib in registry.list_libraries(conn, server=server_name)]
-        if (reason := identity_changed(server, known, sections)) is not None:
-            raise PlexError(reason)
+    got = reach(engine, server, known, transport=transport)
+    got.client.close()
+    sections = got.sections
+    with engine.begin() as conn:
         registry.sync_sections(conn, server.id, _section_infos(sections), now=int(time.time()))
         return registry.list_libraries(conn, server=server_name)
 

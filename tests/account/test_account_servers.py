@@ -315,3 +315,18 @@ def test_an_https_address_whose_tls_fails_falls_back_to_plain_http_at_the_same_a
     assert _server(tmp_path, "Barn")[0].base_url == f"http://127.0.0.1:{port}"
     synced = _sync_json(cli, "--server", "Barn")
     assert {(s["status"], s["address"]) for s in synced} == {("ok", f"http://127.0.0.1:{port}")}
+
+
+def test_refreshing_libraries_reaches_an_account_server_at_another_of_its_addresses(
+    cli: Cli, household: Household, barn: Simulator, tmp_path: Path
+) -> None:
+    tv = household.tv
+    tv.add_server("Barn", barn, connections=[("local", "live"), ("remote", "live")])
+    assert cli("login", "--token", tv.token).code == 0
+    assert cli("server", "add", "--from-account", "Barn").code == 0
+    tv.cut("Barn", "local")
+    result = cli("libraries", "--server", "Barn")
+    assert result.code == 0, result.err
+    assert "Barn:" not in result.err  # no warning: the remote address answered
+    _row, conns = _server(tmp_path, "Barn")
+    assert _server(tmp_path, "Barn")[0].base_url == conns[1].uri

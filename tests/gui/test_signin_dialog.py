@@ -133,3 +133,28 @@ def test_plex_tv_unreachable_is_one_line_in_the_dialog(
     assert "cannot reach plex.tv at http://127.0.0.1:9" in dialog.status.text()
     assert "\n" not in dialog.status.text()
     assert dialog.retry_button.isVisibleTo(dialog)
+
+
+def test_check_servers_finds_an_account_server_at_another_of_its_addresses(
+    qtbot: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrovue import servers
+    from retrovue.gui.bus import UiBus
+    from retrovue.gui.checks import ONLINE, ServerCheck
+
+    with Simulator(seed=9, shows=1, movies=1, seasons_per_show=1) as barn, PlexTvSim() as tv:
+        monkeypatch.setenv("RETROVUE_PLEX_TV_URL", tv.url)
+        tv.add_server("Barn", barn, connections=[("local", "live"), ("remote", "live")])
+        with account.open_plex_tv() as client:
+            account.finish_sign_in(client, tv.token)
+        added = servers.add_from_account(engine, "Barn")
+        tv.cut("Barn", "local")
+        bus = UiBus()
+        with qtbot.waitSignal(bus.server_checked, timeout=15_000) as blocker:
+            ServerCheck(bus, added.server, engine).run()
+        with engine.connect() as conn:
+            now = registry.get_server(conn, "Barn")
+    server_id, status, detail = blocker.args
+    assert (server_id, status) == (added.server.id, ONLINE)
+    assert detail.endswith(f"via remote {now.base_url}")
+    assert now.base_url != added.server.base_url  # remembered for the next run

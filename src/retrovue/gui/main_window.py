@@ -479,7 +479,7 @@ class MainWindow(QMainWindow):
         with self.engine.connect() as conn:
             rows = registry.list_servers(conn)
         for server in rows:
-            self.pool.start(ServerCheck(self.bus, server))
+            self.pool.start(ServerCheck(self.bus, server, self.engine))
 
     def offer_first_server(self) -> None:
         """No server yet: say so where the items would be, with the button that adds one."""
