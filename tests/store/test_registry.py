@@ -108,3 +108,46 @@ def test_library_options_are_validated(catalog: Engine) -> None:
         assert registry.get_library_by_id(conn, lib.id).retention_days == 7
         with pytest.raises(ConfigError):
             registry.set_library_options(conn, lib.id, missing_threshold_pct=150)
+
+
+def test_server_connections_round_trip_and_go_with_their_server(catalog: Engine) -> None:
+    """Every address plex.tv lists for a server (`server_connections`), on every backend: stored in
+    order, what is known about an address kept when the list is replaced, shown by the read API as
+    the connection in use, and removed with the server."""
+    from retrovue.catalog import Catalog
+
+    local_uri, remote_uri, relay_uri = (
+        "https://192-168-1-20.0123abcd.plex.direct:32400",
+        "http://203.0.113.7:32400",
+        "https://relay-7.0123abcd.plex.direct:8443",
+    )
+    with catalog.begin() as conn:
+        server = registry.add_server(
+            conn, name="grandpa", base_url=remote_uri, token=TOKEN, now=1, owner="grandpa"
+        )
+        registry.add_server(conn, name="home", base_url="http://127.0.0.1:32400", token="t", now=1)
+        rows = registry.replace_connections(
+            conn, server.id, [(local_uri, "local"), (remote_uri, "remote"), (local_uri, "local")], now=2
+        )
+        assert [(c.position, c.uri, c.kind, c.protocol) for c in rows] == [
+            (0, local_uri, "local", "https"),
+            (1, remote_uri, "remote", "http"),
+        ]
+        registry.set_connection_result(conn, server.id, remote_uri, ok=True, now=3)
+        registry.set_connection_result(conn, server.id, local_uri, ok=False, now=3)
+        rows = registry.replace_connections(
+            conn,
+            server.id,
+            [(remote_uri, "remote"), (relay_uri, "relay"), ("http://" + "x" * 2000, "remote")],
+            now=4,
+        )
+    assert [(c.uri, c.last_ok_at, c.last_failed_at) for c in rows] == [
+        (remote_uri, 3, None),  # kept what was known; the local address is no longer listed
+        (relay_uri, None, None),  # a URI too long for the column is left out, never cut
+    ]
+    shown = {s.name: (s.owner, s.shared, s.connection) for s in Catalog(catalog).servers()}
+    assert shown == {"grandpa": ("grandpa", True, "remote"), "home": (None, False, None)}
+    with catalog.begin() as conn:
+        registry.remove_server(conn, "grandpa")
+    with catalog.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.server_connections)).scalar() == 0
