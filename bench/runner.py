@@ -592,6 +592,7 @@ def run_benchmark(config: Config) -> dict[str, Any]:
     if config.json_output:
         config.json_output.parent.mkdir(parents=True, exist_ok=True)
         config.json_output.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
+        config.json_output.with_suffix(".partial.json").unlink(missing_ok=True)
     if config.output:
         write_markdown(config.output, render_markdown(data))
     if config.readme:

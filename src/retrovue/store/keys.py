@@ -14,7 +14,10 @@ with a plain LIKE, sorting is a plain ORDER BY of the stored key. Plex's own sor
 Derived columns (see `schema.py`): `sort_title` (title order), `sort_show` (show, season, episode,
 title order, as one string so one index serves it), `search_text` (what text search looks in).
 Every writer through SQLAlchemy Core fills them from the row's own values (column defaults), and
-upserts update them with the row; the migration that introduced them filled existing rows.
+upserts update them with the row; the migration that introduced them filled existing rows. The sync's
+batch writers compute them explicitly, once per row (`item_keys`, `show_keys`): PostgreSQL's COPY
+path (`store.upsert`) runs no Python column default, and takes the executemany path for a batch that
+leaves a computed column out.
 """
 
 from __future__ import annotations

@@ -109,15 +109,24 @@ def promote_deleted_past_retention(
     count of complete listings so far."""
     cutoff = now - retention_days * 86_400
     last_listing = listings - MIN_LISTINGS_BEFORE_DELETE
-    promoted = 0
-    for table in (t.media_items, t.shows, t.seasons):
+    tables = (t.media_items, t.shows, t.seasons)
+
+    def due_in(table: sa.Table) -> sa.ColumnElement[bool]:
         c = table.c
-        due = sa.and_(
+        return sa.and_(
             c.library_id == library_id,
             c.state == ItemState.MISSING.value,
             c.missing_since <= cutoff,
             sa.func.coalesce(c.missing_listing, 0) <= last_listing,
         )
+
+    # One indexed read first: most runs have nothing due, and then send no write statement at all.
+    anything = sa.select(sa.or_(*(sa.exists().where(due_in(table)) for table in tables)))
+    if not conn.execute(anything).scalar():
+        return 0
+    promoted = 0
+    for table in tables:
+        due = due_in(table)
         if table is t.media_items:
             _log_transition(conn, due, ItemState.DELETED, now=now, run_id=run_id)
         n = conn.execute(table.update().where(due).values(state=ItemState.DELETED.value)).rowcount
