@@ -139,6 +139,17 @@ def _stage_table(table: Table) -> Table:
 
 
 _STAGES: dict[str, Table] = {}
+_PREPARE: dict[str, str] = {}
+
+
+def _prepare_stage(conn: Connection, stage: Table) -> str:
+    """`CREATE TEMPORARY TABLE IF NOT EXISTS …; DELETE FROM …`, compiled by SQLAlchemy (no values)."""
+    text = _PREPARE.get(stage.name)
+    if text is None:
+        create = CreateTable(stage, if_not_exists=True).compile(dialect=conn.dialect)
+        empty = stage.delete().compile(dialect=conn.dialect)
+        text = _PREPARE[stage.name] = f"{str(create).strip()}; {empty}"
+    return text
 
 
 def _pg_merge(
@@ -157,11 +168,10 @@ def _pg_merge(
     stage = _stage_table(table)
     values = itemgetter(*columns)  # rows may hold their keys in different orders
     dbapi: Any = conn.connection.dbapi_connection  # psycopg's Connection: COPY is its own API
-    # Created once per session (a no-op after that); the DELETE covers a second batch of the same
-    # table in one transaction.
-    conn.execute(CreateTable(stage, if_not_exists=True))
-    conn.execute(stage.delete())
     with dbapi.cursor() as cursor:
+        # Created once per session (a no-op after that), emptied for a second batch of the same
+        # table in one transaction: one round trip, and not a write of the catalog's tables.
+        cursor.execute(_prepare_stage(conn, stage))
         extra = tuple(fill.values())
         statement = sql.SQL("COPY {stage} ({names}) FROM STDIN").format(
             stage=sql.Identifier(stage.name), names=sql.SQL(", ").join(map(sql.Identifier, names))
