@@ -325,9 +325,17 @@ def test_item_columns_are_read_in_the_order_of_item_fields() -> None:
     expected = [f.name for f in fields(Item)][: len(names)]
     renamed = {"guid_primary": "guid", "reader_state": "state", "state": "plex_state", "first_file": "file"}
     assert [renamed.get(n, n) for n in names] == expected
-    assert len(names) == reader._COUNT == len(fields(Item)) - 1  # all but local_paths
+    assert fields(Item)[len(names)].name == "local_paths"
+    assert len(names) == reader._COUNT
     assert (expected[reader._PLAYS], expected[reader._FILE], expected[reader._ERRORS]) == (
         "plays_locally",
         "file",
         "error_count",
     )
+    # After local_paths: the scheduler metadata (schema 0007), then external ids and tags.
+    meta = [c.key for c in reader._metadata_columns()]
+    after = [f.name for f in fields(Item)][reader._COUNT + 1 :]
+    assert len(meta) == reader._META
+    assert meta[:8] == after[:8]
+    assert meta[8:] == ["imdb_id", "tmdb_id", "tvdb_id"]
+    assert after[8:] == ["external_ids", "genres", "collections", "labels"]

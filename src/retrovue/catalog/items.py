@@ -82,18 +82,103 @@ def _columns(reader: sa.ColumnElement[str], plays: sa.ColumnElement[Any]) -> lis
 _COUNT = 30
 
 
+def _show_value(column: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
+    """The value of `column` (of `shows`) for the item's show, correlated."""
+    s = t.shows.c
+    return (
+        sa.select(column)
+        .where(s.library_id == _I.library_id, s.rating_key == _I.show_rating_key)
+        .correlate(t.media_items)
+        .scalar_subquery()
+    )
+
+
+def _metadata_columns() -> list[Any]:
+    """The scheduler metadata (schema 0007), after the base columns: an episode without a studio
+    of its own shows its show's (its network)."""
+    return [
+        _I.summary,
+        _I.content_rating,
+        _I.originally_available_at,
+        sa.func.coalesce(_I.studio, _show_value(t.shows.c.studio)).label("studio"),
+        _I.rating,
+        _I.audience_rating,
+        _I.thumb,
+        _I.art,
+        _I.imdb_id,
+        _I.tmdb_id,
+        _I.tvdb_id,
+    ]
+
+
+_META = 11
+
+
 _PLAYS, _FILE, _ERRORS = 19, 26, 28  # positions in `_columns` (the order of Item's fields)
 
 
-def _item(row: Any, local_paths: tuple[str | None, ...] | None = None) -> Item:
+def _item(
+    row: Any,
+    local_paths: tuple[str | None, ...] | None = None,
+    tags: dict[str, tuple[str, ...]] | None = None,
+) -> Item:
     """An Item from a row of `_columns` (read by position: a page of 100,000 rows read by name
-    spent a third of its time looking names up)."""
+    spent a third of its time looking names up), with its genres, collections and labels."""
     values = list(row[:_COUNT])
     if values[_PLAYS] is not None:
         values[_PLAYS] = bool(values[_PLAYS])
     values[_FILE] = values[_FILE] or None
     values[_ERRORS] = values[_ERRORS] or 0
-    return Item(*values, local_paths)  # type: ignore[call-arg]  # positional, checked by a test
+    meta = list(row[_COUNT : _COUNT + _META])
+    ids = {k: v for k, v in zip(("imdb", "tmdb", "tvdb"), meta[8:11], strict=True) if v}
+    tags = tags or {}
+    return Item(  # type: ignore[call-arg]  # positional, checked by a test
+        *values,
+        local_paths,
+        *meta[:8],
+        ids,
+        tags.get("genre", ()),
+        tags.get("collection", ()),
+        tags.get("label", ()),
+    )
+
+
+def item_tags(conn: Connection, rows: Sequence[Any]) -> dict[int, dict[str, tuple[str, ...]]]:
+    """Each item's genres, collections and labels (an episode's include its show's), for a page:
+    two reads whatever its size."""
+    out: dict[int, dict[str, list[str]]] = {}
+    if not rows:
+        return {}
+    ids = [r.id for r in rows]
+    g = t.item_tags.c
+    for item_id, kind, tag in conn.execute(
+        sa.select(g.item_id, g.kind, g.tag)
+        .where(g.item_id.in_(sa.bindparam("ids", ids, expanding=True, literal_execute=True)))
+        .order_by(g.item_id, g.kind, g.position)
+    ):
+        out.setdefault(item_id, {}).setdefault(kind, []).append(tag)
+    shows: dict[tuple[int, str], list[int]] = {}
+    for r in rows:
+        if r.kind == "episode" and r.show_rating_key is not None:
+            shows.setdefault((r.library_id, r.show_rating_key), []).append(r.id)
+    if shows:
+        s, h = t.shows.c, t.show_tags.c
+        keys = sorted({k for _lib, k in shows})
+        libs = sorted({lib for lib, _k in shows})
+        for library_id, show_key, kind, tag in conn.execute(
+            sa.select(s.library_id, s.rating_key, h.kind, h.tag)
+            .join(t.show_tags, h.show_id == s.id)
+            .where(
+                s.library_id.in_(libs),
+                s.rating_key.in_(sa.bindparam("keys", keys, expanding=True, literal_execute=True)),
+            )
+            .order_by(s.id, h.kind, h.position)
+        ):
+            for item_id in shows.get((library_id, show_key), ()):
+                own = out.setdefault(item_id, {}).setdefault(kind, [])
+                if tag not in own:
+                    own.append(tag)
+    return {i: {k: tuple(v) for k, v in kinds.items()} for i, kinds in out.items()}
 
 
 def part_files(conn: Connection, item_ids: Sequence[int]) -> dict[int, list[tuple[int, str]]]:
@@ -131,7 +216,7 @@ def item_page(
     with engine.connect() as conn:
         where = item_filters(conn, query, reader)
         select = (
-            sa.select(*_columns(reader, plays))
+            sa.select(*_columns(reader, plays), *_metadata_columns())
             .select_from(t.media_items.outerjoin(v, on))
             .where(*where, *extra)
         )
@@ -139,13 +224,14 @@ def item_page(
             conn, select, ITEM_SORTS[sort](reader), _I.id
         )
         parts = part_files(conn, [r.id for r in rows]) if local_paths else {}
+        tags = item_tags(conn, rows)
     items = []
     for row in rows:
         paths = None
         if local_paths:
             resolver = resolvers(row.server_id)
             paths = tuple(resolver.resolve(file) if file else None for _, file in parts.get(row.id, []))
-        items.append(_item(row, paths))
+        items.append(_item(row, paths, tags.get(row.id)))
     return Page(items, cursor), parts
 
 
@@ -153,11 +239,12 @@ def load_item(engine: Engine, machine: str, item_id: int) -> Item | None:
     v, on, reader, plays = reader_columns(machine)
     with engine.connect() as conn:
         row = conn.execute(
-            sa.select(*_columns(reader, plays))
+            sa.select(*_columns(reader, plays), *_metadata_columns())
             .select_from(t.media_items.outerjoin(v, on))
             .where(_I.id == item_id)
         ).first()
-    return None if row is None else _item(row)
+        tags = item_tags(conn, [row]) if row is not None else {}
+    return None if row is None else _item(row, None, tags.get(row.id))
 
 
 def _streams(text: str | None) -> tuple[Stream, ...] | None:

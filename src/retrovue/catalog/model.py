@@ -161,6 +161,20 @@ class Item:
     error_count: int
     last_error_at: int | None
     local_paths: tuple[str | None, ...] | None = None  # one per part, when asked for; None: unresolved
+    # What a scheduler filters on (schema 0007); an episode's studio (network), genres, collections
+    # and labels include its show's. None / empty: Plex gave none (or no sync has read it yet).
+    summary: str | None = None
+    content_rating: str | None = None  # as Plex says it: TV-MA, PG-13, nl/12, …
+    originally_available_at: str | None = None  # air or release date, YYYY-MM-DD
+    studio: str | None = None  # a movie's studio; an episode's show's network
+    rating: float | None = None  # critic rating, 0-10
+    audience_rating: float | None = None  # 0-10
+    thumb: str | None = None  # Plex paths (ask the server with your token), never with a token
+    art: str | None = None
+    external_ids: dict[str, str] = field(default_factory=dict)  # imdb, tmdb, tvdb where known
+    genres: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

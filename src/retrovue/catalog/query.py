@@ -58,6 +58,19 @@ class ItemQuery:
     state: str | tuple[str, ...] | None = None
     text: str | None = None
     ids: tuple[int, ...] | None = None
+    # What a scheduler filters on (schema 0007). Genre, collection, label and studio match case and
+    # accents aside, and an episode matches through its show too (its network, its show's genres
+    # and collections). `content_rating` is one rating or several, as Plex says them ("TV-G").
+    # `aired_from`/`aired_to` bound the air or release date (YYYY, YYYY-MM or YYYY-MM-DD, both
+    # inclusive); an item without one counts by its year. `decade` (1990) is 1990-01-01..1999-12-31.
+    genre: str | None = None
+    content_rating: str | tuple[str, ...] | None = None
+    collection: str | None = None
+    label: str | None = None
+    studio: str | None = None
+    aired_from: str | None = None
+    aired_to: str | None = None
+    decade: int | None = None
 
     def states(self) -> tuple[str, ...]:
         if self.state is None:
@@ -116,6 +129,76 @@ def item_filters(
     where += _like(i.search_text, query.text)
     if query.ids is not None:
         where.append(i.id.in_(list(query.ids)))
+    return where + metadata_filters(query)
+
+
+def _tagged(kind: str, name: str) -> sa.ColumnElement[bool]:
+    """The item, or (for an episode) its show, carries tag `name` of `kind` (folded)."""
+    i, g, h, s = t.media_items.c, t.item_tags.c, t.show_tags.c, t.shows.c
+    key = fold(name)[: t.TAG]
+    own = sa.exists().where(g.item_id == i.id, g.kind == kind, g.tag_key == key)
+    show = sa.exists().where(
+        h.show_id == s.id,
+        s.library_id == i.library_id,
+        s.rating_key == i.show_rating_key,
+        h.kind == kind,
+        h.tag_key == key,
+    )
+    return sa.or_(own, sa.and_(i.kind == "episode", show))
+
+
+def _day(value: str, *, end: bool) -> str:
+    """YYYY, YYYY-MM or YYYY-MM-DD as the first (or last) day it names; ConfigError otherwise."""
+    parts = value.strip().split("-")
+    ok = (
+        1 <= len(parts) <= 3
+        and all(p.isascii() and p.isdigit() for p in parts)
+        and len(parts[0]) == 4
+        and all(len(p) == 2 for p in parts[1:])
+    )
+    if not ok:
+        raise ConfigError(f"not a date: {value[:40]!r}; use YYYY, YYYY-MM or YYYY-MM-DD")
+    month = parts[1] if len(parts) > 1 else ("12" if end else "01")
+    day = parts[2] if len(parts) > 2 else ("31" if end else "01")
+    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31):
+        raise ConfigError(f"not a date: {value[:40]!r}; use YYYY, YYYY-MM or YYYY-MM-DD")
+    return f"{parts[0]}-{month}-{day}"
+
+
+def aired_date() -> sa.ColumnElement[str]:
+    """An item's air or release date for date filters: its own, else January 1st of its year."""
+    i = t.media_items.c
+    year = sa.cast(i.year, sa.String(4))
+    return sa.func.coalesce(i.originally_available_at, sa.case((i.year.is_not(None), year + "-01-01")))
+
+
+def metadata_filters(query: ItemQuery) -> list[sa.ColumnElement[bool]]:
+    i, s = t.media_items.c, t.shows.c
+    where: list[sa.ColumnElement[bool]] = []
+    for kind, name in (("genre", query.genre), ("collection", query.collection), ("label", query.label)):
+        if name is not None and name.strip():
+            where.append(_tagged(kind, name))
+    if query.content_rating is not None:
+        ratings = (query.content_rating,) if isinstance(query.content_rating, str) else query.content_rating
+        where.append(sa.func.upper(i.content_rating).in_([r.strip().upper() for r in ratings]))
+    if query.studio is not None and query.studio.strip():
+        show_studio = (
+            sa.select(s.studio)
+            .where(s.library_id == i.library_id, s.rating_key == i.show_rating_key)
+            .correlate(t.media_items)
+            .scalar_subquery()
+        )
+        studio = sa.func.lower(sa.func.coalesce(i.studio, show_studio))
+        where.append(studio == query.studio.strip().lower())
+    low, high = query.aired_from, query.aired_to
+    if query.decade is not None:
+        if not 1000 <= query.decade <= 9990 or query.decade % 10:
+            raise ConfigError(f"a decade is a year ending in 0, such as 1990; got {query.decade}")
+        low, high = low or str(query.decade), high or str(query.decade + 9)
+    if low is not None:
+        where.append(aired_date() >= _day(low, end=False))
+    if high is not None:
+        where.append(aired_date() <= _day(high, end=True))
     return where
 
 

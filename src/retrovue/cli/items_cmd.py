@@ -62,6 +62,23 @@ def items_command(
         bool, typer.Option("--playable", help="Only items whose files are on this machine now (checked).")
     ] = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, csv or m3u.")] = "table",
+    genre: Annotated[
+        str | None, typer.Option("--genre", help="Only this genre (an episode's show's count).")
+    ] = None,
+    content_rating: Annotated[
+        list[str] | None, typer.Option("--content-rating", help="Only this content rating (repeatable).")
+    ] = None,
+    collection: Annotated[str | None, typer.Option("--collection", help="Only this Plex collection.")] = None,
+    label: Annotated[str | None, typer.Option("--label", help="Only this Plex label.")] = None,
+    studio: Annotated[
+        str | None, typer.Option("--studio", help="Only this studio (an episode's show's network).")
+    ] = None,
+    aired_from: Annotated[
+        str | None, typer.Option("--aired-from", help="Aired or released on or after (YYYY[-MM[-DD]]).")
+    ] = None,
+    aired_to: Annotated[
+        str | None, typer.Option("--aired-to", help="Aired or released on or before (YYYY[-MM[-DD]]).")
+    ] = None,
 ) -> None:
     """List catalog items with their state and Plex path (and local path), streamed."""
     if search is not None and len(search) > MAX_SEARCH:
@@ -73,7 +90,16 @@ def items_command(
     if season is not None and show is None:
         raise ConfigError("--season needs --show: name the show whose season to list")
     cat = Catalog(engine(ctx))
-    query = _query(cat, library, server, show, season, state, kind, search)
+    query = dataclasses.replace(
+        _query(cat, library, server, show, season, state, kind, search),
+        genre=genre,
+        content_rating=tuple(content_rating) if content_rating else None,
+        collection=collection,
+        label=label,
+        studio=studio,
+        aired_from=aired_from,
+        aired_to=aired_to,
+    )
     libraries = {lib.id: lib for lib in cat.libraries(counts=False)}
     rows: Iterable[Item]
     if playable:
@@ -183,6 +209,14 @@ def _row(item: Item, libraries: dict[int, Library]) -> dict[str, Any]:
         "plex_state": item.plex_state,
         "title_sort": item.title_sort,
         "library_id": item.library_id,
+        "summary": item.summary,
+        "content_rating": item.content_rating,
+        "originally_available_at": item.originally_available_at,
+        "studio": item.studio,
+        "genres": list(item.genres),
+        "collections": list(item.collections),
+        "labels": list(item.labels),
+        "external_ids": dict(item.external_ids),
     }
 
 
@@ -213,7 +247,9 @@ def _csv(out: TextIO, rows: Iterable[Item], libraries: dict[int, Library], _loca
         if writer is None:
             writer = csv.writer(out)
             writer.writerow(list(row))
-        values = (json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v for v in row.values())
+        values = (
+            json.dumps(v, ensure_ascii=False) if isinstance(v, list | dict) else v for v in row.values()
+        )
         writer.writerow([v if v is None else shown(str(v)) for v in values])
         count += 1
     if writer is None:
@@ -245,6 +281,14 @@ def _row_names() -> Iterable[str]:
         "plex_state",
         "title_sort",
         "library_id",
+        "summary",
+        "content_rating",
+        "originally_available_at",
+        "studio",
+        "genres",
+        "collections",
+        "labels",
+        "external_ids",
     ]
 
 

@@ -98,6 +98,9 @@ class DetailPane(QWidget):
         self.guid = QLabel()
         self.error = QLabel()
         self.error.setWordWrap(True)
+        self.about = QLabel()  # genres, rating, air date, network…: fmt.metadata_fields
+        self.about.setWordWrap(True)
+        self.about.setTextFormat(Qt.TextFormat.PlainText)
         for label, widget in (
             ("State", self.state),
             ("Streams", self.streams_line),
@@ -105,6 +108,7 @@ class DetailPane(QWidget):
             ("Rating key", self.rating_key),
             ("GUID", self.guid),
             ("Last error", self.error),
+            ("About", self.about),
         ):
             self.fields.addRow(label, widget)
 
@@ -169,7 +173,15 @@ class DetailPane(QWidget):
         self.detail = detail
         if detail is None:
             self.heading.setText("No item selected")
-            for label in (self.state, self.streams_line, self.seen, self.rating_key, self.guid, self.error):
+            for label in (
+                self.state,
+                self.streams_line,
+                self.seen,
+                self.rating_key,
+                self.guid,
+                self.error,
+                self.about,
+            ):
                 label.setText("")
             self.parts.setRowCount(0)
             self.history.setRowCount(0)
@@ -193,6 +205,8 @@ class DetailPane(QWidget):
             self.error.setText(f"{item.last_error} ({item.error_count}×, {fmt.when(item.last_error_at)})")
         else:
             self.error.setText("none while reading it from Plex")
+        about = fmt.metadata_fields(item)
+        self.about.setText("\n".join(f"{label}: {text}" for label, text in about) or "nothing from Plex")
 
         self.parts.setRowCount(len(detail.parts))
         streams: list[str] = []

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from retrovue.catalog import Item
 from retrovue.humanize import duration, size
 
-__all__ = ["duration", "episode", "short_when", "size", "when", "when_seconds"]
+__all__ = ["duration", "episode", "metadata_fields", "short_when", "size", "when", "when_seconds"]
 
 
 def when(epoch: int | None) -> str:
@@ -43,3 +44,26 @@ def short_when(epoch: int | None) -> str:
     if moment.year == today.year:
         return moment.strftime("%d %b").lstrip("0")
     return moment.strftime("%Y-%m-%d")
+
+
+def metadata_fields(item: Item) -> list[tuple[str, str]]:
+    """What a scheduler knows of an item, as (label, text) rows for the detail pane; rows Plex gave
+    nothing for are left out."""
+    ratings = ", ".join(
+        f"{name} {value:g}"
+        for name, value in (("critics", item.rating), ("audience", item.audience_rating))
+        if value is not None
+    )
+    ids = ", ".join(f"{k} {v}" for k, v in item.external_ids.items())
+    rows = [
+        ("Aired" if item.kind == "episode" else "Released", item.originally_available_at or ""),
+        ("Rated", item.content_rating or ""),
+        ("Network" if item.kind == "episode" else "Studio", item.studio or ""),
+        ("Genres", ", ".join(item.genres)),
+        ("Collections", ", ".join(item.collections)),
+        ("Labels", ", ".join(item.labels)),
+        ("Ratings", ratings),
+        ("External ids", ids),
+        ("Summary", item.summary or ""),
+    ]
+    return [(label, text) for label, text in rows if text]

@@ -14,7 +14,8 @@ import msgspec
 
 from retrovue.ingest.digests import digest_ep_or_movie, digest_show, streams_signature
 from retrovue.plex import primary_guid
-from retrovue.plex.models import Episode, Media, Movie, Part, Show
+from retrovue.plex.guids import external_ids
+from retrovue.plex.models import Episode, Media, Movie, Part, Show, aired
 from retrovue.states import ItemState
 from retrovue.store.items import ItemRecord, PartRecord, SeasonRecord, ShowRecord
 
@@ -23,6 +24,7 @@ __all__ = [
     "evolve",
     "item_digest",
     "item_record",
+    "metadata",
     "plex_state",
     "season_record",
     "show_record",
@@ -92,6 +94,57 @@ def _place(item: Episode | Movie) -> tuple[str, str | None, str | None, str | No
     return "movie", None, None, None, None, None
 
 
+def metadata(item: Episode | Movie | Show) -> dict[str, Any]:
+    """What a scheduler filters on, as record fields (`ItemRecord` and `ShowRecord` share them)."""
+    ids = external_ids(item)
+    return {
+        "summary": item.summary or None,
+        "content_rating": (item.content_rating or None) and item.content_rating[:32],
+        "originally_available_at": aired(item.originally_available_at),
+        "studio": (item.studio or None) and item.studio[:256],
+        "thumb": _plex_path(item.thumb),
+        "art": _plex_path(item.art),
+        "rating": item.rating,
+        "audience_rating": item.audience_rating,
+        "imdb_id": _bounded(ids.get("imdb")),
+        "tmdb_id": _bounded(ids.get("tmdb")),
+        "tvdb_id": _bounded(ids.get("tvdb")),
+        "genres": tuple(g.tag for g in item.genres),
+        "collections": tuple(c.tag for c in item.collections),
+        "labels": tuple(label.tag for label in item.labels),
+    }
+
+
+def _bounded(value: str | None) -> str | None:
+    return value if value is not None and len(value) <= 32 else None
+
+
+def _plex_path(value: str | None) -> str | None:
+    """A thumb or art key as a Plex path: never with a query (a token could ride in one)."""
+    if not value:
+        return None
+    path = value.split("?", 1)[0]
+    return path if len(path) <= 512 else None
+
+
+def _metadata_digest(item: Episode | Movie | Show) -> tuple[object, ...]:
+    """The listing's metadata as digest input, only when it carries any: an item without it keeps
+    the digest it had before schema 0007 (as `titleSort` does)."""
+    values = (
+        item.summary,
+        item.content_rating,
+        item.originally_available_at,
+        item.studio,
+        item.rating,
+        item.audience_rating,
+        "|".join(g.id for g in item.guids),
+        "|".join(g.tag for g in item.genres),
+        "|".join(c.tag for c in item.collections),
+        "|".join(label.tag for label in item.labels),
+    )
+    return ("meta", *values) if any(values) else ()
+
+
 def item_digest(item: Episode | Movie) -> str:
     """The digest of a listed episode or movie, straight from the decoded item.
 
@@ -127,6 +180,7 @@ def item_digest(item: Episode | Movie) -> str:
             item.added_at,
             # Plex's sort title, only when it sends one: items without it keep their digest.
             *((item.title_sort,) if item.title_sort else ()),
+            *_metadata_digest(item),
         ),
     )
 
@@ -159,6 +213,7 @@ def item_record(item: Episode | Movie, digest: str | None = None) -> ItemRecord:
         updated_at_plex=item.updated_at,
         parts=parts,
         title_sort=item.title_sort,
+        **metadata(item),
     )
 
 
@@ -213,7 +268,10 @@ def apply_detail(record: ItemRecord, detail: Episode | Movie) -> ItemRecord:
         else p
         for p in record.parts
     )
-    return evolve(record, parts=parts, state=plex_state(parts).value)
+    # Detail holds every tag (a listing only the first ones) and the same metadata otherwise.
+    full = metadata(detail)
+    tags = {k: full[k] for k in ("genres", "collections", "labels") if full[k]}
+    return evolve(record, parts=parts, state=plex_state(parts).value, **tags)
 
 
 def show_record(show: Show) -> ShowRecord:
@@ -221,7 +279,14 @@ def show_record(show: Show) -> ShowRecord:
         child_count=show.child_count,
         leaf_count=show.leaf_count,
         show_updated_at=show.updated_at,
-        attributes=(show.title, show.year, show.guid, show.added_at, show.title_sort),
+        attributes=(
+            show.title,
+            show.year,
+            show.guid,
+            show.added_at,
+            show.title_sort,
+            *_metadata_digest(show),
+        ),
     )
     return ShowRecord(
         rating_key=show.rating_key,
@@ -235,6 +300,7 @@ def show_record(show: Show) -> ShowRecord:
         leaf_count=show.leaf_count,
         added_at_plex=show.added_at,
         updated_at_plex=show.updated_at,
+        **metadata(show),
     )
 
 

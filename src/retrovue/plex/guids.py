@@ -12,7 +12,10 @@ from typing import Protocol
 
 from retrovue.plex.models import Guid
 
-__all__ = ["normalize_legacy_guid", "primary_guid"]
+__all__ = ["EXTERNAL_SCHEMES", "external_ids", "normalize_legacy_guid", "primary_guid"]
+
+EXTERNAL_SCHEMES = ("imdb", "tmdb", "tvdb")
+"""The external databases whose ids the catalog keeps (`external_ids`)."""
 
 _LEGACY_PREFIX = "com.plexapp.agents."
 
@@ -90,3 +93,25 @@ def _first_external(guids: Sequence[Guid]) -> str | None:
         if scheme in by_scheme:
             return by_scheme[scheme]
     return None
+
+
+def external_ids(item: _HasGuids) -> dict[str, str]:
+    """The item's IMDb, TMDB and TVDB ids, bare (`{"imdb": "tt1272878", "tmdb": "7840"}`).
+
+    From the `Guid` array (``imdb://tt…``, asked for with ``includeGuids=1``) and from a legacy agent
+    guid (``com.plexapp.agents.imdb://tt1272878?lang=en``; ``…thetvdb://74205?lang=en``). A legacy
+    guid with a path (``thetvdb://74205/1/1``: show, season, episode) names no id of the item itself
+    and is left out. The `Guid` array wins where both give one.
+    """
+    out: dict[str, str] = {}
+    for entry in item.guids:
+        scheme, sep, rest = entry.id.partition("://")
+        scheme = scheme.lower()
+        if sep and rest and scheme in EXTERNAL_SCHEMES and "/" not in rest:
+            out.setdefault(scheme, rest)
+    legacy = normalize_legacy_guid(item.guid) if item.guid else None
+    if legacy:
+        scheme, _, rest = legacy.partition("://")
+        if scheme in EXTERNAL_SCHEMES and rest and "/" not in rest:
+            out.setdefault(scheme, rest)
+    return {scheme: out[scheme] for scheme in EXTERNAL_SCHEMES if scheme in out}

@@ -43,6 +43,8 @@ __all__ = [
     "ServerInfo",
     "Show",
     "Stream",
+    "Tag",
+    "aired",
 ]
 
 MAX_SIZE = 2**50
@@ -120,6 +122,32 @@ class Guid(_Wire, frozen=True):
     """An external id of an item, e.g. ``imdb://tt0111161`` (needs ``includeGuids=1``)."""
 
     id: str
+
+
+class Tag(_Wire, frozen=True):
+    """A tag of an item: `Genre`, `Collection`, `Label` (`{"tag": "Drama", "id": 91, …}`).
+
+    Listings carry only an item's first tags (two genres at most in every captured real listing);
+    item detail carries them all."""
+
+    tag: str
+    id: int | None = None
+
+
+def aired(value: str | None) -> str | None:
+    """`originallyAvailableAt` as `YYYY-MM-DD`, or None when it is not a real date (Plex leaves
+    some empty or sends a time after the date: the date part is kept)."""
+    if not value:
+        return None
+    day = value.strip()[:10]
+    if len(day) != 10 or day[4] != "-" or day[7] != "-":
+        return None
+    year, month, dom = day[:4], day[5:7], day[8:]
+    if not (year.isdigit() and month.isdigit() and dom.isdigit()):
+        return None
+    if not (1 <= int(month) <= 12 and 1 <= int(dom) <= 31 and int(year) >= 1):
+        return None
+    return day
 
 
 class Stream(_Wire, frozen=True):
@@ -202,6 +230,17 @@ class Show(_Wire, frozen=True):
     added_at: int | None = None
     updated_at: int | None = None
     guids: tuple[Guid, ...] = field(name="Guid", default=())
+    originally_available_at: str | None = None
+    summary: str | None = None
+    content_rating: str | None = None
+    studio: str | None = None
+    thumb: str | None = None
+    art: str | None = None
+    rating: float | None = None  # critic rating (0-10)
+    audience_rating: float | None = None  # audience rating (0-10)
+    genres: tuple[Tag, ...] = field(name="Genre", default=())
+    collections: tuple[Tag, ...] = field(name="Collection", default=())
+    labels: tuple[Tag, ...] = field(name="Label", default=())
 
 
 class Season(_Wire, frozen=True):
@@ -240,6 +279,16 @@ class Episode(_Wire, frozen=True):
     added_at: int | None = None
     updated_at: int | None = None
     guids: tuple[Guid, ...] = field(name="Guid", default=())
+    summary: str | None = None
+    content_rating: str | None = None
+    studio: str | None = None
+    thumb: str | None = None
+    art: str | None = None
+    rating: float | None = None  # critic rating (0-10)
+    audience_rating: float | None = None  # audience rating (0-10)
+    genres: tuple[Tag, ...] = field(name="Genre", default=())
+    collections: tuple[Tag, ...] = field(name="Collection", default=())
+    labels: tuple[Tag, ...] = field(name="Label", default=())
     media: tuple[Media, ...] = field(name="Media", default=())
 
     def __post_init__(self) -> None:
@@ -261,6 +310,16 @@ class Movie(_Wire, frozen=True):
     added_at: int | None = None
     updated_at: int | None = None
     guids: tuple[Guid, ...] = field(name="Guid", default=())
+    summary: str | None = None
+    content_rating: str | None = None
+    studio: str | None = None
+    thumb: str | None = None
+    art: str | None = None
+    rating: float | None = None  # critic rating (0-10)
+    audience_rating: float | None = None  # audience rating (0-10)
+    genres: tuple[Tag, ...] = field(name="Genre", default=())
+    collections: tuple[Tag, ...] = field(name="Collection", default=())
+    labels: tuple[Tag, ...] = field(name="Label", default=())
     media: tuple[Media, ...] = field(name="Media", default=())
 
     def __post_init__(self) -> None:

@@ -82,6 +82,9 @@ class CatalogConfig:
     guids_in_show_listings: bool = False
     #: Unverified: does a re-match keep Media and Part ids? We assume yes (same file, same part).
     rematch_keeps_part_ids: bool = True
+    #: Unverified: does adding an item to a collection (or removing it) move the item's `updatedAt`?
+    #: We assume not (a collection is its own object); it does move the section's contentChangedAt.
+    collection_edit_moves_updated_at: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -144,6 +147,10 @@ class Item:
     studio: str | None = None
     external_ids: tuple[str, ...] = ()
     genres: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    rating: float | None = None  # critic rating (movies)
+    audience_rating: float | None = None
     parent: Item | None = None
     children: list[Item] = field(default_factory=list)
     media: list[Media] = field(default_factory=list)
@@ -229,6 +236,8 @@ _NOUN = (
 # fmt: on
 _GENRES = ("Drama", "Comedy", "Documentary", "Animation", "Thriller", "Science Fiction", "Crime", "Romance")
 _RATINGS = ("TV-14", "TV-PG", "TV-MA", "PG-13", "R", "PG", "G")
+_COLLECTIONS = ("Saturday Morning", "Halloween Night", "Award Winners", "Ünïcode Classics")
+_LABELS = ("Kids", "Favourites")
 _STUDIOS = ("Northwind Pictures", "Blue Harbor Films", "Studio Ōkami", "Fjord Media", "Lumière & Fils")
 # (resolution, width, height, video codec, container, profile, frame rate)
 _VIDEO = (
@@ -399,6 +408,30 @@ class Catalog:
                 return title
         raise RuntimeError("could not find a unique title")  # pragma: no cover
 
+    def _enrich(self, item: Item) -> None:
+        """More of what real Plex keeps for a scheduler, from an rng of the item's own, so the rest of
+        the generated library (drawn from `self.rng`) stays what it was: extra genres (a listing
+        shows the first two, detail all), collections across libraries, labels, ratings, and some
+        items with none of it."""
+        rng = random.Random(f"{self.config.seed}:meta:{item.rating_key}")
+        if item.kind in ("show", "movie") and rng.random() < 0.05:
+            item.summary, item.content_rating, item.studio, item.genres = "", None, None, ()
+            item.originally_available_at = None
+            return
+        if item.genres and rng.random() < 0.4:
+            extra = [g for g in _GENRES if g not in item.genres]
+            item.genres = (*item.genres, *rng.sample(extra, 1 + rng.randrange(2)))
+        if item.kind in ("show", "movie"):
+            if rng.random() < 0.2:
+                item.collections = (rng.choice(_COLLECTIONS),)
+            if rng.random() < 0.1:
+                item.labels = (rng.choice(_LABELS),)
+            item.audience_rating = round(rng.uniform(3, 9.8), 1)
+        if item.kind == "movie":
+            item.rating = round(rng.uniform(2, 10), 1)
+        elif item.kind == "episode" and rng.random() < 0.7:
+            item.audience_rating = round(rng.uniform(5, 9.8), 1)
+
     def _external_ids(self, kind: str) -> tuple[str, ...]:
         rng = self.rng
         if rng.random() < 0.02:
@@ -496,6 +529,7 @@ class Catalog:
             hidden_seasons=hidden,
         )
         show.sort_key = natural_key(show.title_sort or show.title)
+        self._enrich(show)
         section.items.append(show)
         self._register(show)
         first = 0 if specials else 1
@@ -572,6 +606,7 @@ class Catalog:
             content_rating=show.content_rating,
             external_ids=self._external_ids("episode"),
         )
+        self._enrich(ep)
         if rng.random() >= cfg.no_media_fraction:
             base = self._episode_path(season, index, title)
             ep.media.append(self._make_media(base, duration, 1, added - rng.randrange(86400)))
@@ -616,6 +651,7 @@ class Catalog:
         if movie.guid.startswith("local://"):
             movie.external_ids = ()
         movie.sort_key = natural_key(movie.title_sort or movie.title)
+        self._enrich(movie)
         if rng.random() >= self.config.no_media_fraction or parts > 1 or versions > 1:
             sep = self._sep()
             name = self._path_name(f"{title} ({year})")
@@ -852,12 +888,22 @@ class Catalog:
         return self._changes(gone, STATE_DELETED)
 
     _EDITABLE = frozenset(
-        {"title", "title_sort", "year", "summary", "originally_available_at", "content_rating", "studio"}
+        {
+            "title",
+            "title_sort",
+            "year",
+            "summary",
+            "originally_available_at",
+            "content_rating",
+            "studio",
+            "genres",
+            "labels",
+        }
     )
 
     def edit(self, rating_key: int | str, **fields: Any) -> list[Change]:
         """Edit metadata fields (title, title_sort, year, summary, originally_available_at,
-        content_rating, studio); the item gets a new `updatedAt`."""
+        content_rating, studio, genres, labels); the item gets a new `updatedAt`."""
         item = self.item(rating_key)
         unknown = set(fields) - self._EDITABLE
         if unknown:
@@ -870,6 +916,18 @@ class Catalog:
         item.sort_key = natural_key(item.title_sort or item.title)
         item.updated_at = self.now
         self._bump_parents(item)
+        self._content_changed(item.section)
+        return self._changes([item], STATE_PROCESSED)
+
+    def set_collections(self, rating_key: int | str, collections: tuple[str, ...]) -> list[Change]:
+        """Put a movie or show in these collections (and out of the others). Plex keeps a collection
+        as its own object: the item's `updatedAt` does not move (`collection_edit_moves_updated_at`),
+        the section's contentChangedAt does."""
+        item = self.item(rating_key)
+        self.tick()
+        item.collections = tuple(collections)
+        if self.config.collection_edit_moves_updated_at:
+            item.updated_at = self.now
         self._content_changed(item.section)
         return self._changes([item], STATE_PROCESSED)
 
@@ -1056,6 +1114,14 @@ class Catalog:
             "index": item.index,
             "addedAt": item.added_at,
             "updatedAt": item.updated_at,
+            "summary": item.summary or None,
+            "contentRating": item.content_rating,
+            "studio": item.studio,
+            "originallyAvailableAt": item.originally_available_at,
+            "genres": list(item.genres),
+            "collections": list(item.collections),
+            "labels": list(item.labels),
+            "externalIds": list(item.external_ids),
         }
 
     def _truth_show(self, show: Item) -> dict[str, Any]:

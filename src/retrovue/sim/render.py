@@ -332,8 +332,19 @@ def item_dict(
         out["Media"] = [_media_dict(m, detail, check_files) for m in item.media]
     if (include_guids or detail) and item.external_ids:
         out["Guid"] = [{"id": g} for g in item.external_ids]
-    if item.genres:
-        out["Genre"] = [{"tag": g} for g in item.genres]
+    # Real listings carry an item's first two genres, detail all of them (captured responses);
+    # collections ride on listings; labels on detail (no captured item has one: unverified).
+    genres = item.genres if detail else item.genres[:2]
+    if genres:
+        out["Genre"] = [{"tag": g} for g in genres]
+    if item.collections and not detail:
+        out["Collection"] = [{"tag": c} for c in item.collections]
+    if item.labels and detail:
+        out["Label"] = [{"tag": label} for label in item.labels]
+    if item.rating is not None:
+        out["rating"] = item.rating
+    if item.audience_rating is not None:
+        out["audienceRating"] = item.audience_rating
     if detail and kind == "show":
         out["Location"] = [{"path": _show_folder(item)}]
     return out

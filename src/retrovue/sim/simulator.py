@@ -323,6 +323,11 @@ class Simulator:
         with self.state.lock:
             self._publish(self.catalog.edit(rating_key, **fields))
 
+    def set_collections(self, rating_key: int | str, collections: tuple[str, ...]) -> None:
+        """Put a movie or show in these Plex collections (out of the others)."""
+        with self.state.lock:
+            self._publish(self.catalog.set_collections(rating_key, collections))
+
     def replace_file(
         self,
         rating_key: int | str,

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql
 from retrovue.states import ItemState
 from retrovue.store import feed
 from retrovue.store import schema as t
-from retrovue.store.keys import item_keys, show_keys
+from retrovue.store.keys import fold, item_keys, show_keys
 from retrovue.store.upsert import bulk_insert, upsert
 
 __all__ = [
@@ -104,6 +104,20 @@ class ItemRecord:
     parts: tuple[PartRecord, ...] = field(default=())
     title_sort: str | None = None  # Plex's titleSort
     detail_pending: bool = False  # stored without its file check: the next run owes it one
+    summary: str | None = None
+    content_rating: str | None = None
+    originally_available_at: str | None = None  # YYYY-MM-DD
+    studio: str | None = None
+    thumb: str | None = None
+    art: str | None = None
+    rating: float | None = None
+    audience_rating: float | None = None
+    imdb_id: str | None = None
+    tmdb_id: str | None = None
+    tvdb_id: str | None = None
+    genres: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,20 @@ class ShowRecord:
     leaf_count: int | None = None
     added_at_plex: int | None = None
     updated_at_plex: int | None = None
+    summary: str | None = None
+    content_rating: str | None = None
+    originally_available_at: str | None = None  # YYYY-MM-DD
+    studio: str | None = None
+    thumb: str | None = None
+    art: str | None = None
+    rating: float | None = None
+    audience_rating: float | None = None
+    imdb_id: str | None = None
+    tmdb_id: str | None = None
+    tvdb_id: str | None = None
+    genres: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -261,6 +289,26 @@ def ids_for_keys(conn: Connection, library_id: int, rating_keys: Sequence[str]) 
 
 # --- writes ------------------------------------------------------------------------------------
 
+METADATA_COLUMNS = (
+    "summary",
+    "content_rating",
+    "originally_available_at",
+    "studio",
+    "thumb",
+    "art",
+    "rating",
+    "audience_rating",
+    "imdb_id",
+    "tmdb_id",
+    "tvdb_id",
+)
+"""The scheduler metadata columns of shows and media items (schema 0007)."""
+
+TAGS = ("genres", "collections", "labels")
+"""Record fields written to `item_tags` / `show_tags`, not to the row itself."""
+
+_TAG_KIND = {"genres": "genre", "collections": "collection", "labels": "label"}
+
 ITEM_UPDATE_COLUMNS = (
     "server_id",
     "kind",
@@ -289,6 +337,7 @@ ITEM_UPDATE_COLUMNS = (
     "missing_since",
     "missing_listing",
     "detail_pending",
+    *METADATA_COLUMNS,
 )
 
 
@@ -315,7 +364,7 @@ def upsert_items(
     before = item_snapshot(conn, library_id, keys)
     rows = []
     for item in items:
-        row = _shallow_row(item, skip=("parts",))
+        row = _shallow_row(item, skip=("parts", *TAGS))
         row.update(
             server_id=server_id,
             library_id=library_id,
@@ -335,6 +384,7 @@ def upsert_items(
     upsert(conn, t.media_items, rows, conflict=("library_id", "rating_key"), update=ITEM_UPDATE_COLUMNS)
     ids = {k: snap.id for k, snap in item_snapshot(conn, library_id, keys).items()}
     _replace_parts(conn, ids, items)
+    replace_tags(conn, t.item_tags, "item_id", {ids[i.rating_key]: i for i in items})
     feed.record(
         conn,
         [
@@ -377,6 +427,33 @@ def _change(before: ItemSnapshot | None, item: ItemRecord) -> dict[str, str | No
     if before.state != item.state:
         return {"change": feed.state_change(item.state), "old_value": before.state, "new_value": item.state}
     return {"change": feed.CHANGED, "old_value": None, "new_value": item.state}
+
+
+def replace_tags(conn: Connection, table: sa.Table, owner: str, records: Mapping[int, object]) -> None:
+    """Rewrite the genres, collections and labels of the given rows (by id): one delete, one insert."""
+    column = table.c[owner]
+    ids = list(records)
+    for part in chunks(ids):
+        conn.execute(table.delete().where(column.in_(part)))
+    rows = []
+    for row_id, record in records.items():
+        for field_name in TAGS:
+            seen: set[str] = set()
+            for tag in getattr(record, field_name):
+                name = tag.strip()[: t.TAG]
+                key = fold(name)[: t.TAG]
+                if name and key not in seen:  # one per folded name: a case-insensitive collation agrees
+                    seen.add(key)
+                    rows.append(
+                        {
+                            owner: row_id,
+                            "kind": _TAG_KIND[field_name],
+                            "tag": name,
+                            "tag_key": key,
+                            "position": len(seen),
+                        }
+                    )
+    bulk_insert(conn, table, rows)
 
 
 def _replace_parts(conn: Connection, ids: Mapping[str, int], items: Sequence[ItemRecord]) -> None:
@@ -453,7 +530,7 @@ def _upsert_present(
     """Write show or season records as present and seen now; `first_seen_at` survives a conflict."""
     rows = [
         {
-            **_shallow_row(r),
+            **_shallow_row(r, skip=TAGS),
             "library_id": library_id,
             "first_seen_at": now,
             "last_seen_at": now,
@@ -471,7 +548,19 @@ def _upsert_present(
 
 
 def upsert_shows(conn: Connection, library_id: int, shows: Sequence[ShowRecord], *, now: int) -> None:
+    """Write shows as present, with their genres, collections and labels (`show_tags`)."""
+    if not shows:
+        return
     _upsert_present(conn, t.shows, library_id, shows, now)
+    c = t.shows.c
+    by_key = {r.rating_key: r for r in shows}
+    ids: dict[int, object] = {}
+    for part in chunks(list(by_key)):
+        rows = conn.execute(
+            sa.select(c.id, c.rating_key).where(c.library_id == library_id, c.rating_key.in_(part))
+        )
+        ids.update({r.id: by_key[r.rating_key] for r in rows})
+    replace_tags(conn, t.show_tags, "show_id", ids)
 
 
 def upsert_seasons(conn: Connection, library_id: int, seasons: Sequence[SeasonRecord], *, now: int) -> None:

@@ -100,13 +100,14 @@ def merge_rekeyed(
             r.id: (r.rating_key, r.state)
             for r in conn.execute(sa.select(c.id, c.rating_key, c.state).where(c.id.in_(old_ids)))
         }
-        conn.execute(t.media_parts.delete().where(t.media_parts.c.item_id.in_(old_ids)))
-        conn.execute(
-            t.media_parts.update()
-            .where(t.media_parts.c.item_id == sa.bindparam("new_id"))
-            .values(item_id=sa.bindparam("old_id")),
-            [{"new_id": n, "old_id": o} for o, n in chunk],
-        )
+        for table in (t.media_parts, t.item_tags):  # the twin's files, genres and collections
+            conn.execute(table.delete().where(table.c.item_id.in_(old_ids)))
+            conn.execute(
+                table.update()
+                .where(table.c.item_id == sa.bindparam("new_id"))
+                .values(item_id=sa.bindparam("old_id")),
+                [{"new_id": n, "old_id": o} for o, n in chunk],
+            )
         feed.record(
             conn,
             [

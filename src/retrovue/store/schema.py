@@ -22,6 +22,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -138,6 +139,30 @@ libraries = Table(
 )
 
 
+TAG = 255  # a genre, collection or label name (indexed: bounded for MariaDB)
+
+
+def _metadata() -> list[Column[Any]]:
+    """What a scheduler filters on, as Plex says it (schema 0007), on shows and on media items.
+
+    An episode's network and genres are its show's (`shows.studio`, the show's `show_tags`): real
+    episode listings carry neither. Thumb and art are Plex paths, never with a token.
+    """
+    return [
+        Column("summary", Text),
+        Column("content_rating", String(32)),  # TV-MA, PG-13, nl/12, … as Plex sends it
+        Column("originally_available_at", String(10)),  # air or release date, YYYY-MM-DD
+        Column("studio", String(256)),  # a movie's studio, a show's network
+        Column("thumb", String(512)),
+        Column("art", String(512)),
+        Column("rating", Float),  # critic rating, 0-10
+        Column("audience_rating", Float),  # 0-10
+        Column("imdb_id", String(32)),
+        Column("tmdb_id", String(32)),
+        Column("tvdb_id", String(32)),
+    ]
+
+
 def _seen() -> list[Column[int] | Column[str]]:
     """The seen/state columns shared by shows, seasons and media items.
 
@@ -186,6 +211,7 @@ shows = Table(
     Column("show_digest", String(KEY)),
     Column("children_hydrated", Boolean, nullable=False, default=False),
     *_seen(),
+    *_metadata(),
     UniqueConstraint("library_id", "rating_key"),
     Index(None, "library_id", "state"),
     Index(None, "library_id", "sort_title"),
@@ -256,6 +282,7 @@ media_items = Table(
     Column("error_count", Integer, nullable=False, default=0),
     Column("last_error_at", BigInteger),
     Column("last_error", Text),
+    *_metadata(),
     UniqueConstraint("library_id", "rating_key"),
     Index(None, "library_id", "state"),
     Index(None, "library_id", "show_rating_key"),
@@ -292,6 +319,26 @@ media_parts = Table(
     Column("file_exists", Boolean),  # from checkFiles=1; NULL when never checked
     UniqueConstraint("item_id", "media_index", "part_index"),
 )
+
+TAG_KINDS = ("genre", "collection", "label")
+
+
+def _tags(owner: str, parent: str) -> list[Any]:
+    return [
+        Column(owner, Integer, ForeignKey(f"{parent}.id", ondelete="CASCADE"), primary_key=True),
+        Column("kind", String(16), primary_key=True),  # genre | collection | label
+        Column("tag", String(TAG), primary_key=True),  # as Plex sends it
+        Column("tag_key", String(TAG), nullable=False),  # folded (case and accents): what filters match
+        Column("position", Integer, nullable=False, default=0),  # Plex's order (the first genre first)
+        Index(None, "kind", "tag_key"),
+    ]
+
+
+item_tags = Table("item_tags", metadata, *_tags("item_id", "media_items"))
+"""A media item's genres, collections and labels (schema 0007)."""
+
+show_tags = Table("show_tags", metadata, *_tags("show_id", "shows"))
+"""A show's genres, collections and labels, which are also its episodes' (schema 0007)."""
 
 item_events = Table(
     "item_events",

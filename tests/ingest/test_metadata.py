@@ -1,0 +1,147 @@
+"""What a scheduler needs (ratings, air dates, networks, genres, collections, labels, external ids),
+synced from the simulator into the catalog on SQLite, PostgreSQL and MariaDB: stored from the
+requests a sync already makes, caught by the digest when Plex changes it (a collection change too,
+although it does not move the item's `updatedAt`), kept through a re-key, and filtered on."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from retrovue.catalog import Catalog, Item, ItemQuery
+from retrovue.ingest import sync
+from tests.conftest import CliResult, StatementCounter
+from tests.ingest.conftest import Home
+
+T0 = 1_800_000_000
+
+
+def _ids(truth: dict[str, Any]) -> dict[str, str]:
+    return dict(g.split("://", 1) for g in truth["externalIds"])
+
+
+def _by_key(cat: Catalog) -> dict[str, Item]:
+    return {i.rating_key: i for i in cat.iter_items()}
+
+
+def test_a_sync_stores_it_and_a_quiet_run_rewrites_nothing(home: Home) -> None:
+    bare = home.sim.ground_truth()["sections"][1]["movies"][-1]["ratingKey"]
+    home.sim.edit(bare, summary="", content_rating=None, studio=None, genres=(), originally_available_at=None)
+    assert all(s.ok for s in sync(home.engine, clock=lambda: T0))
+    cat = Catalog(home.engine)
+    items = _by_key(cat)
+    truth = home.sim.ground_truth()
+    movies = truth["sections"][1]["movies"]
+    for movie in movies:
+        item = items[movie["ratingKey"]]
+        assert item.genres == tuple(movie["genres"])  # every genre: detail, not the listing's two
+        assert item.collections == tuple(movie["collections"])
+        assert item.labels == tuple(movie["labels"])
+        assert item.content_rating == movie["contentRating"]
+        assert item.studio == movie["studio"]
+        assert item.originally_available_at == movie["originallyAvailableAt"]
+        assert item.summary == movie["summary"]
+        assert item.external_ids == _ids(movie)
+    assert any(len(m["genres"]) > 2 for m in movies)
+    none = items[bare]  # an item Plex says nothing of
+    assert (none.genres, none.content_rating, none.studio, none.summary) == ((), None, None, None)
+    for show in truth["sections"][0]["shows"]:
+        for season in show["seasons"]:
+            for episode in season["episodes"]:
+                item = items[episode["ratingKey"]]
+                assert item.genres == tuple(show["genres"][:2])  # a show's genres: its listing's
+                assert item.studio == show["studio"]  # the show's network
+                assert set(show["collections"]) <= set(item.collections)
+                assert item.content_rating == episode["contentRating"]
+                assert item.originally_available_at == episode["originallyAvailableAt"]
+    detail = cat.detail(items[movies[0]["ratingKey"]].id)
+    assert detail is not None
+    assert detail.item.genres == tuple(movies[0]["genres"])
+
+    counter = StatementCounter(home.engine)
+    try:
+        assert all(s.ok and s.written == 0 for s in sync(home.engine, clock=lambda: T0 + 10, use_gate=False))
+        for table in ("media_items", "item_tags", "show_tags", "shows", "item_changes"):
+            assert counter.rows_written(table) == [], table
+    finally:
+        counter.close()
+
+
+def test_plex_edits_and_collection_changes_are_caught_and_a_rekey_keeps_them(home: Home) -> None:
+    assert all(s.ok for s in sync(home.engine, clock=lambda: T0))
+    cat = Catalog(home.engine)
+    start = cat.cursor()
+    movies = [m for m in home.sim.ground_truth()["sections"][1]["movies"] if m["parts"]]
+    edited, collected, rematched = movies[0], movies[1], movies[2]
+    home.sim.edit(edited["ratingKey"], genres=("Horror", "Thriller"))
+    home.sim.set_collections(collected["ratingKey"], ("Halloween Night",))  # its updatedAt stays
+    home.sim.set_collections(rematched["ratingKey"], ("Award Winners",))
+    assert all(s.ok for s in sync(home.engine, clock=lambda: T0 + 10, use_gate=False))
+    items = _by_key(cat)
+    assert items[edited["ratingKey"]].genres == ("Horror", "Thriller")
+    assert items[collected["ratingKey"]].collections == ("Halloween Night",)
+    changed = {(c.change, c.id) for c in cat.changes(start).changes}
+    assert ("changed", items[edited["ratingKey"]].id) in changed
+    assert ("changed", items[collected["ratingKey"]].id) in changed
+
+    kept = items[rematched["ratingKey"]]
+    new_key = home.sim.rematch(rematched["ratingKey"])
+    assert all(s.ok for s in sync(home.engine, clock=lambda: T0 + 20, use_gate=False))
+    again = cat.item(kept.id)
+    assert again is not None
+    assert again.rating_key == new_key
+    assert again.collections == ("Award Winners",)
+    assert again.genres == kept.genres
+
+
+def test_the_read_api_and_items_filter_on_it(home: Home, db_url: str, cli: Callable[..., CliResult]) -> None:
+    show = next(s for s in home.sim.ground_truth()["sections"][0]["shows"] if s["genres"] and s["studio"])
+    movie = next(m for m in home.sim.ground_truth()["sections"][1]["movies"] if m["parts"] and m["studio"])
+    home.sim.set_collections(show["ratingKey"], ("Saturday Morning",))  # across libraries
+    home.sim.set_collections(movie["ratingKey"], ("Saturday Morning",))
+    home.sim.edit(
+        movie["ratingKey"], genres=("Westérn",), content_rating="TV-G", originally_available_at="1994-06-01"
+    )
+    assert all(s.ok for s in sync(home.engine, clock=lambda: T0))
+    cat = Catalog(home.engine)
+    items = _by_key(cat)
+    episodes = {e["ratingKey"] for s in show["seasons"] for e in s["episodes"]}
+
+    def keys(**filters: Any) -> set[str]:
+        return {i.rating_key for i in cat.iter_items(ItemQuery(**filters))}
+
+    assert keys(collection="saturday morning") == episodes | {movie["ratingKey"]}
+    assert keys(genre="WESTERN") == {movie["ratingKey"]}  # case and accents aside
+    assert movie["ratingKey"] in keys(content_rating="tv-g", decade=1990)
+    assert movie["ratingKey"] in keys(aired_from="1994-06", aired_to="1994")
+    assert movie["ratingKey"] not in keys(aired_from="1994-06-02")
+    assert keys(genre=show["genres"][0], kind="episode") >= episodes
+    assert keys(studio=show["studio"].upper(), kind="episode") >= episodes
+    network = {items[k].studio for k in keys(studio=show["studio"], kind="episode")}
+    assert network == {show["studio"]}
+    with pytest.raises(Exception, match="not a date"):
+        keys(aired_from="June 1994")
+
+    out = cli("items", "--genre", "western", "--content-rating", "TV-G", "--format", "json", db_url=db_url)
+    assert out.code == 0, out.err
+    (row,) = json.loads(out.out)
+    assert row["rating_key"] == movie["ratingKey"]
+    assert (row["genres"], row["content_rating"], row["originally_available_at"]) == (
+        ["Westérn"],
+        "TV-G",
+        "1994-06-01",
+    )
+    assert row["collections"] == ["Saturday Morning"]
+    assert row["studio"] == movie["studio"]
+    assert row["external_ids"] == _ids(movie)
+    assert set(row) >= {"summary", "labels"}
+    dated = cli(
+        "items", "--aired-from", "1994-06-01", "--aired-to", "1994-06-01", "-f", "json", db_url=db_url
+    )
+    assert movie["ratingKey"] in {r["rating_key"] for r in json.loads(dated.out)}
+    bad = cli("items", "--aired-from", "sometime", db_url=db_url)
+    assert bad.code == 2
+    assert "not a date" in bad.err
