@@ -49,7 +49,9 @@ def test_page_upsert_is_a_fixed_number_of_statements(catalog: Engine, statements
             dal.upsert_items(
                 conn, server_id, lib_id, [_episode(1000 * size + i) for i in range(size)], now=10
             )
-        writes = statements.writes()
+        # PostgreSQL empties its session staging tables before a COPY (store/upsert.py): not the
+        # catalog's rows, one per table whatever the size.
+        writes = [w for w in statements.writes() if "rv_stage_" not in w.split("\n", 1)[0][:40]]
         # the feed's clock, items upsert, parts delete, parts insert, tags delete, the feed's
         # entries — whatever the page size (no tags here: no tags insert)
         assert len(writes) == 6, writes
