@@ -122,6 +122,22 @@ def test_another_server_at_the_stored_address_is_refused(home: Home) -> None:
     assert_matches_truth(home.engine, home.sim)
 
 
+def test_a_section_with_another_uuid_under_the_same_key_is_refused(home: Home) -> None:
+    """The server is the same, but section 2 is now another library (deleted and re-created, say):
+    that library is refused and nothing in it changes; the other library syncs."""
+    sync(home.engine)
+    for movie in _movies(home.sim)[:3]:
+        home.sim.remove(movie["ratingKey"])
+    with home.sim.state.lock:
+        home.sim.catalog.sections[2].uuid = "0b5e55ed-0000-4000-8000-000000000002"
+    home.sim.add_episode(home.sim.ground_truth()["sections"][0]["shows"][0]["seasons"][0]["ratingKey"])
+    movies, tv = sync(home.engine)
+    assert (movies.status, tv.status) == ("failed", "ok")
+    assert "different library" in (movies.reason or "")
+    assert not _gone(home)
+    assert_matches_truth(home.engine, home.sim, sections={"1"})
+
+
 def test_edit_to_another_servers_address_and_a_second_copy_are_refused(home: Home) -> None:
     with (
         Simulator(seed=99, shows=1, movies=2) as stranger,

@@ -5,7 +5,12 @@ the simulator has answered a random number of its requests (plus a random few mi
 kill lands anywhere between two requests: while decoding, inside a page's transaction, during
 finalize). After each kill the catalog must pass `check_integrity`, nothing that exists may be
 MISSING, no live process may hold a library lock, and the next sync must take the stale lock over,
-record the interrupted run as failed, and converge to the simulator's ground truth.
+record the interrupted run as failed, and converge to the simulator's ground truth (change gate
+on, as users run it) with no file check left owed. With `faults`, drawn from a generator of their
+own so kill points stay put, a quarter of the killed runs are lied to by their listings (`LIES`,
+counted by the simulator), a quarter meet a second sync while they hold their lock (it must be
+refused), and a quarter of the recoveries run on a clock 400 days behind, or 400 days or ten years
+ahead.
 
 Starting a Python process with the engine imported costs about a second, so the killed syncs are
 forked from a *zygote*: a helper process that imports everything once, then forks one child per
@@ -43,15 +48,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from retrovue import servers
+from retrovue.errors import LockHeldError
 from retrovue.ingest import sync
 from retrovue.sim import Simulator
 from retrovue.store import schema as t
 from retrovue.store.db import open_catalog
-from tests.ingest.truth import assert_matches_truth, assert_nothing_falsely_missing
+from tests.ingest.truth import assert_matches_truth, assert_nothing_falsely_missing, file_checks_owed
 from tests.reliability.integrity import check_integrity, stale_locks
 
 PAGE_SIZE = 3
 SERVER = "home"
+# Listings that lie to the run about to be killed (simulator faults; see retrovue.sim.faults).
+LIES = ("total=5", "nototal", "cap=2", "shift=1", "dup=2", "empty", "empty@/library/sections/1/all?type=2")
 
 _ZYGOTE = r"""
 import json, os, sys
@@ -137,6 +145,9 @@ class Figures:
     incremental_kills: int = 0
     interrupted_runs_closed: int = 0
     locks_taken_over: int = 0
+    lies_told: int = 0  # listing pages that lied to a run that was then killed (simulator's count)
+    refused_beside_holder: int = 0  # in-process syncs refused while the child held the lock
+    skewed_recoveries: int = 0  # recovery syncs on a clock far ahead or behind
     violations: list[str] = field(default_factory=list)
     falsely_missing: int = 0
     kill_points: Counter[int] = field(default_factory=Counter)
@@ -150,6 +161,9 @@ class Figures:
             "incremental_kills": self.incremental_kills,
             "interrupted_runs_recorded_failed": self.interrupted_runs_closed,
             "stale_locks_taken_over": self.locks_taken_over,
+            "listing_lies_told_to_killed_runs": self.lies_told,
+            "syncs_refused_beside_a_live_holder": self.refused_beside_holder,
+            "recoveries_on_a_skewed_clock": self.skewed_recoveries,
             "distinct_kill_points": len(self.kill_points),
             "integrity_violations": len(self.violations),
             "items_falsely_missing": self.falsely_missing,
@@ -192,8 +206,11 @@ def kill_trial(
     start_child: Zygote | None = None,
     first: bool,
     max_requests: int = 40,
+    faults: random.Random | None = None,
 ) -> None:
-    """One trial: prepare (fresh catalog, or mutate the server), start a sync, kill it, check, recover."""
+    """One trial: prepare (fresh catalog, or mutate the server), start a sync, kill it, check, recover.
+    With `faults` (its own generator, so kill points do not move), the run may also be lied to, meet
+    a second sync, or be recovered on a skewed clock."""
     if first:
         reset_catalog(engine, sim)
     else:
@@ -201,6 +218,14 @@ def kill_trial(
     # An incremental run lists every page but asks detail only for changed items: fewer requests.
     kill_at = rng.randint(1, max_requests if first else max(2, max_requests * 2 // 3))
     extra_ms = rng.choice((0.0, 0.0, rng.uniform(0, 3), rng.uniform(0, 15)))
+    # A quarter of the killed runs are lied to by the listings; a quarter meet a second sync while
+    # they hold their lock; a quarter of the recoveries run on a clock far ahead or behind.
+    frng = faults or random.Random(0)
+    lie = frng.choice(LIES) if faults and frng.random() < 0.25 else None
+    probe = bool(faults) and frng.random() < 0.25
+    skew = frng.choice((-400, 400, 3650)) * 86_400 if faults and frng.random() < 0.25 else 0
+    lies_before = sim.faults_injected
+    sim.set_faults(lie)
     argv = ["--db-url", db_url, "sync", "--page-size", str(PAGE_SIZE), "--json"]
     before = sim.request_count
     proc: subprocess.Popen[bytes] | None = None
@@ -221,6 +246,9 @@ def kill_trial(
     deadline = time.monotonic() + 60
     while sim.request_count - before < kill_at and not done() and time.monotonic() < deadline:
         time.sleep(0.0003)
+    problems_early: list[str] = []
+    if probe and not done():
+        _probe_beside_holder(engine, figures, problems_early)
     if extra_ms and not done():
         time.sleep(extra_ms / 1000)
     if not done():
@@ -237,8 +265,11 @@ def kill_trial(
     else:
         figures.finished_first += 1
 
+    sim.clear_faults()
+    figures.lies_told += sim.faults_injected - lies_before
+
     # What the killed process left behind.
-    problems = check_integrity(engine)
+    problems = problems_early + check_integrity(engine)
     try:
         assert_nothing_falsely_missing(engine, sim, SERVER)
     except AssertionError as exc:
@@ -250,8 +281,10 @@ def kill_trial(
     interrupted = _running_runs(engine)
     locks_left = _lock_rows(engine)
 
-    # The next sync takes over and converges.
-    summaries = sync(engine, page_size=PAGE_SIZE)
+    # The next sync (change gate on, as users run it) takes over and converges.
+    if skew:
+        figures.skewed_recoveries += 1
+    summaries = sync(engine, page_size=PAGE_SIZE, clock=lambda: time.time() + skew)
     bad = [(s.library_title, s.status, s.reason) for s in summaries if s.status != "ok"]
     if bad:
         problems.append(f"recovery sync not ok: {bad}")
@@ -275,17 +308,49 @@ def kill_trial(
         assert_matches_truth(engine, sim, SERVER)
     except AssertionError as exc:
         problems.append(f"recovery did not converge: {exc}")
+    if owed := file_checks_owed(engine):
+        problems.append(f"file checks still owed after recovery: {owed[:10]}")
+    try:
+        assert_nothing_falsely_missing(engine, sim, SERVER)
+    except AssertionError as exc:
+        figures.falsely_missing += 1
+        problems.append(f"after recovery: {exc}")
     figures.violations += [
         f"trial {figures.trials} (kill at {kill_at}+{extra_ms:.1f}ms): {p}" for p in problems
     ]
 
 
+def _probe_beside_holder(engine: Engine, figures: Figures, problems: list[str]) -> None:
+    """A second sync while the child holds a library's lock (a live process, beating): refused."""
+    with engine.connect() as conn:
+        held = conn.execute(sa.select(t.library_locks.c.library_id)).scalars().first()
+    if held is None:
+        return
+    try:
+        summaries = sync(engine, library_id=held, page_size=PAGE_SIZE)
+    except LockHeldError:
+        figures.refused_beside_holder += 1
+        return
+    # The child let go of it in between (it finished that library): this sync ran alone.
+    if any(s.status == "failed" and "lost the library's lock" in (s.reason or "") for s in summaries):
+        problems.append(f"a sync beside a live holder lost its lock: {summaries}")
+
+
 def run_trials(
-    engine: Engine, db_url: str, sim: Simulator, trials: int, *, seed: int = 0, cli_trials: int = 0
+    engine: Engine,
+    db_url: str,
+    sim: Simulator,
+    trials: int,
+    *,
+    seed: int = 0,
+    cli_trials: int = 0,
+    faults: bool = True,
 ) -> Figures:
     """`trials` kills through the zygote (alternating first and incremental syncs), then
-    `cli_trials` kills of the real `retrovue` console script."""
+    `cli_trials` kills of the real `retrovue` console script. With `faults`, some killed runs are
+    lied to by their listings or meet a second sync, and some recoveries run on a skewed clock."""
     rng = random.Random(seed)
+    frng = random.Random(seed + 1) if faults else None
     figures = Figures()
     # How many requests a full first sync takes: kill points are drawn up to a little past it.
     reset_catalog(engine, sim)
@@ -296,12 +361,20 @@ def run_trials(
     try:
         for n in range(trials):
             kill_trial(
-                engine, db_url, sim, rng, figures, start_child=zygote, first=n % 2 == 0, max_requests=full + 2
+                engine,
+                db_url,
+                sim,
+                rng,
+                figures,
+                start_child=zygote,
+                first=n % 2 == 0,
+                max_requests=full + 2,
+                faults=frng,
             )
     finally:
         zygote.close()
     for n in range(cli_trials):
-        kill_trial(engine, db_url, sim, rng, figures, first=n % 2 == 0, max_requests=full + 2)
+        kill_trial(engine, db_url, sim, rng, figures, first=n % 2 == 0, max_requests=full + 2, faults=frng)
     return figures
 
 

@@ -4,7 +4,8 @@ Two levels:
 - decoder → records → store: fuzzed listing bodies through `plex.decode.decode_page`,
   `ingest.records.item_record` and `store.items.upsert_items` on a real catalog;
 - the whole engine: fuzzed listings served through `httpx.MockTransport` to `sync(..., transport=…)`,
-  twice in a row (so items also move between shows and vanish), on a real catalog.
+  three times from a fresh catalog (items change, vanish, come back and move between shows), at
+  the libraries' default MISSING threshold, on a real catalog.
 Neither may raise; whatever is stored must read back as decoded; nothing listed may be MISSING.
 """
 
@@ -351,29 +352,51 @@ def engine_catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[E
     engine = open_catalog(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'engine.sqlite'}")
     plex = FakePlex()
     servers.add_server(engine, "fuzz", BASE, TOKEN, transport=httpx.MockTransport(plex.handler))
-    with engine.begin() as conn:
-        conn.execute(t.libraries.update().values(missing_threshold_pct=100))
+    # The libraries keep the default MISSING threshold, as users run them.
     yield engine, plex
     engine.dispose()
 
 
+@st.composite
+def evolving(draw: st.DrawFn, kind: str) -> list[list[dict[str, Any]]]:
+    """Three listings of one library over time: a first one, then each next one keeps most entries,
+    redraws some (changed, or moved between shows), drops a few and adds new ones; entries dropped
+    by the second may come back in the third."""
+    runs = [draw(listing(kind, 8))]
+    for _ in range(2):
+        before = runs[-1]
+        n = len(before)
+        dropped = draw(st.sets(st.integers(0, max(0, n - 1)), max_size=max(0, n // 3))) if n else set()
+        redrawn = draw(st.sets(st.integers(0, max(0, n - 1)), max_size=2)) if n else set()
+        kept = [
+            draw(entry(str(e.get("ratingKey")), kind)) if i in redrawn else e
+            for i, e in enumerate(before)
+            if i not in dropped
+        ]
+        back = [e for i, e in enumerate(runs[0]) if draw(st.booleans())] if len(runs) == 2 else []
+        runs.append(kept + back[:2] + draw(listing(kind, 3)))
+    return runs
+
+
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
-@given(
-    movies=st.lists(listing("movie", 5), min_size=2, max_size=2),
-    episodes=st.lists(listing("episode", 5), min_size=2, max_size=2),
-    page_size=st.integers(1, 7),
-)
+@given(movies=evolving("movie"), episodes=evolving("episode"), page_size=st.integers(1, 7))
 def test_fuzzed_server_through_the_engine(
     engine_catalog: tuple[Engine, FakePlex],
     movies: list[list[dict[str, Any]]],
     episodes: list[list[dict[str, Any]]],
     page_size: int,
 ) -> None:
-    """Two runs: the second listing differs (items vanish, come back, move between shows)."""
+    """A fresh catalog, then three runs at the library's default MISSING threshold: a first sync,
+    then listings where items change, vanish, come back and move between shows."""
     engine, plex = engine_catalog
-    for run in range(2):
+    with engine.begin() as conn:
+        for table in reversed(t.metadata.sorted_tables):
+            if table is not t.servers:
+                conn.execute(table.delete())
+    servers.refresh_libraries(engine, "fuzz", transport=httpx.MockTransport(plex.handler))
+    for run in range(3):
         plex.movies, plex.episodes = movies[run], episodes[run]
         plex.changed += 1
         _check_engine_run(engine, plex, page_size)
@@ -479,3 +502,29 @@ def _hostile_item_run(engine: Engine, movies: list[dict[str, Any]] | None = None
         keys = set(conn.execute(sa.select(t.media_items.c.rating_key)).scalars())
     assert {"1", "2", "3", "4", "5"} <= keys
     assert_integrity(engine)
+
+
+def test_an_entry_without_a_rating_key_marks_nothing_missing(tmp_path: Path) -> None:
+    """An entry that cannot be matched to the catalog might be any item: the run ends partial and
+    marks nothing, until a listing every entry of which can be read."""
+    engine = open_catalog(f"sqlite:///{tmp_path / 'nokey.sqlite'}")
+    try:
+        plex = FakePlex()
+        good = _hostile_movies()[:5]
+        plex.movies = good
+        servers.add_server(engine, "fuzz", BASE, TOKEN, transport=httpx.MockTransport(plex.handler))
+        mock = httpx.MockTransport(plex.handler)
+        assert [s.status for s in sync(engine, transport=mock, library="Films")] == ["ok"]
+        plex.movies = [*good[:4], {"type": "movie", "title": "who am I?"}]  # movie 5 really went
+        plex.changed += 1
+        (films,) = sync(engine, transport=mock, library="Films")
+        assert films.status == "partial"
+        assert "could not be read" in (films.reason or "")
+        assert films.missing_promoted == 0
+        assert not _gone(engine, "Films")
+        plex.movies = good[:4]
+        plex.changed += 1
+        (films,) = sync(engine, transport=mock, library="Films")
+        assert (films.status, _gone(engine, "Films")) == ("ok", {"5"})
+    finally:
+        engine.dispose()
