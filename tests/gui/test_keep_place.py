@@ -183,6 +183,7 @@ def test_no_server_offers_the_dialog_and_sync_all_does_not_pretend(
 ) -> None:
     window = make_window()
     qtbot.waitUntil(lambda: window.items.first_run.isVisibleTo(window))
+    assert window.items.first_sign_in.isVisibleTo(window)  # the account way in, too
     assert "No Plex server yet" in window.items.result.text()
     assert not window.act_sync_all.isEnabled()
     assert window.sync_all() is None

@@ -55,7 +55,13 @@ class ItemsPanel(QWidget):
     place_kept = Signal()  # a refresh's rows are in and the selection is back
 
     def __init__(
-        self, catalog: Catalog, reader: Reader, add_server: QAction | None = None, parent: Any = None
+        self,
+        catalog: Catalog,
+        reader: Reader,
+        add_server: QAction | None = None,
+        parent: Any = None,
+        *,
+        sign_in: QAction | None = None,
     ) -> None:
         super().__init__(parent)
         self.model = ItemsModel(catalog.engine, self, catalog=catalog, reader=reader)
@@ -97,10 +103,20 @@ class ItemsPanel(QWidget):
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.count = QLabel()
-        self.first_run = QPushButton("Add your Plex server…")  # shown while the catalog has none
-        self.first_run.setVisible(False)
+        # Shown while the catalog has no server: the two ways in, as buttons.
+        self.first_run = QPushButton("Add your Plex server…")
+        self.first_sign_in = QPushButton("Sign in with Plex…")
         if add_server is not None:
             self.first_run.clicked.connect(add_server.trigger)
+        if sign_in is not None:
+            self.first_sign_in.clicked.connect(sign_in.trigger)
+        self.first_row = QWidget()
+        first = QHBoxLayout(self.first_row)
+        first.setContentsMargins(0, 0, 0, 0)
+        first.addWidget(self.first_sign_in)
+        first.addWidget(self.first_run)
+        first.addStretch(1)
+        self.first_row.setVisible(False)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("State"))
         bar.addWidget(self.state_filter)
@@ -109,7 +125,7 @@ class ItemsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.scope)
         layout.addWidget(self.result)
-        layout.addWidget(self.first_run, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.first_row)
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
 
@@ -143,7 +159,7 @@ class ItemsPanel(QWidget):
         self.result.setVisible(bool(text))
 
     def show_first_run(self, shown: bool) -> None:
-        self.first_run.setVisible(shown)
+        self.first_row.setVisible(shown)
         if not shown and self.result.text().startswith("No Plex server yet"):
             self.set_result("")
 

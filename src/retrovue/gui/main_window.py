@@ -125,7 +125,7 @@ class MainWindow(QMainWindow):
             self.library.tree,
             self.library.progress,
         )
-        self.items = ItemsPanel(self.catalog, self.reader, self.act_add_server)
+        self.items = ItemsPanel(self.catalog, self.reader, self.act_add_server, sign_in=self.acts.sign_in)
         self.items_model, self.table = self.items.model, self.items.table
         self.search, self.state_filter, self.search_timer = (
             self.items.search,
@@ -484,7 +484,9 @@ class MainWindow(QMainWindow):
     def offer_first_server(self) -> None:
         """No server yet: say so where the items would be, with the button that adds one."""
         if self.tree_model.rowCount() == 0:
-            self.items.set_result("No Plex server yet — press Add server… (Ctrl+N) to add yours.")
+            self.items.set_result(
+                "No Plex server yet: sign in with Plex to add your servers, or add one by its address."
+            )
             self.items.show_first_run(True)
         else:
             self.items.show_first_run(False)
