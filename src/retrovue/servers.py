@@ -68,6 +68,7 @@ class ServerCheck:
 class AddedServer:
     server: ServerRow
     libraries: tuple[LibraryRow, ...]
+    adopted: bool = False  # already in the catalog (added by hand): now it keeps the account's addresses
 
 
 def normalize_base_url(url: str) -> str:
@@ -466,7 +467,9 @@ def add_from_account(
 
     It is stored with the access token plex.tv lists for it (never the account token of another
     owner's server) and every address, the first that answers as the server (its machine identifier
-    checked) in use; then its libraries are read as `add_server` does.
+    checked) in use; then its libraries are read as `add_server` does. A server already in the
+    catalog because it was added by hand keeps its name and address and takes on the account's
+    addresses and token (`adopted`); one added from the account already is refused.
     """
     from retrovue.account import pick_server
 
@@ -481,16 +484,18 @@ def add_from_account(
     token = normalize_token(target.access_token)
     redact.register(token)
     with engine.connect() as conn:
-        for other in registry.list_servers(conn):
-            if other.machine_identifier == target.machine_identifier:
-                raise ConfigError(
-                    f"{target.name!r} is already in the catalog as {other.name!r}; "
-                    "`retrovue server discover` refreshes its addresses and token"
-                )
-            if other.name == name:
-                raise ConfigError(
-                    f"a server named {name!r} already exists; add this one with --as ANOTHER_NAME"
-                )
+        rows = registry.list_servers(conn)
+        existing = next((r for r in rows if r.machine_identifier == target.machine_identifier), None)
+        if existing is not None and (
+            existing.owner is not None or registry.list_connections(conn, existing.id)
+        ):
+            raise ConfigError(
+                f"{target.name!r} is already in the catalog as {existing.name!r}; "
+                "`retrovue server discover` refreshes its addresses and token"
+            )
+    # A server added by hand takes on the account's addresses and token, under its own name.
+    if existing is None and any(r.name == name for r in rows):
+        raise ConfigError(f"a server named {name!r} already exists; add this one with --as ANOTHER_NAME")
     if not target.connections:
         raise PlexUnreachableError(f"plex.tv lists no address for {target.name!r}; is it signed in to Plex?")
     tried = []
@@ -513,6 +518,14 @@ def add_from_account(
             f"({'; '.join(tried)}); {offline}start it or try again later"
         )
     now = int(time.time())
+    if existing is not None:
+        with engine.begin() as conn:
+            store_account_server(conn, existing, target, now=now)
+            registry.set_connection_result(conn, existing.id, chosen.uri, ok=True, now=now)
+            registry.sync_sections(conn, existing.id, _section_infos(check.sections), now=now)
+            server = registry.get_server_by_id(conn, existing.id)
+            libraries = registry.list_libraries(conn, server=server.name)
+        return AddedServer(server, tuple(libraries), adopted=True)
     with engine.begin() as conn:
         _refuse_second_copy(conn, check.machine_identifier, chosen.uri, keep=None)
         server = registry.add_server(

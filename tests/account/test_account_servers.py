@@ -330,3 +330,26 @@ def test_refreshing_libraries_reaches_an_account_server_at_another_of_its_addres
     assert "Barn:" not in result.err  # no warning: the remote address answered
     _row, conns = _server(tmp_path, "Barn")
     assert _server(tmp_path, "Barn")[0].base_url == conns[1].uri
+
+
+def test_a_server_added_by_hand_takes_on_the_accounts_addresses_and_token(
+    cli: Cli, signed_in: Household, tmp_path: Path
+) -> None:
+    tv, home = signed_in.tv, signed_in.home
+    assert cli("server", "add", "home", home.url, "--token", home.token).code == 0
+    found = {d["name"]: d for d in json.loads(cli("server", "discover", "--json").out)}
+    assert found["Living Room"]["in_catalog"] == "home"
+    adopted = cli("server", "add", "--from-account", "Living Room")
+    assert adopted.code == 0, adopted.err
+    assert "Server home was already in the catalog (added by hand)" in adopted.out
+    _no_secrets(adopted, tv)
+    row, conns = _server(tmp_path, "home")
+    assert row.base_url == home.url  # its own address, still tried first
+    assert row.token == tv.device("Living Room").access_token
+    assert [c.kind for c in conns] == ["local"]
+    synced = _sync_json(cli, "--server", "home")
+    assert synced
+    assert {s["status"] for s in synced} == {"ok"}
+    again = cli("server", "add", "--from-account", "Living Room")
+    assert again.code == 2
+    assert "already in the catalog as 'home'" in again.err

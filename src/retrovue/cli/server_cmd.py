@@ -82,6 +82,14 @@ def add(
 
 
 def _print_added(added: servers.AddedServer) -> None:
+    if added.adopted:
+        console.print(
+            f"Server [bold]{escape(added.server.name)}[/] was already in the catalog (added by hand): it now "
+            "keeps every address your Plex account lists for it and the account's token for it, "
+            f"and runs use whichever answers ({len(added.libraries)} libraries).",
+            soft_wrap=True,
+        )
+        return
     via = ""
     if added.server.owner:
         via = f", shared by {added.server.owner}"
