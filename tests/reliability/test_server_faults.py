@@ -123,6 +123,7 @@ def test_token_revoked_mid_run_fails_clearly_and_recovers(lite: Engine) -> None:
         summaries = sync(lite, page_size=PAGE)
         assert [s.status for s in summaries] == ["ok", "ok"]
         assert_matches_truth(lite, sim)
+        assert_no_file_check_owed(lite)
 
 
 def _free_port() -> int:
@@ -152,6 +153,7 @@ def test_server_gone_mid_listing(lite: Engine, gone_after_requests: int) -> None
         summaries = sync(lite, page_size=PAGE)
         assert [s.status for s in summaries] == ["ok", "ok"], [s.reason for s in summaries]
         assert_matches_truth(lite, sim)
+        assert_no_file_check_owed(lite)
     finally:
         sim.stop()
 
@@ -177,6 +179,7 @@ def test_section_taken_offline_marks_nothing_missing(home: Engine, small_sim: Si
     summaries = sync(home, page_size=PAGE)
     assert [s.status for s in summaries] == ["ok", "ok"]
     assert_matches_truth(home, small_sim)
+    assert_no_file_check_owed(home)
 
 
 def test_server_answering_only_errors_fails_every_library_with_one_line(lite: Engine) -> None:
