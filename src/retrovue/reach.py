@@ -24,6 +24,7 @@ Tokens are never printed: every one read here is registered with `retrovue.redac
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ from retrovue.servers import client_for, identity_changed, store_account_server
 from retrovue.store import registry
 from retrovue.store.registry import ServerRow
 
-__all__ = ["Reached", "candidates_for", "lookup_in_account", "reach"]
+__all__ = ["AccountListing", "Reached", "candidates_for", "lookup_in_account", "reach"]
 
 # An address that fails with one of these is not the way to the server now: try the next one.
 _WRONG_ADDRESS = (
@@ -343,6 +344,41 @@ def lookup_in_account(server: ServerRow) -> AccountServer | None:
             redact.register(candidate.access_token)
             return candidate
     return None
+
+
+class AccountListing:
+    """`lookup_in_account` that asks plex.tv at most once: what one sync run uses for all its servers,
+    so a rotated token on several servers, or plex.tv being down, costs one request, not one each."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._found: list[AccountServer] | None = None
+        self._error: AccountError | None = None
+
+    def __call__(self, server: ServerRow) -> AccountServer | None:
+        from retrovue.account import discover, load_account, open_plex_tv
+
+        if not server.machine_identifier:
+            return None
+        with self._lock:
+            if self._error is not None:
+                raise self._error
+            if self._found is None:
+                account = load_account()
+                if account is None:
+                    return None
+                try:
+                    with open_plex_tv() as tv:
+                        self._found = discover(tv, account)
+                except AccountError as exc:
+                    self._error = exc
+                    raise
+            found = self._found
+        for candidate in found:
+            if candidate.machine_identifier == server.machine_identifier:
+                redact.register(candidate.access_token)
+                return candidate
+        return None
 
 
 def _store(

@@ -353,3 +353,18 @@ def test_a_server_added_by_hand_takes_on_the_accounts_addresses_and_token(
     again = cli("server", "add", "--from-account", "Living Room")
     assert again.code == 2
     assert "already in the catalog as 'home'" in again.err
+
+
+def test_tokens_rotated_on_several_servers_cost_one_plex_tv_request_per_run(
+    cli: Cli, signed_in: Household, tmp_path: Path
+) -> None:
+    tv = signed_in.tv
+    for name in ("Grandpa's Plex", "Cabin"):
+        assert cli("server", "add", "--from-account", name).code == 0
+    tv.rotate_token("Grandpa's Plex")
+    tv.rotate_token("Cabin")
+    tv.reset_requests()
+    synced = _sync_json(cli)
+    assert {(s["server_name"], s["status"]) for s in synced} == {("Grandpa's Plex", "ok"), ("Cabin", "ok")}
+    assert [path for _m, path, _q in tv.requests] == ["/api/v2/resources"]
+    assert _server(tmp_path, "Cabin")[0].token == tv.device("Cabin").access_token

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from retrovue.errors import LockHeldError, RetrovueError, UnknownLibraryError
 from retrovue.ingest.events import RUN_FAILED, EventCallback, LibraryDone, LibraryStarted, SyncSummary
 from retrovue.ingest.library_sync import LibrarySync, SyncOptions
-from retrovue.reach import reach
+from retrovue.reach import AccountListing, reach
 from retrovue.store import maintenance, registry, runs
 from retrovue.store.registry import LibraryRow, ServerRow
 
@@ -90,6 +90,7 @@ def sync(
         known_uuids: dict[int, set[str | None]] = {}
         for lib in registry.list_libraries(conn):
             known_uuids.setdefault(lib.server_id, set()).add(lib.section_uuid)
+    listing = AccountListing()  # plex.tv asked at most once per run, and only when a server needs it
     for server_id, group in groupby(targets, key=lambda lib: lib.server_id):
         libs = list(group)
         srv = servers[server_id]
@@ -102,6 +103,7 @@ def sync(
                 known_uuids.get(server_id, ()),
                 transport=transport,
                 client_options={"page_size": page_size, **options_for_client},
+                account_lookup=listing,
                 clock=clock,
             )
         except RetrovueError as exc:  # unreachable at every address, misconfigured, another server
