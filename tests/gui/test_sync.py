@@ -237,3 +237,54 @@ def test_cancel_mid_sync(qtbot: Any, make_window: Callable[..., MainWindow], eng
     assert window.activity.entries[-1].level == "warning"
     assert window.items.result.text().startswith("Last sync: Cancelled")
     assert window.act_sync.isEnabled()
+
+
+def test_two_syncs_at_once_each_keep_their_result(
+    qtbot: Any, make_window: Callable[..., MainWindow], engine: Engine
+) -> None:
+    server_id, tv = fake_library(engine)
+    with engine.begin() as conn:
+        registry.sync_sections(
+            conn, server_id, [registry.SectionInfo("2", None, "Movies", "movie", None)], now=1
+        )
+        movies = registry.get_library(conn, "Movies").id
+
+    def both(engine: Engine, *, on_event: Callable[[Any], None], **_kw: Any) -> Any:
+        first = _summary(tv, changed=546, missing_promoted=0, elapsed_s=12)
+        second = SyncSummary(1, movies, "offline", "Movies", 2, "incremental", "ok", deleted_promoted=1)
+        for summary in (first, second):
+            on_event(LibraryStarted(1, summary.library_id, "offline", summary.library_title, "incremental"))
+            on_event(LibraryDone(1, summary.library_id, summary))
+        return [first, second]
+
+    window = make_window(sync_fn=both)
+    window.sync_all()
+    qtbot.waitUntil(lambda: not window.jobs)
+    settle(qtbot, window)
+    texts = window.activity.texts()
+    assert texts[0] == "0 added or changed, 1 deleted, 0 errors — 0 s"  # the second never hides the first
+    assert texts[1] == "546 added or changed, 1 error — 12 s"
+    window.select_library(tv)
+    settle(qtbot, window)
+    assert window.items.result.text() == "Last sync: 546 added or changed, 1 error — 12 s"
+    window.select_library(movies)
+    settle(qtbot, window)
+    assert window.items.result.text() == "Last sync: 0 added or changed, 1 deleted, 0 errors — 0 s"
+
+
+def test_a_rejected_token_is_not_called_unreachable(
+    qtbot: Any, make_window: Callable[..., MainWindow], engine: Engine, plex_sim: Simulator
+) -> None:
+    added = servers.add_server(engine, "sim", plex_sim.url, plex_sim.token)
+    plex_sim.revoke_token()
+    try:
+        window = make_window()
+        with qtbot.waitSignal(window.bus.server_checked, timeout=20_000) as blocker:
+            window.check_servers()
+    finally:
+        plex_sim.restore_token()
+    assert blocker.args[:2] == [added.server.id, "token rejected"]
+    item = window.tree_model.server_item(added.server.id)
+    assert item is not None
+    assert window.tree_model.item(item.row(), COL_RUN).text() == "token rejected"
+    assert window.activity.texts()[0].startswith("token rejected: ")
