@@ -3,8 +3,10 @@ the activity log and the sync history beside them.
 
 The window composes and wires; each part has its own module: `library_panel` (servers and
 libraries, progress), `items_panel` (filter bar, last result, table), `detail` (the item),
-`activity` (runs and errors of this session), `actions` (actions, menus, toolbar), `place` (what
-is remembered across restarts), `checks` (server connection tests). Syncs run in
+`activity` (runs and errors of this session), `actions` (actions, menus, toolbar),
+`server_actions` and `item_actions` (what the server and item commands do), `place` (what is
+remembered across restarts), `checks` (server connection tests), `reader` (catalog reads off the
+GUI thread), `posters`. Syncs run in
 `retrovue.ingest.sync` on `SyncWorker` pool threads and reach the window through `UiBus`; reads go
 through the read API (`retrovue.catalog`); open/reveal through `retrovue.desktop`, off the GUI thread.
 """
@@ -13,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QModelIndex, QPoint, QSettings, Qt, QThreadPool, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication
+from PySide6.QtCore import QModelIndex, QSettings, Qt, QThreadPool, QTimer
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QTableView, QTabWidget
 from sqlalchemy import Engine
 
@@ -25,17 +27,19 @@ from retrovue.gui import place
 from retrovue.gui.actions import Actions
 from retrovue.gui.activity import ActivityLog
 from retrovue.gui.bus import UiBus
-from retrovue.gui.checks import ONLINE, ServerCheck
+from retrovue.gui.checks import ONLINE
 from retrovue.gui.detail import DetailPane
 from retrovue.gui.dialogs.account import SignInDialog
 from retrovue.gui.dialogs.mappings import MappingsDialog
 from retrovue.gui.dialogs.server import ServerDialog
+from retrovue.gui.item_actions import ItemActions
 from retrovue.gui.items_panel import ItemsPanel
 from retrovue.gui.library_panel import LibraryPanel
 from retrovue.gui.models.runs import RunsModel, run_result
 from retrovue.gui.posters import PosterLoader
 from retrovue.gui.reader import Reader
-from retrovue.gui.tasks import Task, error_text, run_task
+from retrovue.gui.server_actions import ServerActions
+from retrovue.gui.tasks import Task
 from retrovue.gui.watch import WatchController
 from retrovue.gui.wording import RunResult, result_line
 from retrovue.gui.worker import SyncFunction, SyncRequest, SyncWorker, engine_sync
@@ -47,7 +51,6 @@ from retrovue.thumbs import DEFAULT_LIMIT, PosterSource, ThumbCache
 __all__ = ["MainWindow", "completion_message"]
 
 TAB_ITEMS, TAB_ACTIVITY, TAB_HISTORY = range(3)
-NO_LOCAL_PATH = "no local path for this item on this machine; add a path mapping for its server"
 
 
 def completion_message(summary: SyncSummary) -> str:
@@ -89,9 +92,11 @@ class MainWindow(QMainWindow):
         self.results: dict[int, tuple[str, bool]] = {}  # library id -> (last result line, bad)
         self.wanted_item: int | None = None  # the item whose detail is being read
         self.dialog: ServerDialog | MappingsDialog | SignInDialog | None = None
-        self.desktop_task: Task | None = None  # the last open/reveal, kept alive while it runs
+        self.dialog_box: QMessageBox | None = None  # the open confirmation, if any
         self.setWindowTitle("Retrovue Ingest")
 
+        self.servers_ui = ServerActions(self)
+        self.items_ui = ItemActions(self)
         self.acts = Actions(self)
         a = self.acts
         self.act_sync, self.act_sync_all, self.act_deep, self.act_cancel = (
@@ -179,10 +184,10 @@ class MainWindow(QMainWindow):
         self.watch.notice.connect(lambda text: self.say("Watch", text))
         self.watch.stopped.connect(lambda _reason: self.act_watch.setChecked(self.watch.running))
         self.library.selection_changed.connect(self._tree_selection_changed)
-        self.tree.customContextMenuRequested.connect(self._tree_menu)
+        self.tree.customContextMenuRequested.connect(self.servers_ui.tree_menu)
         self.table.selectionModel().currentRowChanged.connect(self._current_item_changed)
         self.table.selectionModel().selectionChanged.connect(lambda *_a: self.update_actions())
-        self.table.customContextMenuRequested.connect(self._item_menu)
+        self.table.customContextMenuRequested.connect(self.items_ui.context_menu)
         self.table.doubleClicked.connect(lambda _i: self.open_item())
         self.items_model.modelReset.connect(self._items_reset)
         self.items.place_kept.connect(self._place_kept)
@@ -216,9 +221,9 @@ class MainWindow(QMainWindow):
 
     def selected_server(self) -> ServerRow | None:
         server_id = self.library.selected_server_id()
-        return None if server_id is None else self._server(server_id)
+        return None if server_id is None else self.server_row(server_id)
 
-    def _server(self, server_id: int) -> ServerRow | None:
+    def server_row(self, server_id: int) -> ServerRow | None:
         with self.engine.connect() as conn:
             try:
                 return registry.get_server_by_id(conn, server_id)
@@ -474,196 +479,60 @@ class MainWindow(QMainWindow):
             self.activity.add(name, f"{status}: {detail}", "error")
 
     # ---------------------------------------------------------------------------------- servers
+    # (server_actions.py does the work; these are the window's commands)
     def check_servers(self) -> None:
-        """Test every server's connection on the pool; results arrive as `server_checked`."""
-        with self.engine.connect() as conn:
-            rows = registry.list_servers(conn)
-        for server in rows:
-            self.pool.start(ServerCheck(self.bus, server, self.engine))
+        self.servers_ui.check()
 
     def offer_first_server(self) -> None:
-        """No server yet: say so where the items would be, with the button that adds one."""
-        if self.tree_model.rowCount() == 0:
-            self.items.set_result(
-                "No Plex server yet: sign in with Plex to add your servers, or add one by its address."
-            )
-            self.items.show_first_run(True)
-        else:
-            self.items.show_first_run(False)
+        self.servers_ui.offer_first_server()
 
     def add_server(self) -> ServerDialog:
-        dialog = ServerDialog(self.engine, self.pool, parent=self)
-        dialog.accepted.connect(self._server_saved)
-        dialog.edit_instead.connect(lambda server_id: self._edit_existing(dialog, server_id))
-        dialog.sign_in_requested.connect(self.sign_in)
-        self._open(dialog)
-        return dialog
+        return self.servers_ui.add()
 
     def sign_in(self) -> SignInDialog:
-        """Sign in with Plex (when nobody is) and add servers of the account."""
-        dialog = SignInDialog(self.engine, parent=self)
-        dialog.finished.connect(lambda _r: self._signed_in_closed(dialog))
-        self._open(dialog)
-        dialog.start()
-        return dialog
-
-    def _signed_in_closed(self, dialog: SignInDialog) -> None:
-        if dialog.added:
-            self._server_saved()
-            self.say("", f"Added from the Plex account: {', '.join(dialog.added)}.")
-
-    def _edit_existing(self, added: ServerDialog, server_id: int) -> None:
-        """The server being added is already in the catalog: edit that one, with the address and
-        token just typed."""
-        url, token = added.url.text(), added.token.text()
-        self.library.select_server(server_id)
-        dialog = self.edit_server(server_id)
-        if dialog is not None:
-            dialog.url.setText(url)
-            dialog.token.setText(token)
+        return self.servers_ui.sign_in()
 
     def edit_server(self, server_id: int | None = None) -> ServerDialog | None:
-        server = self.selected_server() if server_id is None else self._server(server_id)
-        if server is None:
-            return None
-        dialog = ServerDialog(self.engine, self.pool, server=server, parent=self)
-        dialog.accepted.connect(self._server_saved)
-        self._open(dialog)
-        return dialog
-
-    def _server_saved(self) -> None:
-        self.reload()
-        self.check_servers()
-        self.say("", "Server saved.")
+        return self.servers_ui.edit(server_id)
 
     def remove_server(self) -> None:
-        server = self.selected_server()
-        if server is None:
-            return
-        if not self.confirm(
-            f"Remove server {server.name!r} with all its libraries and items from the catalog?\n"
-            "Nothing is removed from Plex."
-        ):
-            return
-        try:
-            with self.engine.begin() as conn:
-                registry.remove_server(conn, server.name)
-        except Exception as exc:
-            self.say(server.name, f"could not remove the server: {error_text(exc)}", "error")
-            return
-        self.tree_model.reachability.pop(server.id, None)
-        self.items_model.set_library(None)
-        self.reload()
-        self.say(server.name, "removed from the catalog")
+        self.servers_ui.remove()
 
     def confirm(self, question: str) -> bool:
-        """A destructive question: No is the default (Enter does nothing harmful)."""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Retrovue Ingest", question, parent=self)
-        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        box.setEscapeButton(QMessageBox.StandardButton.No)
-        self.dialog_box = box
-        return box.exec() == QMessageBox.StandardButton.Yes
+        return self.servers_ui.confirm(question)
 
     def edit_mappings(self) -> MappingsDialog | None:
-        server = self.selected_server()
-        if server is None:
-            return None
-        dialog = MappingsDialog(self.engine, server, parent=self)
-        dialog.finished.connect(lambda _r: self._mappings_closed(dialog))
-        self._open(dialog)
-        return dialog
+        return self.servers_ui.mappings()
 
-    def _mappings_closed(self, dialog: MappingsDialog) -> None:
-        if dialog.changed:  # verdicts moved: counts, states and local paths all follow
-            self.catalog.forget_mappings()
-            self.reload()
+    def toggle_library_enabled(self) -> None:
+        self.servers_ui.toggle_library_enabled()
 
-    def _open(self, dialog: ServerDialog | MappingsDialog | SignInDialog) -> None:
+    def open_dialog(self, dialog: ServerDialog | MappingsDialog | SignInDialog) -> None:
         self.dialog = dialog
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
-    def toggle_library_enabled(self) -> None:
-        library_id = self.selected_library_id()
-        if library_id is None:
-            return
-        with self.engine.begin() as conn:
-            lib = registry.get_library_by_id(conn, library_id)
-            registry.set_library_enabled(conn, library_id, not lib.enabled)
-        self.library.reload()
-
-    def _tree_menu(self, pos: QPoint) -> None:
-        library_id = self.selected_library_id()
-        if library_id is not None:
-            with self.engine.connect() as conn:
-                self.act_toggle_library.setChecked(registry.get_library_by_id(conn, library_id).enabled)
-        self.acts.tree_menu(library_id is not None).popup(self.tree.viewport().mapToGlobal(pos))
-
     # ---------------------------------------------------------------------------------- items
+    # (item_actions.py does the work)
     def item_menu(self) -> QMenu:
         return self.acts.item_menu()
 
-    def _item_menu(self, pos: QPoint) -> None:
-        index = self.table.indexAt(pos)
-        if index.isValid():
-            self.table.setCurrentIndex(index)
-        if self.current_item() is not None:
-            self.item_menu().popup(self.table.viewport().mapToGlobal(pos))
-
-    def _local_path(self) -> tuple[Item, str | None] | None:
-        item = self.current_item()
-        if item is None:
-            return None
-        return item, self.items_model.local_path(item)
-
     def open_item(self) -> None:
-        self._desktop(desktop.open_file, "Opened", "open")
+        self.items_ui.open()
 
     def reveal_item(self) -> None:
-        self._desktop(desktop.reveal_file, "Revealed", "reveal")
-
-    def _action_failed(self, item: Item, message: str, fix: QAction | None = None) -> None:
-        """An item action that failed: in the item pane until the next action (with the button that
-        fixes it, when there is one), and in the activity log."""
-        self.detail.say(message, fix)
-        self.say(item.title, message, "error")
-
-    def _desktop(self, action: Callable[..., list[str]], verb: str, what: str) -> None:
-        """Open or reveal off the GUI thread: checking the file, or starting the opener, can block on a
-        share that does not answer, and the window must not freeze meanwhile."""
-        found = self._local_path()
-        if found is None:
-            return
-        item, local = found
-        self.detail.say("")
-        runner, exists = self.runner, self.file_exists
-        if local is None:  # nothing to look at on disk: say so at once, with the dialog that fixes it
-            self._action_failed(item, f"Cannot {what}: {NO_LOCAL_PATH}", self.act_mappings)
-            return
-        self.desktop_task = run_task(
-            self.pool,
-            lambda: action(local, runner, exists=exists),
-            lambda _argv: self.statusBar().showMessage(f"{verb} {local}"),
-            lambda message: self._action_failed(item, message),
-        )
+        self.items_ui.reveal()
 
     def copy_plex_path(self) -> None:
-        item = self.current_item()
-        if item is not None and item.file:
-            QGuiApplication.clipboard().setText(item.file)
-            self.statusBar().showMessage(f"Copied {item.file}")
+        self.items_ui.copy_plex_path()
 
     def copy_local_path(self) -> None:
-        found = self._local_path()
-        if found is None:
-            return
-        item, local = found
-        if local is None:
-            self._action_failed(item, f"Cannot copy: {NO_LOCAL_PATH}", self.act_mappings)
-            return
-        QGuiApplication.clipboard().setText(local)
-        self.statusBar().showMessage(f"Copied {local}")
+        self.items_ui.copy_local_path()
+
+    @property
+    def desktop_task(self) -> Task | None:
+        """The last open/reveal, kept alive while it runs."""
+        return self.items_ui.task
 
     # ---------------------------------------------------------------------------------- persistence
     def save_settings(self) -> None:

@@ -1,0 +1,160 @@
+"""`ServerActions`: the window's server commands — check, add (or sign in), edit, remove, path
+mappings, a library in or out of *Sync all* — and the first-run prompt.
+
+Dialogs are opened modeless through `MainWindow.open_dialog`; whatever they change is followed by a
+reload that keeps the user's place. A destructive question defaults to No.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPoint
+from PySide6.QtWidgets import QMessageBox
+
+from retrovue.gui.checks import ServerCheck
+from retrovue.gui.dialogs.account import SignInDialog
+from retrovue.gui.dialogs.mappings import MappingsDialog
+from retrovue.gui.dialogs.server import ServerDialog
+from retrovue.gui.tasks import error_text
+from retrovue.store import registry
+
+if TYPE_CHECKING:
+    from retrovue.gui.main_window import MainWindow
+
+__all__ = ["ServerActions"]
+
+
+class ServerActions:
+    def __init__(self, window: MainWindow) -> None:
+        self.w = window
+
+    def check(self) -> None:
+        """Test every server's connection on the pool; results arrive as `server_checked`."""
+        w = self.w
+        with w.engine.connect() as conn:
+            rows = registry.list_servers(conn)
+        for server in rows:
+            w.pool.start(ServerCheck(w.bus, server, w.engine))
+
+    def offer_first_server(self) -> None:
+        """No server yet: say so where the items would be, with the buttons that add one."""
+        w = self.w
+        if w.tree_model.rowCount() == 0:
+            w.items.set_result(
+                "No Plex server yet: sign in with Plex to add your servers, or add one by its address."
+            )
+            w.items.show_first_run(True)
+        else:
+            w.items.show_first_run(False)
+
+    def add(self) -> ServerDialog:
+        w = self.w
+        dialog = ServerDialog(w.engine, w.pool, parent=w)
+        dialog.accepted.connect(self.saved)
+        dialog.edit_instead.connect(lambda server_id: self._edit_existing(dialog, server_id))
+        dialog.sign_in_requested.connect(w.sign_in)
+        w.open_dialog(dialog)
+        return dialog
+
+    def sign_in(self) -> SignInDialog:
+        """Sign in with Plex (when nobody is) and add servers of the account."""
+        w = self.w
+        dialog = SignInDialog(w.engine, parent=w)
+        dialog.finished.connect(lambda _r: self._signed_in_closed(dialog))
+        w.open_dialog(dialog)
+        dialog.start()
+        return dialog
+
+    def _signed_in_closed(self, dialog: SignInDialog) -> None:
+        if dialog.added:
+            self.saved()
+            self.w.say("", f"Added from the Plex account: {', '.join(dialog.added)}.")
+
+    def _edit_existing(self, added: ServerDialog, server_id: int) -> None:
+        """The server being added is already in the catalog: edit that one, with the address and
+        token just typed."""
+        url, token = added.url.text(), added.token.text()
+        self.w.library.select_server(server_id)
+        dialog = self.edit(server_id)
+        if dialog is not None:
+            dialog.url.setText(url)
+            dialog.token.setText(token)
+
+    def edit(self, server_id: int | None = None) -> ServerDialog | None:
+        w = self.w
+        server = w.selected_server() if server_id is None else w.server_row(server_id)
+        if server is None:
+            return None
+        dialog = ServerDialog(w.engine, w.pool, server=server, parent=w)
+        dialog.accepted.connect(self.saved)
+        w.open_dialog(dialog)
+        return dialog
+
+    def saved(self) -> None:
+        self.w.reload()
+        self.check()
+        self.w.say("", "Server saved.")
+
+    def remove(self) -> None:
+        w = self.w
+        server = w.selected_server()
+        if server is None:
+            return
+        if not w.confirm(
+            f"Remove server {server.name!r} with all its libraries and items from the catalog?\n"
+            "Nothing is removed from Plex."
+        ):
+            return
+        try:
+            with w.engine.begin() as conn:
+                registry.remove_server(conn, server.name)
+        except Exception as exc:
+            w.say(server.name, f"could not remove the server: {error_text(exc)}", "error")
+            return
+        w.tree_model.reachability.pop(server.id, None)
+        w.items_model.set_library(None)
+        w.reload()
+        w.say(server.name, "removed from the catalog")
+
+    def confirm(self, question: str) -> bool:
+        """A destructive question: No is the default (Enter does nothing harmful)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Retrovue Ingest", question, parent=self.w)
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.setEscapeButton(QMessageBox.StandardButton.No)
+        self.w.dialog_box = box
+        return box.exec() == QMessageBox.StandardButton.Yes
+
+    def mappings(self) -> MappingsDialog | None:
+        w = self.w
+        server = w.selected_server()
+        if server is None:
+            return None
+        dialog = MappingsDialog(w.engine, server, parent=w)
+        dialog.finished.connect(lambda _r: self._mappings_closed(dialog))
+        w.open_dialog(dialog)
+        return dialog
+
+    def _mappings_closed(self, dialog: MappingsDialog) -> None:
+        if dialog.changed:  # verdicts moved: counts, states and local paths all follow
+            self.w.catalog.forget_mappings()
+            self.w.reload()
+
+    def toggle_library_enabled(self) -> None:
+        w = self.w
+        library_id = w.selected_library_id()
+        if library_id is None:
+            return
+        with w.engine.begin() as conn:
+            lib = registry.get_library_by_id(conn, library_id)
+            registry.set_library_enabled(conn, library_id, not lib.enabled)
+        w.library.reload()
+
+    def tree_menu(self, pos: QPoint) -> None:
+        w = self.w
+        library_id = w.selected_library_id()
+        if library_id is not None:
+            with w.engine.connect() as conn:
+                w.act_toggle_library.setChecked(registry.get_library_by_id(conn, library_id).enabled)
+        w.acts.tree_menu(library_id is not None).popup(w.tree.viewport().mapToGlobal(pos))
