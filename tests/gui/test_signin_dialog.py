@@ -158,3 +158,24 @@ def test_check_servers_finds_an_account_server_at_another_of_its_addresses(
     assert (server_id, status) == (added.server.id, ONLINE)
     assert detail.endswith(f"via remote {now.base_url}")
     assert now.base_url != added.server.base_url  # remembered for the next run
+
+
+def test_sign_out_forgets_the_account_and_offers_a_new_sign_in(
+    qtbot: Any, engine: Engine, household: PlexTvSim
+) -> None:
+    with account.open_plex_tv() as client:
+        account.finish_sign_in(client, household.token)
+    dialog = SignInDialog(engine, open_url=lambda _url: True)
+    qtbot.addWidget(dialog)
+    dialog.start()  # signed in already: straight to the account's servers
+    qtbot.waitUntil(lambda: dialog.server_list.count() == 4, timeout=15_000)
+    assert not household.pins
+    dialog.sign_out_button.click()
+    assert account.load_account() is None
+    assert "Signed out" in dialog.status.text()
+    assert dialog.pages.currentIndex() == 0
+    household.approve_after_polls = 1
+    dialog.retry_button.click()
+    qtbot.waitUntil(lambda: dialog.server_list.count() == 4, timeout=15_000)
+    assert len(household.pins) == 1
+    assert account.load_account() is not None

@@ -112,7 +112,16 @@ class SignInDialog(QDialog):
         pick_layout = QVBoxLayout(pick_page)
         pick_layout.addWidget(self.account_label)
         pick_layout.addWidget(self.server_list, 1)
-        pick_layout.addWidget(self.add_button, 0, Qt.AlignmentFlag.AlignRight)
+        self.sign_out_button = QPushButton("Sign out")
+        self.sign_out_button.setToolTip(
+            "Forget the Plex account on this machine (servers already added keep their own tokens)"
+        )
+        self.sign_out_button.clicked.connect(self.sign_out)
+        pick_buttons = QHBoxLayout()
+        pick_buttons.addWidget(self.sign_out_button)
+        pick_buttons.addStretch(1)
+        pick_buttons.addWidget(self.add_button)
+        pick_layout.addLayout(pick_buttons)
 
         self.pages = QStackedWidget()
         self.pages.addWidget(wait_page)
@@ -169,6 +178,7 @@ class SignInDialog(QDialog):
             return
         if result.status == account.EXPIRED:
             self.status.setText("✘ The code expired before it was approved. Ask for a new one.")
+            self.retry_button.setText("New code")
             self.retry_button.show()
             self.open_button.setEnabled(False)
         # cancelled: the dialog is closing; nothing was stored
@@ -207,6 +217,20 @@ class SignInDialog(QDialog):
         self.status.setText(
             "Tick the servers to add." if found else "The account has no servers (plex.tv lists none)."
         )
+
+    def sign_out(self) -> None:
+        """Forget the account (`retrovue logout`), then offer a new sign-in code."""
+        account.forget_account()
+        self.found = []
+        self.server_list.clear()
+        self.add_button.setEnabled(False)
+        self.pages.setCurrentIndex(0)
+        self.code.setText("…")
+        self.link.setText("")
+        self.open_button.setEnabled(False)
+        self.status.setText("Signed out: the account token is deleted from this machine.")
+        self.retry_button.setText("Sign in again")
+        self.retry_button.show()
 
     def checked_servers(self) -> list[str]:
         """Machine identifiers of the ticked servers."""
@@ -249,6 +273,7 @@ class SignInDialog(QDialog):
     def _failed(self, message: str) -> None:
         self.status.setText(f"✘ {message}")
         if self.pages.currentIndex() == 0:
+            self.retry_button.setText("Try again")
             self.retry_button.show()
 
     def done(self, result: int) -> None:  # accept / reject / close: end any wait at once
