@@ -108,6 +108,8 @@ def _server_version(url: str | None) -> str | None:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":  # version() starts "PostgreSQL 15.2 on …"
+                return str(conn.execute(sa.text("SHOW server_version")).scalar_one()).split(" ")[0]
             return str(conn.execute(sa.text("SELECT version()")).scalar_one()).split(" ")[0]
     except Exception as exc:  # a fact we could not read is reported as such, not fatal
         return f"unknown ({type(exc).__name__})"

@@ -87,7 +87,7 @@ def render_block(data: dict[str, Any]) -> str:
             g = r["raw"][0]
             notes.append(
                 f"The GUI scrolls {g['rows_loaded']:,} rows to the end with a longest event-loop stall of "
-                f"{g['max_stall_ms']:,} ms, peak memory {_count(g.get('rss_peak_mb'))} MB."
+                f"{float(g['max_stall_ms']):,.0f} ms, peak memory {_count(g.get('rss_peak_mb'))} MB."
             )
     if notes:
         lines += ["", " ".join(notes)]

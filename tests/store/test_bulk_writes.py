@@ -188,3 +188,19 @@ def test_server_connections_are_pinged_only_after_idling(
         assert len(pings) >= 1
     finally:
         engine.dispose()
+
+
+def test_mariadb_sends_a_page_as_multi_row_statements(catalog: Engine) -> None:
+    """On the wire, not only in SQLAlchemy's counters: the server's own count of INSERT statements
+    grows by the same few for a page of 5 items as for a page of 200."""
+    if catalog.dialect.name not in ("mysql", "mariadb"):
+        pytest.skip("MariaDB's session status counts statements on the server")
+    server, library = _library(catalog)
+    grew = []
+    for first, size in ((0, 5), (1000, 200)):
+        with catalog.begin() as conn:
+            before = int(conn.execute(sa.text("SHOW SESSION STATUS LIKE 'Com_insert'")).one()[1])
+            records = [r for r in _records(first + size, "a") if int(r.rating_key) >= first]
+            dal.upsert_items(conn, server, library, records, now=NOW)
+            grew.append(int(conn.execute(sa.text("SHOW SESSION STATUS LIKE 'Com_insert'")).one()[1]) - before)
+    assert grew[0] == grew[1] <= 4, grew
