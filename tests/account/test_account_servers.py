@@ -121,11 +121,13 @@ def test_add_all_adds_every_server_that_answers_and_names_the_one_that_does_not(
     assert line.startswith("Not added: Old NAS: 'Old NAS' did not answer as itself at any of its 2 addresses")
     assert "plex.tv says it is offline" in line
     listed = json.loads(cli("server", "list", "--json").out)
-    assert {s["name"]: s["owner"] for s in listed} == {
-        "Cabin": None,
-        "Living Room": None,
-        "Grandpa's Plex": "grandpa",
+    assert {s["name"]: (s["owner"], s["connection"], len(s["connections"])) for s in listed} == {
+        "Cabin": (None, "remote", 3),  # its local address is dead from here
+        "Living Room": (None, "local", 1),
+        "Grandpa's Plex": ("grandpa", "remote", 2),
     }
+    words = cli("server", "list").out.split()  # an 80-column table wraps inside its cells
+    assert {"(shared", "grandpa)", "(remote,", "(local,"} <= set(words)
     again = cli("server", "add", "--all")
     assert again.code == 1
     assert "Not added: Old NAS" in again.err
