@@ -100,7 +100,11 @@ def _metadata_columns() -> list[Any]:
         _I.summary,
         _I.content_rating,
         _I.originally_available_at,
-        sa.func.coalesce(_I.studio, _show_value(t.shows.c.studio)).label("studio"),
+        # Only an episode without a studio of its own looks its show up (CASE stops there).
+        sa.case(
+            (sa.and_(_I.studio.is_(None), _I.kind == "episode"), _show_value(t.shows.c.studio)),
+            else_=_I.studio,
+        ).label("studio"),
         _I.rating,
         _I.audience_rating,
         _I.thumb,
