@@ -253,12 +253,17 @@ def test_cancel_between_pages(home: Home) -> None:
     home.sim.remove(gone)
     stop = threading.Event()
 
+    done: list[LibraryDone] = []
+
     def cancel_on_first_page(event: object) -> None:
         if isinstance(event, PageProgress):
             stop.set()
+        if isinstance(event, LibraryDone):
+            done.append(event)
 
     (tv,) = sync(home.engine, library="TV Shows", page_size=3, cancel=stop, on_event=cancel_on_first_page)
     assert tv.status == "cancelled"
+    assert [d.summary for d in done] == [tv]  # a cancelled run is reported done, once
     assert states(home.engine, library_ids(home.engine, "home")["1"])[gone] == "REMOTE_ONLY"
     with home.engine.connect() as conn:
         assert runs.list_runs(conn, limit=1)[0].status == "cancelled"

@@ -138,6 +138,7 @@ class Zygote:
 class Figures:
     """What a series of trials tried and found."""
 
+    seed: int = 0
     trials: int = 0
     killed: int = 0  # the child was really killed (not finished before its kill point)
     finished_first: int = 0
@@ -316,7 +317,9 @@ def kill_trial(
         figures.falsely_missing += 1
         problems.append(f"after recovery: {exc}")
     figures.violations += [
-        f"trial {figures.trials} (kill at {kill_at}+{extra_ms:.1f}ms): {p}" for p in problems
+        f"seed {figures.seed}, trial {figures.trials} (kill at {kill_at}+{extra_ms:.1f}ms, "
+        f"lie {lie}, probe {probe}, skew {skew // 86_400} days): {p}"
+        for p in problems
     ]
 
 
@@ -351,7 +354,7 @@ def run_trials(
     lied to by their listings or meet a second sync, and some recoveries run on a skewed clock."""
     rng = random.Random(seed)
     frng = random.Random(seed + 1) if faults else None
-    figures = Figures()
+    figures = Figures(seed=seed)
     # How many requests a full first sync takes: kill points are drawn up to a little past it.
     reset_catalog(engine, sim)
     before = sim.request_count

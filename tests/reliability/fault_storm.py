@@ -41,7 +41,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +52,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from retrovue import servers
-from retrovue.ingest import Event, PageProgress, SyncSummary, sync
+from retrovue.ingest import Event, LibraryDone, PageProgress, SyncSummary, sync
 from retrovue.sim import Simulator
 from retrovue.store import locks, runs
 from retrovue.store import schema as t
@@ -236,11 +236,26 @@ class Storm:
             return f"{spec}={self.rng.randint(1, 14)}"
         return spec
 
-    def _sync(self, **kwargs: Any) -> list[SyncSummary]:
+    def _sync(self, *, on_event: Callable[[Event], None] | None = None, **kwargs: Any) -> list[SyncSummary]:
+        """A sync, checked to report exactly one `LibraryDone` per library it returns, whatever
+        happened to the run (failed, refused, partial)."""
         # A plain-HTTP transport of its own: the default one loads the system's CA bundle for every
         # client (a sixth of a second), which would dominate runs this small.
         transport = httpx.HTTPTransport(verify=False, limits=httpx.Limits(max_connections=4))
-        return sync(self.engine, page_size=PAGE, client_options=FAST, transport=transport, **kwargs)
+        done: list[SyncSummary] = []
+
+        def record(event: Event) -> None:
+            if isinstance(event, LibraryDone):
+                done.append(event.summary)
+            if on_event is not None:
+                on_event(event)
+
+        summaries = sync(
+            self.engine, page_size=PAGE, client_options=FAST, transport=transport, on_event=record, **kwargs
+        )
+        if done != summaries:
+            self.fail(f"LibraryDone events {done} do not match the summaries {summaries}")
+        return summaries
 
     def _run_with(self, fault: str | None, deep: bool) -> list[SyncSummary]:
         if fault is None:
