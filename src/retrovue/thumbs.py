@@ -145,10 +145,10 @@ class PosterSource:
                 self._servers[server_id] = found
             return found
 
-    def poster(self, server_id: int, rating_key: str, width: int, height: int) -> bytes:
-        """The item's poster scaled to `width` × `height`: cached, or fetched and cached."""
+    def poster(self, server_id: int, thumb: str, width: int, height: int) -> bytes:
+        """The image at the Plex path `thumb` (`poster_path(rating_key)`, or a thumb Plex listed)
+        scaled to `width` × `height`: cached, or fetched and cached."""
         server = self._server(server_id)
-        thumb = poster_path(rating_key)
         key = ThumbCache.key(server.identity, thumb, width, height)
         data = self.cache.get(key)
         if data is None:

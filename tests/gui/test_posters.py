@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from retrovue import servers
 from retrovue.errors import PlexUnauthorizedError
 from retrovue.gui.main_window import MainWindow
-from retrovue.gui.posters import POSTER_SIZE
+from retrovue.gui.posters import POSTER_SIZE, poster_key
 from retrovue.plex.client import PlexClient
 from retrovue.sim import Simulator
 from retrovue.sim.posters import PNG_SIGNATURE
@@ -100,3 +100,25 @@ def test_an_unreachable_server_leaves_the_placeholder(
     qtbot.waitUntil(lambda: not window.posters.tasks, timeout=20_000)
     assert window.detail.poster.text() == "no poster"
     assert window.detail.heading.text().endswith("Episode 000000 (1980)")
+
+
+def test_a_movie_shows_its_summary_and_the_poster_plex_listed(
+    qtbot: Any, make_window: Callable[..., MainWindow], engine: Engine, plex_sim: Simulator
+) -> None:
+    servers.add_server(engine, "sim", plex_sim.url, plex_sim.token)
+    window = make_window(page_size=20)
+    with qtbot.waitSignal(window.bus.job_finished, timeout=30_000):
+        window.sync_all()
+    settle(qtbot, window)
+    movies = next(i for i in window.tree_model.library_ids() if window.library.library_kind(i) == "movie")
+    window.select_library(movies)
+    settle(qtbot, window)
+    movie = next(r for r in window.items_model.rows if r.summary and r.thumb)
+    assert movie.thumb is not None
+    assert movie.thumb.startswith(f"/library/metadata/{movie.rating_key}/thumb/")
+    window.items.select_item(movie.id)
+    settle(qtbot, window)
+    assert window.detail.summary.text() == movie.summary  # under the title, as Plex Web shows it
+    assert window.detail.summary.isVisibleTo(window)
+    qtbot.waitUntil(lambda: not window.detail.poster.pixmap().isNull())
+    assert poster_key(movie) == movie.thumb  # the stamped path: a new image is a new cache entry

@@ -68,6 +68,11 @@ class DetailPane(QWidget):
         self.heading = QLabel("No item selected")
         self.heading.setStyleSheet("font-weight: bold; font-size: 13pt")
         self.heading.setWordWrap(True)
+        self.summary = QLabel()  # Plex's summary, under the title as Plex Web shows it
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setVisible(False)
         buttons = QHBoxLayout()
         for action in actions:
             button = QToolButton()
@@ -137,6 +142,7 @@ class DetailPane(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
+        layout.addWidget(self.summary)
         layout.addLayout(buttons)
         layout.addWidget(self.message_row)
         layout.addWidget(self.tabs, 1)
@@ -173,6 +179,7 @@ class DetailPane(QWidget):
         self.detail = detail
         if detail is None:
             self.heading.setText("No item selected")
+            self.summary.setVisible(False)
             for label in (
                 self.state,
                 self.streams_line,
@@ -205,7 +212,9 @@ class DetailPane(QWidget):
             self.error.setText(f"{item.last_error} ({item.error_count}×, {fmt.when(item.last_error_at)})")
         else:
             self.error.setText("none while reading it from Plex")
-        about = fmt.metadata_fields(item)
+        self.summary.setText(item.summary or "")
+        self.summary.setVisible(bool(item.summary))
+        about = [(label, text) for label, text in fmt.metadata_fields(item) if label != "Summary"]
         self.about.setText("\n".join(f"{label}: {text}" for label, text in about) or "nothing from Plex")
 
         self.parts.setRowCount(len(detail.parts))

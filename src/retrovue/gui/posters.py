@@ -15,7 +15,7 @@ from PySide6.QtGui import QPixmap
 
 from retrovue.catalog import Item
 from retrovue.gui.tasks import Task, run_task
-from retrovue.thumbs import PosterSource
+from retrovue.thumbs import PosterSource, poster_path
 
 __all__ = ["POSTER_SIZE", "PosterLoader", "poster_key"]
 
@@ -23,8 +23,12 @@ POSTER_SIZE = (160, 240)
 
 
 def poster_key(item: Item) -> str:
-    """Whose poster an item shows: its show's for an episode, its own for a movie."""
-    return item.show_rating_key if item.kind == "episode" and item.show_rating_key else item.rating_key
+    """The Plex path of the poster an item shows: its show's for an episode, its own for a movie —
+    the thumb Plex listed when the catalog has it (its stamp changes with the image, so a new
+    poster is a new cache entry), else the item's thumb endpoint."""
+    if item.kind == "episode" and item.show_rating_key:
+        return poster_path(item.show_rating_key)
+    return item.thumb or poster_path(item.rating_key)
 
 
 class PosterLoader(QObject):
