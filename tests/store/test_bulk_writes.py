@@ -204,3 +204,36 @@ def test_mariadb_sends_a_page_as_multi_row_statements(catalog: Engine) -> None:
             dal.upsert_items(conn, server, library, records, now=NOW)
             grew.append(int(conn.execute(sa.text("SHOW SESSION STATUS LIKE 'Com_insert'")).one()[1]) - before)
     assert grew[0] == grew[1] <= 4, grew
+
+
+def test_a_role_without_temp_privilege_still_writes_pages(db_backend: str, fresh_db_url: str) -> None:
+    """A shared PostgreSQL catalog whose users may not create temporary tables: pages take the
+    executemany path instead of failing."""
+    if db_backend != "postgresql":
+        pytest.skip("the TEMP privilege is PostgreSQL's")
+    url = sa.engine.make_url(fresh_db_url)
+    role = f"rv_notemp_{url.database}"[:60]
+    admin = sa.create_engine(fresh_db_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE ROLE "{role}" LOGIN'))
+        conn.execute(sa.text(f'REVOKE TEMPORARY ON DATABASE "{url.database}" FROM PUBLIC'))
+        conn.execute(sa.text(f'GRANT CONNECT ON DATABASE "{url.database}" TO "{role}"'))
+        conn.execute(sa.text(f'GRANT CREATE, USAGE ON SCHEMA public TO "{role}"'))
+    engine = db.open_catalog(url.set(username=role).render_as_string(hide_password=False))
+    try:
+        with engine.connect() as conn:
+            assert (
+                conn.execute(sa.text("SELECT has_database_privilege(current_database(), 'TEMP')")).scalar()
+                is False
+            )
+        server, library = _library(engine)
+        with engine.begin() as conn:
+            ids = dal.upsert_items(conn, server, library, _records(3 * BULK_MIN_ROWS, "a"), now=NOW)
+        assert len(ids) == 3 * BULK_MIN_ROWS
+        assert _item_rows(engine)["7"].sort_title == "episode 7 a"
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP OWNED BY "{role}" CASCADE'))
+            conn.execute(sa.text(f'DROP ROLE "{role}"'))
+        admin.dispose()

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Column, Connection, MetaData, Table, select
+from sqlalchemy import Column, Connection, MetaData, Table, func, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.schema import CreateTable
 
@@ -54,7 +54,7 @@ def upsert(
         assignments = {c: my_stmt.inserted[c] for c in (update or conflict[:1])}
         conn.execute(my_stmt.on_duplicate_key_update(assignments), list(rows))
         return
-    if dialect == "postgresql" and len(rows) >= BULK_MIN_ROWS:
+    if dialect == "postgresql" and len(rows) >= BULK_MIN_ROWS and _may_stage(conn):
         columns = _copy_columns(table, rows)
         if columns is not None:
             _pg_merge(conn, table, columns, _last_per_key(rows, conflict), conflict=conflict, update=update)
@@ -81,7 +81,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     if not rows:
         return
     rows = [fit_row(table, row) for row in rows]
-    if conn.dialect.name == "postgresql" and len(rows) >= BULK_MIN_ROWS:
+    if conn.dialect.name == "postgresql" and len(rows) >= BULK_MIN_ROWS and _may_stage(conn):
         columns = _copy_columns(table, rows)
         if columns is not None:
             _pg_merge(conn, table, columns, rows, conflict=None, update=())
@@ -90,6 +90,18 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
 
 
 # --- PostgreSQL: COPY into a temporary table, then one merge ---------------------------------------
+
+
+def _may_stage(conn: Connection) -> bool:
+    """Whether this session may create temporary tables (the TEMP privilege, PUBLIC's by default
+    but revocable on a shared catalog): asked once per connection, else the executemany path."""
+    info = conn.connection.info
+    allowed = info.get("retrovue_may_stage")
+    if allowed is None:
+        allowed = info["retrovue_may_stage"] = bool(
+            conn.execute(select(func.has_database_privilege(func.current_database(), "TEMP"))).scalar()
+        )
+    return bool(allowed)
 
 
 def _copy_columns(table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, Any]] | None:
