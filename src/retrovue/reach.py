@@ -8,7 +8,10 @@ another Plex server (a DHCP lease handed its address to another machine), the ot
 tried in order (local HTTPS, local HTTP, remote HTTPS, remote HTTP, relay last). Every one of them
 must first say, at `/identity`, that it is the server's machine identifier: an address that answers
 as another server is refused and never used. The first that passes becomes `base_url` (remembered,
-so the next run starts there), and the run summary names it.
+so the next run starts there), and the run summary names it. An address better than the remembered
+one (local, when the run had fallen back to remote or the relay) is tried first again once it has
+not been tried for an hour (`RETRY_BETTER_S`), so a server whose LAN address answers again is
+reached there again.
 
 A 401 at an address that is the server means its token is no longer good (plex.tv rotated a shared
 server's access token, or the owner stopped sharing). With an account signed in on this machine,
@@ -188,7 +191,7 @@ def reach(
     with engine.connect() as conn:
         stored = registry.list_connections(conn, server.id)
     from_account = bool(stored) or server.owner is not None
-    cands = candidates_for(server, stored)
+    cands = _better_first(candidates_for(server, stored), stored, int(clock()))
     renewed = refreshed = False
     refused: list[tuple[Candidate, str]] = []
     while True:
@@ -239,11 +242,33 @@ def reach(
         raise _unreachable(server, attempt, refused)
 
 
+RETRY_BETTER_S = 3600
+"""How often a better address than the remembered one (local when a run fell back to remote or the
+relay) is tried again first: a laptop back home goes back to its LAN address within the hour, and
+the runs between cost no extra request."""
+
+
+def _better_first(
+    cands: list[Candidate], stored: Iterable[registry.ConnectionRow], now: int
+) -> list[Candidate]:
+    """Better-ranked addresses not tried in the last `RETRY_BETTER_S` seconds go before the
+    remembered one; the order is otherwise `candidates_for`'s."""
+    remembered, rest = cands[0], cands[1:]
+    failed = {c.uri: c.last_failed_at for c in stored}
+    better = [
+        c
+        for c in rest
+        if c.rank < remembered.rank
+        and (failed.get(c.uri) is None or now - (failed[c.uri] or 0) >= RETRY_BETTER_S)
+    ]
+    return [*better, remembered, *(c for c in rest if c not in better)]
+
+
 def _first_answer(
     attempt: _Attempt, cands: list[Candidate]
 ) -> tuple[Candidate, PlexClient, tuple[Section, ...]] | None:
-    for index, cand in enumerate(cands):
-        got = attempt.try_address(cand, remembered=index == 0 and cand.uri == attempt.server.base_url)
+    for cand in cands:
+        got = attempt.try_address(cand, remembered=cand.uri == attempt.server.base_url)
         if got is not None:
             return cand, got[0], got[1]
     return None

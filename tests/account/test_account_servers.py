@@ -370,3 +370,27 @@ def test_tokens_rotated_on_several_servers_cost_one_plex_tv_request_per_run(
     assert {(s["server_name"], s["status"]) for s in synced} == {("Grandpa's Plex", "ok"), ("Cabin", "ok")}
     assert [path for _m, path, _q in tv.requests] == ["/api/v2/resources"]
     assert _server(tmp_path, "Cabin")[0].token == tv.device("Cabin").access_token
+
+
+def test_a_better_address_that_answers_again_is_taken_back_within_the_hour(
+    cli: Cli, household: Household, barn: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrovue import reach
+
+    tv = household.tv
+    tv.add_server("Barn", barn, connections=[("local", "live"), ("remote", "live")])
+    assert cli("login", "--token", tv.token).code == 0
+    assert cli("server", "add", "--from-account", "Barn").code == 0
+    _row, conns = _server(tmp_path, "Barn")
+    local, remote = (c.uri for c in conns)
+    tv.cut("Barn", "local")
+    assert {s["address"] for s in _sync_json(cli, "--server", "Barn")} == {remote}
+    tv.restore("Barn", "local")  # back home: the LAN address answers again
+    barn.reset_requests()
+    assert {s["address"] for s in _sync_json(cli, "--server", "Barn")} == {remote}
+    assert [path for _m, path, _q in barn.requests] == ["/library/sections"]  # not retried yet
+    monkeypatch.setattr(reach, "RETRY_BETTER_S", 0)  # an hour later
+    result = cli("sync", "--server", "Barn")
+    assert result.code == 0, result.err
+    assert f"Barn: via local {local}" in result.out
+    assert _server(tmp_path, "Barn")[0].base_url == local

@@ -312,6 +312,17 @@ class PlexTvSim:
                     conn.front.stop()
                     conn.front = None
 
+    def restore(self, name: str, kind: str) -> None:
+        """The server's cut connections of `kind` answer again, at the same addresses."""
+        with self.lock:
+            dev = self.device(name)
+            for conn in dev.connections:
+                if conn.kind == kind and conn.front is None and dev.sim is not None:
+                    front = ServerThread(dev.sim.app, self._host, conn.port)
+                    front.start()
+                    self._fronts.append(front)
+                    conn.front = front
+
     def readdress(self, name: str) -> None:
         """Every address of the server changes (a new ISP, a new DHCP lease): the old ones stop
         answering, and plex.tv lists new live ones of the same kinds."""
@@ -546,6 +557,7 @@ def _build_app(tv: PlexTvSim) -> Starlette:
             "unshare": tv.unshare,
             "cut": tv.cut,
             "readdress": tv.readdress,
+            "restore": tv.restore,
             "revoke_account_token": tv.revoke_account_token,
             "reset_requests": tv.reset_requests,
             "requests": lambda: [list(r) for r in tv.requests],
