@@ -339,3 +339,30 @@ def test_item_columns_are_read_in_the_order_of_item_fields() -> None:
     assert meta[:8] == after[:8]
     assert meta[8:] == ["imdb_id", "tmdb_id", "tvdb_id"]
     assert after[8:] == ["external_ids", "genres", "collections", "labels"]
+
+
+def test_a_search_box_narrows_by_what_a_scheduler_knows() -> None:
+    from retrovue.catalog.query import search_query
+
+    base = ItemQuery(library_id=3)
+    q = search_query('genre:"Science Fiction" rated:TV-G decade:1990s war games', base)
+    assert (q.library_id, q.genre, q.content_rating, q.decade, q.text) == (
+        3,
+        "Science Fiction",
+        "TV-G",
+        1990,
+        "war games",
+    )
+    q = search_query("aired:1994..1996 collection:Halloween network:NBC", base)
+    assert (q.aired_from, q.aired_to, q.collection, q.studio, q.text) == (
+        "1994",
+        "1996",
+        "Halloween",
+        "NBC",
+        None,
+    )
+    # Half-typed or wrong values are words, never an error while typing.
+    q = search_query("decade:19 aired:soon genre: déjà", base)
+    assert (q.decade, q.aired_from, q.genre) == (None, None, None)
+    assert q.text == "decade:19 aired:soon genre: déjà"
+    assert search_query("", base) == base

@@ -105,3 +105,18 @@ def test_rows_share_the_strings_many_rows_repeat(qtbot: Any, engine: Engine) -> 
     assert len(same_show) == 4
     assert all(r.show_title is same_show[0].show_title for r in same_show)
     assert all(r.state is model.rows[0].state for r in model.rows if r.state == model.rows[0].state)
+
+
+def test_search_narrows_by_what_a_scheduler_knows(qtbot: Any, engine: Engine) -> None:
+    """The items view filters on metadata through its search box: `decade:1990s` (an item without an
+    air date counts by its year), mixed with title words."""
+    server_id, library_id = fake_library(engine)
+    fill_items(engine, server_id, library_id, 300)
+    model = ItemsModel(engine)
+    model.set_library(library_id)
+    model.set_search("decade:1990s")
+    assert model.total == sum(1 for i in range(300) if 1990 <= 1980 + i % 30 <= 1999)
+    model.set_search("decade:1990s episode 00011")  # and a title: 110..119, of which 1990..1999 by year
+    assert model.total == sum(1 for i in range(110, 120) if 1990 <= 1980 + i % 30 <= 1999)
+    model.set_search("genre:Comedy")  # no item has a genre here
+    assert model.total == 0

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +35,7 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "item_filters",
+    "search_query",
 ]
 
 STATES = tuple(s.value for s in ItemState)
@@ -130,6 +133,58 @@ def item_filters(
     if query.ids is not None:
         where.append(i.id.in_(list(query.ids)))
     return where + metadata_filters(query)
+
+
+_SEARCH_KEYS = {
+    "genre": "genre",
+    "collection": "collection",
+    "label": "label",
+    "studio": "studio",
+    "network": "studio",
+    "rated": "content_rating",
+    "rating": "content_rating",
+    "decade": "decade",
+    "aired": "aired",
+    "year": "aired",
+}
+_TOKEN = re.compile(r'(\w+):(?:"([^"]*)"|(\S+))|"([^"]*)"|(\S+)')
+
+
+def search_query(text: str, base: ItemQuery | None = None) -> ItemQuery:
+    """A search box's text as a query: words are searched in titles, and `genre:`, `collection:`,
+    `label:`, `studio:` (`network:`), `rated:`, `decade:` (`1990s`) and `aired:` (`1994`,
+    `1990..1999`) narrow it ("quoted words" stay together: `genre:"Science Fiction"`). A value that
+    is not one (`decade:soon`) is searched as words, so typing never fails."""
+    words: list[str] = []
+    found: dict[str, Any] = {}
+    for key, quoted, bare, phrase, word in _TOKEN.findall(text):
+        field_name = _SEARCH_KEYS.get(key.lower()) if key else None
+        value = (quoted or bare).strip()
+        if field_name is None or not value:
+            words.append(phrase or word or f"{key}:{quoted or bare}")
+            continue
+        if field_name == "decade":
+            digits = value.lower().removesuffix("s")
+            if digits.isdigit() and len(digits) == 4 and digits.endswith("0"):
+                found["decade"] = int(digits)
+                continue
+        elif field_name == "aired":
+            low, _, high = value.partition("..")
+            try:
+                _day(low, end=False)
+                _day(high or low, end=True)
+            except ConfigError:
+                words.append(f"{key}:{value}")
+                continue
+            found["aired_from"], found["aired_to"] = low, high or low
+            continue
+        else:
+            found[field_name] = value
+            continue
+        words.append(f"{key}:{value}")
+    text_words = " ".join(w for w in words if w).strip() or None
+    start = base if base is not None else ItemQuery()
+    return dataclasses.replace(start, text=text_words, **found)
 
 
 def _tagged(kind: str, name: str) -> sa.ColumnElement[bool]:

@@ -21,6 +21,7 @@ from PySide6.QtGui import QBrush, QColor
 from sqlalchemy import Engine
 
 from retrovue.catalog import Catalog, Item, ItemQuery, Page
+from retrovue.catalog.query import search_query
 from retrovue.gui import fmt
 from retrovue.gui.reader import Reader
 from retrovue.paths import Resolver
@@ -42,13 +43,12 @@ class ItemFilter:
     descending: bool = False
 
     def query(self) -> ItemQuery:
-        return ItemQuery(
-            library_id=self.library_id,
-            show_id=self.show_id,
-            season_id=self.season_id,
-            state=self.state,
-            text=self.search.strip() or None,
+        """The read API's query; the search may narrow by what a scheduler knows (`genre:Comedy`,
+        `rated:TV-G`, `decade:1990s`, `collection:"Saturday Morning"`: `search_query`)."""
+        base = ItemQuery(
+            library_id=self.library_id, show_id=self.show_id, season_id=self.season_id, state=self.state
         )
+        return search_query(self.search, base)
 
 
 # The read API's order behind each sortable column.
