@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from PySide6.QtWidgets import QLineEdit
 from sqlalchemy import Engine
 
-from retrovue import machine, servers
+from retrovue import machine, mapping, servers
 from retrovue.gui.dialogs.mappings import MappingsDialog
 from retrovue.gui.dialogs.server import ServerDialog
 from retrovue.gui.main_window import MainWindow
@@ -98,17 +100,21 @@ def test_mappings_dialog_adds_previews_and_removes(qtbot: Any, engine: Engine) -
         server = registry.get_server_by_id(conn, server_id)
     dialog = MappingsDialog(engine, server)
     qtbot.addWidget(dialog)
+    idle = lambda: qtbot.waitUntil(lambda: not dialog.busy)  # noqa: E731 (reads and writes run off the GUI thread)
+    idle()
     dialog.test_path.setText("/data/tv/Show/ep.mkv")
     assert "unresolved" in dialog.preview.text()
 
     dialog.plex_prefix.setText("/data/tv/")
     dialog.local_prefix.setText("relative/path")
     dialog.add_button.click()
+    idle()
     assert dialog.message.text().startswith("✘")
     assert "not an absolute path" in dialog.message.text()
 
     dialog.local_prefix.setText("/mnt/nas/tv")
     dialog.add_button.click()
+    idle()
     assert dialog.table.rowCount() == 1
     assert dialog.table.item(0, 0).text() == "/data/tv"  # normalised by validate_mapping
     assert "/mnt/nas/tv/Show/ep.mkv" in dialog.preview.text()
@@ -117,10 +123,13 @@ def test_mappings_dialog_adds_previews_and_removes(qtbot: Any, engine: Engine) -
     dialog.plex_prefix.setText("/data/tv")
     dialog.local_prefix.setText("/elsewhere")
     dialog.add_button.click()
+    idle()
     assert "already mapped" in dialog.message.text()
 
     dialog.table.selectRow(0)
     dialog.remove_button.click()
+    idle()
+    idle()
     assert dialog.table.rowCount() == 0
     assert dialog.changed
     with engine.connect() as conn:
@@ -139,10 +148,10 @@ def test_window_mappings_dialog_refreshes_local_paths(
     window = make_window()
     dialog = window.edit_mappings()
     assert dialog is not None
-    assert dialog.table.rowCount() == 1
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 1)
     dialog.table.selectRow(0)
     dialog.remove_button.click()
-    dialog.reject()
+    dialog.reject()  # waits for the removal under way
     assert window.items_model.resolver(server_id).mappings == ()
 
 
@@ -165,3 +174,31 @@ def test_adding_a_server_already_in_the_catalog_offers_to_edit_it(
     assert edit.name.text() == "home"
     assert edit.url.text().startswith("http://localhost:")  # what was typed comes along
     edit.reject()
+
+
+def test_mapping_changes_never_run_on_the_gui_thread(
+    qtbot: Any, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Adding a mapping re-decides the server's items, checking files on a share that may not answer."""
+    server_id, _library_id = fake_library(engine)
+    with engine.connect() as conn:
+        server = registry.get_server_by_id(conn, server_id)
+    threads: list[threading.Thread] = []
+    real = mapping.add_mapping
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mapping, "add_mapping", recording)
+    dialog = MappingsDialog(engine, server)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: not dialog.busy)
+    dialog.plex_prefix.setText("/data/tv")
+    dialog.local_prefix.setText("/mnt/nas/tv")
+    dialog.add_button.click()
+    assert dialog.busy  # returns at once; the buttons wait
+    assert not dialog.add_button.isEnabled()
+    qtbot.waitUntil(lambda: not dialog.busy and dialog.table.rowCount() == 1)
+    assert threads
+    assert threads[0] is not threading.main_thread()

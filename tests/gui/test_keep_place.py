@@ -132,10 +132,11 @@ def test_counts_follow_a_mapping_change(
         local.parent.mkdir(parents=True, exist_ok=True)
         local.write_bytes(b"")
     chosen = window.current_item()
+    qtbot.waitUntil(lambda: not dialog.busy)
     dialog.plex_prefix.setText("/data/tv")
     dialog.local_prefix.setText(str(root))
     dialog.add_button.click()
-    dialog.reject()
+    dialog.reject()  # waits for the change under way
     settle(qtbot, window)
     cells = window.tree_model.library_cells(library_id)
     assert cells[COL_STATES].text() == "8 active, 2 missing"  # the tree follows, not only the table

@@ -16,7 +16,6 @@ from retrovue.gui.checks import ServerCheck
 from retrovue.gui.dialogs.account import SignInDialog
 from retrovue.gui.dialogs.mappings import MappingsDialog
 from retrovue.gui.dialogs.server import ServerDialog
-from retrovue.gui.tasks import error_text
 from retrovue.store import registry
 
 if TYPE_CHECKING:
@@ -106,16 +105,25 @@ class ServerActions:
             "Nothing is removed from Plex."
         ):
             return
-        try:
-            with w.engine.begin() as conn:
-                registry.remove_server(conn, server.name)
-        except Exception as exc:
-            w.say(server.name, f"could not remove the server: {error_text(exc)}", "error")
-            return
-        w.tree_model.reachability.pop(server.id, None)
-        w.items_model.set_library(None)
-        w.reload()
-        w.say(server.name, "removed from the catalog")
+        engine, name = w.engine, server.name
+
+        def remove() -> None:  # a server's items can be many: never on the GUI thread
+            with engine.begin() as conn:
+                registry.remove_server(conn, name)
+
+        def removed(_result: object) -> None:
+            w.tree_model.reachability.pop(server.id, None)
+            w.items_model.set_library(None)
+            w.reload()
+            w.say(server.name, "removed from the catalog")
+
+        w.say(server.name, "removing from the catalog…")
+        # On the reader's thread: the reads that follow (the reload) see the removal.
+        w.reader.read(
+            remove,
+            removed,
+            lambda message: w.say(server.name, f"could not remove the server: {message}", "error"),
+        )
 
     def confirm(self, question: str) -> bool:
         """A destructive question: No is the default (Enter does nothing harmful)."""

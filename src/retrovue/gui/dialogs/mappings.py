@@ -4,10 +4,16 @@ Writes go through `retrovue.mapping` (add_mapping / remove_mapping), which valid
 the mapping and re-decides ACTIVE vs REMOTE_ONLY for the server's items; the preview is
 `paths.Resolver.explain` over the mappings as they stand, so it shows exactly what the catalog's
 local-path column will show; the coverage lines are `mapping.coverage` (resolution only, no disk).
+Listing, adding and removing run on the dialog's own thread, never the GUI's: a re-decision checks
+files, and a share that does not answer must not freeze the window.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -27,6 +33,7 @@ from sqlalchemy import Engine
 
 from retrovue import mapping, paths
 from retrovue.errors import RetrovueError
+from retrovue.gui.tasks import Task, run_task
 from retrovue.store.registry import ServerRow
 
 __all__ = ["MappingsDialog"]
@@ -39,6 +46,11 @@ class MappingsDialog(QDialog):
         self.server = server
         self.mappings: list[mapping.MappingInfo] = []
         self.changed = False
+        self.busy = False
+        self.closing = False
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self._task: Task | None = None
         self.setWindowTitle(f"Path mappings — {server.name}")
 
         self.table = QTableWidget(0, 2)
@@ -96,14 +108,48 @@ class MappingsDialog(QDialog):
         self.resize(640, 520)
         self.reload()
 
+    # Every read and write runs on the dialog's own thread: adding or removing a mapping re-decides
+    # the server's items (checking files, which can wait on a share that does not answer) and the
+    # coverage lines read every item of the server. `busy` is true until the answer is in.
+    def _run(self, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        self.busy = True
+        for button in (self.add_button, self.remove_button):
+            button.setEnabled(False)
+
+        def finished(result: Any) -> None:
+            if not self.closing:  # the dialog may be gone by the time the answer is delivered
+                self._idle()
+                done(result)
+
+        def failed(message: str) -> None:
+            if not self.closing:
+                self._idle()
+                self.message.setText(f"✘ {message}")
+
+        self._task = run_task(self.pool, fn, finished, failed)
+
+    def _idle(self) -> None:
+        self.busy = False
+        for button in (self.add_button, self.remove_button):
+            button.setEnabled(True)
+
     def reload(self) -> None:
-        self.mappings = mapping.list_mappings(self.engine, self.server.name)  # this machine's
+        engine, server = self.engine, self.server
+
+        def read() -> tuple[list[mapping.MappingInfo], str]:
+            return mapping.list_mappings(engine, server.name), _coverage_text(engine, server)
+
+        self._run(read, self._reloaded)
+
+    def _reloaded(self, answer: tuple[list[mapping.MappingInfo], str]) -> None:
+        self.mappings, coverage = answer  # this machine's
         self.table.setRowCount(len(self.mappings))
         for r, m in enumerate(self.mappings):
             self.table.setItem(r, 0, QTableWidgetItem(m.plex_prefix))
             self.table.setItem(r, 1, QTableWidgetItem(m.local_prefix))
         self.update_preview()
-        self._update_coverage()
+        self.coverage.setVisible(bool(coverage))
+        self.coverage.setText(coverage)
 
     def resolver(self) -> paths.Resolver:
         return paths.Resolver(paths.PathMapping(m.plex_prefix, m.local_prefix, m.id) for m in self.mappings)
@@ -116,13 +162,13 @@ class MappingsDialog(QDialog):
         self.preview.setText(self.resolver().explain(text).describe())
 
     def add(self) -> None:
-        try:
-            change = mapping.add_mapping(
-                self.engine, self.server.name, self.plex_prefix.text(), self.local_prefix.text()
-            )
-        except RetrovueError as exc:
-            self.message.setText(f"✘ {exc}")
-            return
+        engine, name = self.engine, self.server.name
+        plex, local = self.plex_prefix.text(), self.local_prefix.text()
+        self.message.setText("Adding… (deciding which items play from here)")
+        self.changed = True  # the window re-reads after the dialog closes, whatever the answer
+        self._run(lambda: mapping.add_mapping(engine, name, plex, local), self._added)
+
+    def _added(self, change: mapping.MappingChange) -> None:
         added = change.mapping
         note = f" — {change.reevaluation.describe()}" if change.reevaluation else ""
         self.message.setText(f"✔ added {added.plex_prefix} → {added.local_prefix}{note}")
@@ -136,20 +182,27 @@ class MappingsDialog(QDialog):
         if not rows:
             self.message.setText("Select a mapping to remove.")
             return
-        try:
-            for r in rows:
-                mapping.remove_mapping(self.engine, self.server.name, self.mappings[r].plex_prefix)
-        except RetrovueError as exc:
-            self.message.setText(f"✘ {exc}")
-        else:
-            self.message.setText(f"removed {len(rows)} mapping(s)")
+        engine, name = self.engine, self.server.name
+        prefixes = [self.mappings[r].plex_prefix for r in rows]
+
+        def remove() -> int:
+            for prefix in prefixes:
+                mapping.remove_mapping(engine, name, prefix)
+            return len(prefixes)
+
         self.changed = True
+        self._run(remove, self._removed)
+
+    def _removed(self, count: int) -> None:
+        self.message.setText(f"removed {count} mapping(s)")
         self.reload()
 
-    def _update_coverage(self) -> None:
-        text = _coverage_text(self.engine, self.server)
-        self.coverage.setVisible(bool(text))
-        self.coverage.setText(text)
+    def done(self, result: int) -> None:
+        """Closing waits for a change under way (its re-decision is bounded by the file-check
+        timeouts), so the window's reload after it sees the result."""
+        self.pool.waitForDone(30_000)
+        self.closing = True
+        super().done(result)
 
 
 def _coverage_text(engine: Engine, server: ServerRow) -> str:
