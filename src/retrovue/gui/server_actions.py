@@ -31,10 +31,17 @@ class ServerActions:
     def check(self) -> None:
         """Test every server's connection on the pool; results arrive as `server_checked`."""
         w = self.w
-        with w.engine.connect() as conn:
-            rows = registry.list_servers(conn)
-        for server in rows:
-            w.pool.start(ServerCheck(w.bus, server, w.engine))
+        engine = w.engine
+
+        def servers() -> list[registry.ServerRow]:
+            with engine.connect() as conn:
+                return registry.list_servers(conn)
+
+        def start(rows: list[registry.ServerRow]) -> None:
+            for server in rows:
+                w.pool.start(ServerCheck(w.bus, server, engine))
+
+        w.reader.read(servers, start)  # even the list is read off the GUI thread
 
     def offer_first_server(self) -> None:
         """No server yet: say so where the items would be, with the buttons that add one."""
@@ -154,15 +161,18 @@ class ServerActions:
         library_id = w.selected_library_id()
         if library_id is None:
             return
-        with w.engine.begin() as conn:
-            lib = registry.get_library_by_id(conn, library_id)
-            registry.set_library_enabled(conn, library_id, not lib.enabled)
-        w.library.reload()
+        engine = w.engine
+        enabled = not w.tree_model.library_enabled.get(library_id, True)
+
+        def write() -> None:
+            with engine.begin() as conn:
+                registry.set_library_enabled(conn, library_id, enabled)
+
+        w.reader.read(write, lambda _r: w.library.reload())  # ordered before the reload's read
 
     def tree_menu(self, pos: QPoint) -> None:
         w = self.w
         library_id = w.selected_library_id()
         if library_id is not None:
-            with w.engine.connect() as conn:
-                w.act_toggle_library.setChecked(registry.get_library_by_id(conn, library_id).enabled)
+            w.act_toggle_library.setChecked(w.tree_model.library_enabled.get(library_id, True))
         w.acts.tree_menu(library_id is not None).popup(w.tree.viewport().mapToGlobal(pos))

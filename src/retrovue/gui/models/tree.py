@@ -150,6 +150,7 @@ class LibraryTree(QStandardItemModel):
         self.setHorizontalHeaderLabels(list(HEADERS))
         self.reachability: dict[int, tuple[str, str]] = {}  # server id -> (online | problem, detail)
         self.library_kinds: dict[int, str] = {}  # library id -> movie | show
+        self.library_enabled: dict[int, bool] = {}  # library id -> in Sync all
         self.runs: dict[int, Run] = {}
 
     # -- filling ------------------------------------------------------------------------------
@@ -193,6 +194,7 @@ class LibraryTree(QStandardItemModel):
 
     def _fill_library(self, cells: list[QStandardItem], lib: Library) -> None:
         self.library_kinds[lib.id] = lib.kind
+        self.library_enabled[lib.id] = lib.enabled
         cells[COL_NAME].setText(lib.title if lib.enabled else f"{lib.title} (disabled)")
         icon = QStyle.StandardPixmap.SP_DirIcon if lib.kind == "show" else QStyle.StandardPixmap.SP_FileIcon
         cells[COL_NAME].setIcon(QApplication.style().standardIcon(icon))
