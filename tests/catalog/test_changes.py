@@ -159,6 +159,9 @@ def test_local_entries_are_this_machines_only(catalog: Engine, home: Simulator, 
     start = cat.cursor()
     item_id = ids_by_key(catalog)[movie["ratingKey"]]
     assert cat.item(item_id).state == "ACTIVE"  # type: ignore[union-attr]
+    # Added, then found to play here: a reader that re-read it in between saw REMOTE_ONLY.
+    first = [(c.change, c.old_value, c.new_value) for c in cat.changes().changes if c.id == item_id]
+    assert first == [("added", None, "ACTIVE"), ("local", "REMOTE_ONLY", "ACTIVE")]
     files[0].unlink()  # the file goes from this machine: its verdict moves to REMOTE_ONLY
     mapping.reevaluate_states(catalog, "home", now=T0 + 10)
     local = [c for c in cat.changes(start).changes if c.change == "local"]

@@ -380,7 +380,7 @@ def _decide(
         counts["to_remote_only"] += 1
     elif new is not None:
         counts["unchanged"] += 1  # the same answer, stored again for the item as it is now
-    return Decision(item.id, new, item.digest, item.local, item.verdict_digest is not None)
+    return Decision(item.id, new, item.digest, item.local, item.verdict_digest is not None, item.reader_state)
 
 
 def _remember(

@@ -246,10 +246,21 @@ class Decision:
     digest: str
     was: bool | None = None  # previous verdict (its `local`), or None when there was none
     had_verdict: bool = False
+    # What this machine's readers saw before (`LocalItem.reader_state`): the change feed records a
+    # `local` entry whenever that moves — also for a first or re-decided verdict, which history
+    # leaves out (an added item that turns out to play here goes REMOTE_ONLY -> ACTIVE for readers).
+    seen_as: str | None = None
 
 
 def _visible(local: bool | None) -> str:
     return ItemState.ACTIVE.value if local is True else ItemState.REMOTE_ONLY.value
+
+
+def _seen_moves(d: Decision) -> bool:
+    """Whether storing `d` moves the item between ACTIVE and REMOTE_ONLY for this machine's readers."""
+    if d.seen_as is None:  # a caller that does not know: the verdict history's rule
+        return d.had_verdict and (d.was is True) != (d.local is True)
+    return d.seen_as in PLEX_PLAYABLE and d.seen_as != _visible(d.local)
 
 
 def write_verdicts(conn: Connection, machine: str, decisions: Sequence[Decision], *, now: int) -> int:
@@ -284,7 +295,8 @@ def _write(
     if not decisions:
         return 0
     moved = [d for d in decisions if d.had_verdict and (d.was is True) != (d.local is True)]
-    if moved:
+    seen = [d for d in decisions if _seen_moves(d)]
+    if seen:
         feed.claim(conn)  # before the rows its entries describe (store/feed.py: lock order)
     rows = [
         {"item_id": d.item_id, "machine": machine, "local": d.local, "digest": d.digest, "decided_at": now}
@@ -320,11 +332,11 @@ def _write(
                 "rating_key": where[d.item_id][1],
                 "at": now,
                 "change": feed.LOCAL,
-                "old_value": _visible(d.was),
+                "old_value": d.seen_as or _visible(d.was),
                 "new_value": _visible(d.local),
                 "machine": machine,
             }
-            for d in moved
+            for d in seen
             if d.item_id in where
         ],
     )
