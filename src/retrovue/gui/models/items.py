@@ -92,6 +92,11 @@ STATE_COLOURS = {
 }
 
 Index = QModelIndex | QPersistentModelIndex
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_ROLES = frozenset({_DISPLAY, _TOOLTIP, _FOREGROUND, Qt.ItemDataRole.TextAlignmentRole, ITEM_ID_ROLE})
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 _SHARED = ("kind", "state", "plex_state", "show_title", "show_rating_key", "season_rating_key")
@@ -337,19 +342,23 @@ class ItemsModel(QAbstractTableModel):
         return self.rows[index.row()]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        # Called for every visible cell and every role at each paint: the roles the table does
+        # not use answer first, before any lookup.
+        if role not in _ROLES:
+            return None
         item = self.row(index)
         if item is None:
             return None
         col = index.column()
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role in (_DISPLAY, _TOOLTIP):
             return self._text(item, col)
         if role == ITEM_ID_ROLE:
             return item.id
-        if role == Qt.ItemDataRole.ForegroundRole and col == COL_STATE:
-            colour = STATE_COLOURS.get(item.state)
+        if role == _FOREGROUND:
+            colour = STATE_COLOURS.get(item.state) if col == COL_STATE else None
             return QBrush(colour) if colour is not None else None
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_YEAR, COL_DURATION, COL_SIZE):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if col in (COL_YEAR, COL_DURATION, COL_SIZE):  # the alignment role
+            return _RIGHT
         return None
 
     def _text(self, item: Item, col: int) -> str:
