@@ -72,6 +72,11 @@ CASES: list[tuple[str, list[str]]] = [
     ("runs", ["runs", "--limit", "-3"]),
     ("runs", ["runs", "--limit", "99999999999999999999999"]),
     ("purge", ["purge"]),
+    # the change feed
+    ("changes", ["changes", "--since", "nope"]),
+    ("changes", ["changes", "--since", ""]),
+    ("changes", ["changes", "--format", "xml"]),
+    ("changes", ["changes", "--library", "nope"]),
     ("purge", ["purge", "--library", "nope", "--yes"]),
     # libraries
     ("libraries", ["libraries", "--server", "nope"]),
