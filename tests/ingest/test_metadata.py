@@ -87,6 +87,16 @@ def test_plex_edits_and_collection_changes_are_caught_and_a_rekey_keeps_them(hom
     assert ("changed", items[edited["ratingKey"]].id) in changed
     assert ("changed", items[collected["ratingKey"]].id) in changed
 
+    # A show's genres are its episodes': each of them changes for a reader following the feed, and
+    # no other show's.
+    show = next(s for s in home.sim.ground_truth()["sections"][0]["shows"] if s["genres"])
+    episodes = {items[e["ratingKey"]].id for se in show["seasons"] for e in se["episodes"]}
+    mark = cat.cursor()
+    home.sim.edit(show["ratingKey"], genres=("Western",))
+    assert all(s.ok for s in sync(home.engine, clock=lambda: T0 + 15, use_gate=False))
+    assert {c.id for c in cat.changes(mark).changes if c.change == "changed"} == episodes
+    assert {cat.item(i).genres for i in episodes} == {("Western",)}  # type: ignore[union-attr]
+
     kept = items[rematched["ratingKey"]]
     new_key = home.sim.rematch(rematched["ratingKey"])
     assert all(s.ok for s in sync(home.engine, clock=lambda: T0 + 20, use_gate=False))

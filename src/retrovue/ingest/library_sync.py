@@ -429,7 +429,7 @@ class LibrarySync:
             if write:
                 with self.engine.begin() as conn:
                     self._fence(conn)
-                    dal.upsert_shows(conn, lib.id, write, now=self.now)
+                    dal.upsert_shows(conn, lib.id, write, now=self.now, run_id=self.run_id)
             self.seen.shows.update(records)
             self.seen.shows.update(keyed)
             self.seen.listed_shows.update(records)

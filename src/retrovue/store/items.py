@@ -429,30 +429,32 @@ def _change(before: ItemSnapshot | None, item: ItemRecord) -> dict[str, str | No
     return {"change": feed.CHANGED, "old_value": None, "new_value": item.state}
 
 
+def _tag_rows(record: object) -> list[tuple[str, str, str, int]]:
+    """A record's genres, collections and labels as stored: (kind, tag, folded key, position), one
+    per folded name (a case-insensitive collation agrees), stripped and bounded."""
+    rows = []
+    for field_name in TAGS:
+        seen: set[str] = set()
+        for tag in getattr(record, field_name):
+            name = tag.strip()[: t.TAG]
+            key = fold(name)[: t.TAG]
+            if name and key not in seen:
+                seen.add(key)
+                rows.append((_TAG_KIND[field_name], name, key, len(seen)))
+    return rows
+
+
 def replace_tags(conn: Connection, table: sa.Table, owner: str, records: Mapping[int, object]) -> None:
     """Rewrite the genres, collections and labels of the given rows (by id): one delete, one insert."""
     column = table.c[owner]
     ids = list(records)
     for part in chunks(ids):
         conn.execute(table.delete().where(column.in_(part)))
-    rows = []
-    for row_id, record in records.items():
-        for field_name in TAGS:
-            seen: set[str] = set()
-            for tag in getattr(record, field_name):
-                name = tag.strip()[: t.TAG]
-                key = fold(name)[: t.TAG]
-                if name and key not in seen:  # one per folded name: a case-insensitive collation agrees
-                    seen.add(key)
-                    rows.append(
-                        {
-                            owner: row_id,
-                            "kind": _TAG_KIND[field_name],
-                            "tag": name,
-                            "tag_key": key,
-                            "position": len(seen),
-                        }
-                    )
+    rows = [
+        {owner: row_id, "kind": kind, "tag": name, "tag_key": key, "position": position}
+        for row_id, record in records.items()
+        for kind, name, key, position in _tag_rows(record)
+    ]
     bulk_insert(conn, table, rows)
 
 
@@ -547,10 +549,19 @@ def _upsert_present(
     upsert(conn, table, rows, conflict=("library_id", "rating_key"), update=update)
 
 
-def upsert_shows(conn: Connection, library_id: int, shows: Sequence[ShowRecord], *, now: int) -> None:
-    """Write shows as present, with their genres, collections and labels (`show_tags`)."""
+def upsert_shows(
+    conn: Connection, library_id: int, shows: Sequence[ShowRecord], *, now: int, run_id: int | None = None
+) -> None:
+    """Write shows as present, with their genres, collections and labels (`show_tags`).
+
+    A stored show whose network, genres or other scheduler metadata change changes its episodes for
+    readers (they carry the show's): each present episode gets a `changed` entry in the change feed.
+    """
     if not shows:
         return
+    moved = _show_metadata_moved(conn, library_id, shows)
+    if moved:
+        feed.claim(conn)  # before the rows its entries describe (store/feed.py: lock order)
     _upsert_present(conn, t.shows, library_id, shows, now)
     c = t.shows.c
     by_key = {r.rating_key: r for r in shows}
@@ -561,6 +572,46 @@ def upsert_shows(conn: Connection, library_id: int, shows: Sequence[ShowRecord],
         )
         ids.update({r.id: by_key[r.rating_key] for r in rows})
     replace_tags(conn, t.show_tags, "show_id", ids)
+    i = t.media_items.c
+    for part in chunks(moved):
+        episodes = sa.and_(
+            i.library_id == library_id, i.kind == "episode", i.show_rating_key.in_(part), i.state.notin_(GONE)
+        )
+        feed.record_select(
+            conn, episodes, feed.CHANGED, now=now, run_id=run_id, old_value=sa.null(), new_value=i.state
+        )
+
+
+def _show_metadata_moved(conn: Connection, library_id: int, shows: Sequence[ShowRecord]) -> list[str]:
+    """Rating keys of stored shows whose scheduler metadata or tags differ from these records (a new
+    show has no episodes stored yet: nothing of theirs moves)."""
+    c, h = t.shows.c, t.show_tags.c
+    by_key = {r.rating_key: r for r in shows}
+    moved: list[str] = []
+    for part in chunks(list(by_key)):
+        stored = {
+            r.rating_key: r
+            for r in conn.execute(
+                sa.select(c.id, c.rating_key, *(c[name] for name in METADATA_COLUMNS)).where(
+                    c.library_id == library_id, c.rating_key.in_(part)
+                )
+            )
+        }
+        if not stored:
+            continue
+        tags: dict[int, list[tuple[str, str, str, int]]] = {}
+        for r in conn.execute(
+            sa.select(h.show_id, h.kind, h.tag, h.tag_key, h.position)
+            .where(h.show_id.in_([s.id for s in stored.values()]))
+            .order_by(h.show_id, h.kind, h.position)
+        ):
+            tags.setdefault(r.show_id, []).append((r.kind, r.tag, r.tag_key, r.position))
+        for key, row in stored.items():
+            record = by_key[key]
+            values = tuple(getattr(record, name) for name in METADATA_COLUMNS)
+            if values != tuple(row[2:]) or sorted(_tag_rows(record)) != sorted(tags.get(row.id, [])):
+                moved.append(key)
+    return moved
 
 
 def upsert_seasons(conn: Connection, library_id: int, seasons: Sequence[SeasonRecord], *, now: int) -> None:
