@@ -11,8 +11,9 @@ even where both disagree with Plex. See docs/simulator.md.
 
 from __future__ import annotations
 
-from retrovue.sim.catalog import Catalog, CatalogConfig, Change
+from retrovue.sim.catalog import Catalog
 from retrovue.sim.faults import Decision, FaultRule, FaultSpec
+from retrovue.sim.model import CatalogConfig, Change
 from retrovue.sim.simulator import DEFAULT_TOKEN, Simulator
 
 __all__ = [

@@ -29,8 +29,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from retrovue.sim import render
-from retrovue.sim.catalog import Catalog, Item, Section
+from retrovue.sim.catalog import Catalog
 from retrovue.sim.faults import Decision, FaultSpec
+from retrovue.sim.model import Item, Section
 from retrovue.sim.notify import NotificationHub
 from retrovue.sim.posters import poster_png
 from retrovue.sim.server import abort_connection

@@ -13,7 +13,7 @@ import contextlib
 import threading
 from typing import Any
 
-from retrovue.sim.catalog import Change
+from retrovue.sim.model import Change
 
 __all__ = ["NotificationHub", "activity_message", "timeline_message"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from retrovue.sim.catalog import Item, Media, Part, Section
+from retrovue.sim.model import Item, Media, Part, Section
 
 __all__ = [
     "container",

@@ -13,9 +13,10 @@ from types import TracebackType
 from typing import Any
 
 from retrovue.sim.app import SimASGI, SimState, build_app
-from retrovue.sim.catalog import Catalog, CatalogConfig, Change
+from retrovue.sim.catalog import Catalog
 from retrovue.sim.control import control_routes
 from retrovue.sim.faults import FaultRule, FaultSpec
+from retrovue.sim.model import CatalogConfig, Change
 from retrovue.sim.notify import NotificationHub, activity_message, timeline_message
 from retrovue.sim.server import ServerThread, make_config
 
