@@ -6,12 +6,15 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from PySide6.QtCore import QSettings
 from sqlalchemy import Engine
 
@@ -161,3 +164,21 @@ def settle(qtbot: Any, window: MainWindow, timeout: int = 10_000) -> None:
         ),
         timeout=timeout,
     )
+
+
+@contextmanager
+def gui_thread_statements(engine: Engine) -> Iterator[list[str]]:
+    """Every SQL statement `engine` runs on the GUI (main) thread while the block runs, in order.
+    The window reads and writes the catalog on its reader's and pool's threads only, so a test
+    using the window should find none (the test must not query the catalog itself meanwhile)."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if threading.current_thread() is threading.main_thread():
+            seen.append(" ".join(statement.split())[:120])
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)

@@ -79,8 +79,10 @@ def test_edit_server_keeps_the_token_when_left_empty(
 ) -> None:
     servers.add_server(engine, "sim", plex_sim.url, plex_sim.token)
     window = make_window()
-    dialog = window.edit_server()
-    assert dialog is not None
+    window.edit_server()  # the dialog opens once the server is read, off the GUI thread
+    qtbot.waitUntil(lambda: isinstance(window.dialog, ServerDialog))
+    dialog = window.dialog
+    assert isinstance(dialog, ServerDialog)
     assert dialog.token.text() == ""
     assert "unchanged" in dialog.token.placeholderText()
     dialog.name.setText("renamed")
@@ -167,9 +169,9 @@ def test_adding_a_server_already_in_the_catalog_offers_to_edit_it(
     assert "already in the catalog as 'home'" in dialog.status.text()
     assert not dialog.save_button.isEnabled()  # saving would only be refused
     dialog.edit_button.click()
+    qtbot.waitUntil(lambda: window.dialog is not dialog)  # the server is read off the GUI thread
     edit = window.dialog
-    assert edit is not None
-    assert edit is not dialog
+    assert isinstance(edit, ServerDialog)
     assert edit.windowTitle() == "Edit server"
     assert edit.name.text() == "home"
     assert edit.url.text().startswith("http://localhost:")  # what was typed comes along

@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QVBoxLayout, QWidget
 
-from retrovue.catalog import Catalog
+from retrovue.catalog import Catalog, Server
 from retrovue.gui.models.tree import (
     COL_ITEMS,
     COL_KIND,
@@ -104,6 +104,11 @@ class LibraryPanel(QWidget):
         while first.parent().isValid():
             first = first.parent()
         return int(first.data(ID_ROLE))
+
+    def selected_server(self) -> Server | None:
+        """The selected node's server as the tree last read it (no catalog read)."""
+        server_id = self.selected_server_id()
+        return None if server_id is None else self.model.servers.get(server_id)
 
     def library_kind(self, library_id: int | None) -> str | None:
         if library_id is None:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QSplitter
 from sqlalchemy import Engine
 
 from retrovue import desktop
-from retrovue.catalog import Catalog, Item, ItemDetail
+from retrovue.catalog import Catalog, Item, ItemDetail, Server
 from retrovue.existence import exists_now
 from retrovue.gui import place
 from retrovue.gui.actions import Actions
@@ -44,8 +44,6 @@ from retrovue.gui.watch import WatchController
 from retrovue.gui.wording import RunResult, result_line
 from retrovue.gui.worker import SyncFunction, SyncRequest, SyncWorker, engine_sync
 from retrovue.ingest.events import SyncSummary
-from retrovue.store import registry
-from retrovue.store.registry import ServerRow
 from retrovue.thumbs import DEFAULT_LIMIT, PosterSource, ThumbCache
 
 __all__ = ["MainWindow", "completion_message"]
@@ -219,16 +217,10 @@ class MainWindow(QMainWindow):
     def selected_library_id(self) -> int | None:
         return self.library.selected_library_id()
 
-    def selected_server(self) -> ServerRow | None:
-        server_id = self.library.selected_server_id()
-        return None if server_id is None else self.server_row(server_id)
-
-    def server_row(self, server_id: int) -> ServerRow | None:
-        with self.engine.connect() as conn:
-            try:
-                return registry.get_server_by_id(conn, server_id)
-            except Exception:
-                return None
+    def selected_server(self) -> Server | None:
+        """The selected server as the tree shows it: a name and an address, never a catalog read
+        on the GUI thread (what needs the token reads it through the reader: `ServerActions.edit`)."""
+        return self.library.selected_server()
 
     def select_library(self, library_id: int) -> bool:
         return self.library.select_library(library_id)
@@ -492,8 +484,11 @@ class MainWindow(QMainWindow):
     def sign_in(self) -> SignInDialog:
         return self.servers_ui.sign_in()
 
-    def edit_server(self, server_id: int | None = None) -> ServerDialog | None:
-        return self.servers_ui.edit(server_id)
+    def edit_server(
+        self, server_id: int | None = None, then: Callable[[ServerDialog], None] | None = None
+    ) -> None:
+        """Open the edit dialog once the server is read (off the GUI thread): `window.dialog`."""
+        self.servers_ui.edit(server_id, then)
 
     def remove_server(self) -> None:
         self.servers_ui.remove()

@@ -2,11 +2,15 @@
 mappings, a library in or out of *Sync all* — and the first-run prompt.
 
 Dialogs are opened modeless through `MainWindow.open_dialog`; whatever they change is followed by a
-reload that keeps the user's place. A destructive question defaults to No.
+reload that keeps the user's place. A destructive question defaults to No. Nothing here reads the
+catalog on the GUI thread: removing a server and its path mappings need only what the tree shows
+(its id and name); editing needs the stored token, so the row is read on the window's `Reader` and
+the dialog opens when it is in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint
@@ -27,6 +31,7 @@ __all__ = ["ServerActions"]
 class ServerActions:
     def __init__(self, window: MainWindow) -> None:
         self.w = window
+        self.wanted_edit: int | None = None  # the server whose edit dialog is being read
 
     def check(self) -> None:
         """Test every server's connection on the pool; results arrive as `server_checked`."""
@@ -82,20 +87,41 @@ class ServerActions:
         token just typed."""
         url, token = added.url.text(), added.token.text()
         self.w.library.select_server(server_id)
-        dialog = self.edit(server_id)
-        if dialog is not None:
+
+        def typed(dialog: ServerDialog) -> None:
             dialog.url.setText(url)
             dialog.token.setText(token)
 
-    def edit(self, server_id: int | None = None) -> ServerDialog | None:
+        self.edit(server_id, typed)
+
+    def edit(self, server_id: int | None = None, then: Callable[[ServerDialog], None] | None = None) -> None:
+        """Read the server's row (its token, TLS settings) on the reader's thread, then open the
+        dialog; `then(dialog)` once it is open. Only the last request opens a dialog."""
         w = self.w
-        server = w.selected_server() if server_id is None else w.server_row(server_id)
-        if server is None:
-            return None
-        dialog = ServerDialog(w.engine, w.pool, server=server, parent=w)
-        dialog.accepted.connect(self.saved)
-        w.open_dialog(dialog)
-        return dialog
+        if server_id is None:
+            server_id = w.library.selected_server_id()
+        if server_id is None:
+            return
+        engine, wanted = w.engine, server_id
+        self.wanted_edit = wanted
+
+        def read() -> registry.ServerRow:
+            with engine.connect() as conn:
+                return registry.get_server_by_id(conn, wanted)
+
+        def opened(server: registry.ServerRow) -> None:
+            self.wanted_edit = None
+            dialog = ServerDialog(w.engine, w.pool, server=server, parent=w)
+            dialog.accepted.connect(self.saved)
+            w.open_dialog(dialog)
+            if then is not None:
+                then(dialog)
+
+        def failed(message: str) -> None:
+            self.wanted_edit = None
+            w.say("", f"Cannot edit the server: {message}", "error")
+
+        w.reader.read(read, opened, failed, still_wanted=lambda: self.wanted_edit == wanted)
 
     def saved(self) -> None:
         self.w.reload()
@@ -104,7 +130,7 @@ class ServerActions:
 
     def remove(self) -> None:
         w = self.w
-        server = w.selected_server()
+        server = w.selected_server()  # as the tree shows it: the question needs only its name
         if server is None:
             return
         if not w.confirm(
@@ -112,24 +138,24 @@ class ServerActions:
             "Nothing is removed from Plex."
         ):
             return
-        engine, name = w.engine, server.name
+        engine, server_id, name = w.engine, server.id, server.name
 
         def remove() -> None:  # a server's items can be many: never on the GUI thread
             with engine.begin() as conn:
-                registry.remove_server(conn, name)
+                registry.remove_server(conn, registry.get_server_by_id(conn, server_id).name)
 
         def removed(_result: object) -> None:
-            w.tree_model.reachability.pop(server.id, None)
+            w.tree_model.reachability.pop(server_id, None)
             w.items_model.set_library(None)
             w.reload()
-            w.say(server.name, "removed from the catalog")
+            w.say(name, "removed from the catalog")
 
-        w.say(server.name, "removing from the catalog…")
+        w.say(name, "removing from the catalog…")
         # On the reader's thread: the reads that follow (the reload) see the removal.
         w.reader.read(
             remove,
             removed,
-            lambda message: w.say(server.name, f"could not remove the server: {message}", "error"),
+            lambda message: w.say(name, f"could not remove the server: {message}", "error"),
         )
 
     def confirm(self, question: str) -> bool:
@@ -143,7 +169,7 @@ class ServerActions:
 
     def mappings(self) -> MappingsDialog | None:
         w = self.w
-        server = w.selected_server()
+        server = w.selected_server()  # the dialog reads and writes the mappings on its own thread
         if server is None:
             return None
         dialog = MappingsDialog(w.engine, server, parent=w)

@@ -5,7 +5,9 @@ the mapping and re-decides ACTIVE vs REMOTE_ONLY for the server's items; the pre
 `paths.Resolver.explain` over the mappings as they stand, so it shows exactly what the catalog's
 local-path column will show; the coverage lines are `mapping.coverage` (resolution only, no disk).
 Listing, adding and removing run on the dialog's own thread, never the GUI's: a re-decision checks
-files, and a share that does not answer must not freeze the window.
+files, and a share that does not answer must not freeze the window. The server is named by the
+caller (the window passes the tree's `Server`, already read): opening the dialog reads nothing on
+the GUI thread.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy import Engine
 
 from retrovue import mapping, paths
+from retrovue.catalog import Server
 from retrovue.errors import RetrovueError
 from retrovue.gui.tasks import Task, run_task
 from retrovue.store.registry import ServerRow
@@ -40,7 +43,7 @@ __all__ = ["MappingsDialog"]
 
 
 class MappingsDialog(QDialog):
-    def __init__(self, engine: Engine, server: ServerRow, parent: QWidget | None = None) -> None:
+    def __init__(self, engine: Engine, server: Server | ServerRow, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
         self.server = server
@@ -205,7 +208,7 @@ class MappingsDialog(QDialog):
         super().done(result)
 
 
-def _coverage_text(engine: Engine, server: ServerRow) -> str:
+def _coverage_text(engine: Engine, server: Server | ServerRow) -> str:
     """One line per library: how much resolves locally, and the first folder still unmapped."""
     try:
         libraries = mapping.coverage(engine, server.name, check_files=False, top=1)

@@ -151,6 +151,7 @@ class LibraryTree(QStandardItemModel):
         self.reachability: dict[int, tuple[str, str]] = {}  # server id -> (online | problem, detail)
         self.library_kinds: dict[int, str] = {}  # library id -> movie | show
         self.library_enabled: dict[int, bool] = {}  # library id -> in Sync all
+        self.servers: dict[int, Server] = {}  # the servers shown, as read (no token)
         self.runs: dict[int, Run] = {}
 
     # -- filling ------------------------------------------------------------------------------
@@ -162,6 +163,7 @@ class LibraryTree(QStandardItemModel):
         self.removeRows(0, self.rowCount())
         self.library_kinds = {lib.id: lib.kind for lib in data.libraries}
         self.runs = data.runs
+        self.servers = {server.id: server for server in data.servers}
         for server in data.servers:
             row = self._server_row(server)
             self.appendRow(row)
