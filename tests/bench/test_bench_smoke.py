@@ -76,7 +76,7 @@ def pages(n: int) -> int:
 
 
 def detail_requests(n: int) -> int:
-    """checkFiles detail for every new item: per listing page of 200, batches of 100."""
+    """Detail for every new item (checkFiles) or show: per listing page of 200, batches of 100."""
     full, rest = divmod(n, PAGE)
     return full * math.ceil(PAGE / DETAIL_CHUNK) + math.ceil(rest / DETAIL_CHUNK)
 
@@ -100,9 +100,8 @@ def test_full_sync_requests_and_writes(data: dict[str, Any]) -> None:
     ours = result(data, "full", "ours")
     floor = result(data, "full", "floor")
     assert ours["raw"][0]["summary"]["status"] == ["ok"]
-    assert ours["requests"] == floor["requests"] + detail_requests(lib["episodes"]) + detail_requests(
-        lib["movies"]
-    )
+    new = detail_requests(lib["episodes"]) + detail_requests(lib["movies"]) + detail_requests(lib["shows"])
+    assert ours["requests"] == floor["requests"] + new  # shows' detail too: every genre
     assert ours["raw"][0]["client_requests"] == ours["requests"]
     rows = ours["raw"][0]["rows"]
     assert rows["media_items"] >= lib["episodes"] + lib["movies"]

@@ -10,9 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 
+from retrovue import servers
 from retrovue.catalog import Catalog, Item, ItemQuery
 from retrovue.ingest import sync
+from retrovue.sim import Simulator
 from tests.conftest import CliResult, StatementCounter
 from tests.ingest.conftest import Home
 
@@ -52,7 +55,7 @@ def test_a_sync_stores_it_and_a_quiet_run_rewrites_nothing(home: Home) -> None:
         for season in show["seasons"]:
             for episode in season["episodes"]:
                 item = items[episode["ratingKey"]]
-                assert item.genres == tuple(show["genres"][:2])  # a show's genres: its listing's
+                assert item.genres == tuple(show["genres"])  # a show's genres: all, from its detail
                 assert item.studio == show["studio"]  # the show's network
                 assert set(show["collections"]) <= set(item.collections)
                 assert item.content_rating == episode["contentRating"]
@@ -155,3 +158,85 @@ def test_the_read_api_and_items_filter_on_it(home: Home, db_url: str, cli: Calla
     bad = cli("items", "--aired-from", "sometime", db_url=db_url)
     assert bad.code == 2
     assert "not a date" in bad.err
+
+
+def _detail_keys(requests: list[tuple[str, str, str]]) -> list[set[str]]:
+    """The rating keys of each `/library/metadata/{k1,k2,…}` request, in order."""
+    return [set(r[1].rsplit("/", 1)[1].split(",")) for r in requests if r[1].startswith("/library/metadata/")]
+
+
+def test_show_detail_costs_a_request_per_hundred_new_or_changed_shows(catalog: Engine) -> None:
+    """A show listing carries a show's first two genres; its detail all of them, batched like item
+    detail (100 keys a request, in flight while the listing goes on) for new and changed shows only."""
+    with Simulator(seed=11, shows=250, movies=3, seasons_per_show=1, episodes_per_season=1) as sim:
+        servers.add_server(catalog, "big", sim.url, sim.token)
+        shows = {s["ratingKey"]: s for s in sim.ground_truth()["sections"][0]["shows"]}
+        episodes = sum(len(se["episodes"]) for s in shows.values() for se in s["seasons"])
+        assert len(shows) == 250
+        assert 300 < episodes < 400
+        assert any(len(s["genres"]) > 2 for s in shows.values())
+        sim.reset_requests()
+        assert all(s.ok for s in sync(catalog, clock=lambda: T0, page_size=400))
+        show_batches = [k for k in _detail_keys(sim.requests) if k <= set(shows)]
+        # sections, one page each of shows, episodes and movies; shows 100 a request (3), episodes'
+        # and movies' checkFiles detail 100 a request (4 + 1)
+        assert sorted(len(k) for k in show_batches) == [50, 100, 100]
+        assert set().union(*show_batches) == set(shows)
+        assert sim.request_count == 1 + 3 + 3 + 4 + 1
+        cat = Catalog(catalog)
+        items = _by_key(cat)
+        for show in shows.values():
+            for season in show["seasons"]:
+                for episode in season["episodes"]:
+                    assert items[episode["ratingKey"]].genres == tuple(show["genres"])
+
+        # Two shows change: one's third genre (its listing shows the same first two), one gets an
+        # episode (its leafCount moves). One show detail request for both, one checkFiles request.
+        edited, grown = [k for k, s in shows.items() if len(s["genres"]) > 2][:2]
+        first_two = tuple(shows[edited]["genres"][:2])
+        sim.edit(edited, genres=(*first_two, "Western"))
+        new_episode = sim.add_episode(grown, season_index=shows[grown]["seasons"][0]["index"])
+        sim.reset_requests()
+        counter = StatementCounter(catalog)
+        try:
+            (tv, movies) = sorted(
+                sync(catalog, clock=lambda: T0 + 10, page_size=400), key=lambda s: s.library_id
+            )
+        finally:
+            counter.close()
+        assert tv.ok
+        assert movies.gated
+        assert _detail_keys(sim.requests) == [{edited, grown}, {new_episode}]
+        assert sim.request_count == 1 + 1 + 1 + 2
+        assert len(counter.rows_written("shows")) == 1  # one upsert statement for both
+        items = _by_key(cat)
+        assert items[new_episode].genres == tuple(shows[grown]["genres"])
+        for show_key, genres in ((edited, (*first_two, "Western")), (grown, tuple(shows[grown]["genres"]))):
+            for season in shows[show_key]["seasons"]:
+                assert {items[e["ratingKey"]].genres for e in season["episodes"]} == {genres}
+
+        # Nothing changed: one request, no row; listed anyway: the listing pages, no detail.
+        sim.reset_requests()
+        assert all(s.gated and s.written == 0 for s in sync(catalog, clock=lambda: T0 + 20))
+        assert sim.request_count == 1
+        sim.reset_requests()
+        assert all(s.ok and s.written == 0 for s in sync(catalog, clock=lambda: T0 + 30, use_gate=False))
+        assert _detail_keys(sim.requests) == []
+
+
+def test_a_show_whose_detail_failed_is_stored_from_its_listing_and_listed_again(catalog: Engine) -> None:
+    with Simulator(seed=12, shows=4, movies=2, seasons_per_show=1, episodes_per_season=2) as sim:
+        servers.add_server(catalog, "home", sim.url, sim.token)
+        shows = sim.ground_truth()["sections"][0]["shows"]
+        sim.set_faults("status=404@/library/metadata/*")
+        assert all(s.ok for s in sync(catalog, clock=lambda: T0))
+        cat = Catalog(catalog)
+        first = shows[0]["seasons"][0]["episodes"][0]["ratingKey"]
+        assert _by_key(cat)[first].genres == tuple(shows[0]["genres"][:2])  # the listing's, meanwhile
+        sim.clear_faults()
+        sim.reset_requests()
+        (tv, movies) = sorted(sync(catalog, clock=lambda: T0 + 10), key=lambda s: s.library_id)
+        assert not tv.gated  # shows owed their detail: the gate did not hold
+        assert movies.gated
+        assert _by_key(cat)[first].genres == tuple(shows[0]["genres"])
+        assert all(s.gated for s in sync(catalog, clock=lambda: T0 + 20))

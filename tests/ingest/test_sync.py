@@ -68,7 +68,11 @@ def test_first_sync_mirrors_plex_exactly(home: Home) -> None:
     listing_requests = [r for r in home.sim.requests if r[1].endswith("/all")]
     assert len(listing_requests) == _listing_requests(home.sim, 7)
     assert len(detail_requests) <= len(listing_requests)
-    assert all("checkFiles=1" in r[2] for r in detail_requests)
+    # items' detail checks their files; shows' (every genre, new shows only) has none to check
+    shows = {s["ratingKey"] for sec in home.sim.ground_truth()["sections"] for s in sec.get("shows", [])}
+    show_detail = [r for r in detail_requests if set(r[1].rsplit("/", 1)[1].split(",")) <= shows]
+    assert len(show_detail) == math.ceil(len(shows) / 7)  # one per show page: every show is new
+    assert all(("checkFiles=1" in r[2]) == (r not in show_detail) for r in detail_requests)
 
 
 def test_no_change_costs_one_request_and_writes_no_item_row(home: Home) -> None:

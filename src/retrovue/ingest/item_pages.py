@@ -206,7 +206,7 @@ class ItemPages:
         if any(r.detail_pending != (r.rating_key in was_pending) for r in final):
             tally.pending_changed = True
 
-    def _final_records(self, plan: PagePlan, checked: DetailResult) -> list[ItemRecord]:
+    def _final_records(self, plan: PagePlan, checked: DetailResult[Episode | Movie]) -> list[ItemRecord]:
         """What to write: changed records with their file checks (or owed one), items whose owed
         check came back, and — in a deep run — items whose playability Plex now reports differently."""
         final: list[ItemRecord] = []

@@ -13,7 +13,9 @@ The plan for a library (see docs/sync.md for the reasoning and the measured cost
    compared with the catalog by digest in one read; only new, changed or restored items are
    written. What was seen is kept in memory, not stamped on rows.
 4. **Detail.** New and changed items (every item in a deep run) get `checkFiles=1` detail, batched
-   and in flight while the next page is read; a failed batch leaves its items owed a check.
+   and in flight while the next page is read; a failed batch leaves its items owed a check. New and
+   changed shows get their detail (every genre) the same way; one that misses it keeps the gate
+   open for the next run.
 5. **Finalize**, only after a listing proven complete and consistent (`ingest.listing`): present
    rows the listing did not contain become MISSING, after a re-check that the section did not
    change under the walk, re-key matching, and the library's threshold (for items, shows and
@@ -29,7 +31,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -37,7 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from retrovue.errors import LockLostError, PlexError
-from retrovue.ingest.detail import DetailFetch
+from retrovue.ingest.detail import DetailFetch, ShowDetailFetch
 from retrovue.ingest.events import (
     RUN_CANCELLED,
     RUN_FAILED,
@@ -52,7 +54,7 @@ from retrovue.ingest.events import (
 from retrovue.ingest.item_pages import GONE, ItemPages, PagePlan, Seen, Tally
 from retrovue.ingest.listing import IncompleteListingError, ListingCheck, checked
 from retrovue.ingest.prefetch import prefetch
-from retrovue.ingest.records import apply_detail, item_record, show_record
+from retrovue.ingest.records import apply_detail, apply_show_detail, item_record, show_record
 from retrovue.ingest.rekey import Candidate, match_rekeys
 from retrovue.mapping import refresh_library
 from retrovue.plex import Page, PlexClient
@@ -60,6 +62,7 @@ from retrovue.plex.models import Episode, Movie, Section, Show
 from retrovue.store import items as dal
 from retrovue.store import lifecycle, maintenance, registry, rekeys, runs
 from retrovue.store import schema as t
+from retrovue.store.items import ShowRecord
 from retrovue.store.locks import LockLease
 from retrovue.store.registry import LibraryRow, ServerRow
 from retrovue.store.schema import KEY
@@ -88,6 +91,31 @@ class SyncOptions:
 
 class CancelledError(Exception):
     pass
+
+
+P = TypeVar("P")
+Q = TypeVar("Q")
+
+
+def one_ahead(pages: Iterable[P], prepare: Callable[[P], Q]) -> Iterator[tuple[Q, bool]]:
+    """Each page prepared as it arrives (compared with the catalog, its detail requests started),
+    handed on one page later with whether another page followed: the caller writes a page while
+    the next one's detail is in flight."""
+    pending: list[Q] = []
+    for page in pages:
+        plan = prepare(page)
+        if pending:
+            yield pending.pop(), True
+        pending.append(plan)
+    if pending:
+        yield pending.pop(), False
+
+
+@dataclass
+class _ShowPlan:
+    write: list[ShowRecord]  # new, changed or returning shows, from the listing
+    present: set[str]  # those of them the catalog holds as present
+    detail: ShowDetailFetch
 
 
 @dataclass
@@ -141,6 +169,8 @@ class LibrarySync:
         self.lease: LockLease | None = None
         self.shows_check: ListingCheck | None = None
         self.items_check: ListingCheck | None = None
+        self.leaves = 0  # episodes the show listing announces (the run's total until episodes list)
+        self.shows_owed = 0  # listed shows stored without their detail: the next run lists again
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -272,7 +302,8 @@ class LibrarySync:
             # A listing that came back empty vouches for nothing (a drive offline behind Plex looks
             # the same as an empty library): the next run lists again, one request.
             empty = outcome.listed and self.items_check is not None and self.items_check.received == 0
-            values["content_changed_at"] = None if empty else self.section.content_changed_at
+            owed = self.shows_owed > 0  # shows owed their detail: the gate must not hold next time
+            values["content_changed_at"] = None if empty or owed else self.section.content_changed_at
             values["verified_at"] = self.now
         if outcome.status == RUN_OK and outcome.listed:
             values["listed_at"] = self.now
@@ -318,11 +349,12 @@ class LibrarySync:
         if gate and not self._verification_due():
             return self._gated()
         self.listed = True
-        if lib.kind == "show":
-            self._walk_shows(section)
-            self._walk_items(self.client.iter_episodes(section.key))
-        else:
-            self._walk_items(self.client.iter_movies(section.key))
+        with ThreadPoolExecutor(self.client.max_concurrency, thread_name_prefix="detail") as executor:
+            if lib.kind == "show":
+                self._walk_shows(section, executor)
+                self._walk_items(self.client.iter_episodes(section.key), executor)
+            else:
+                self._walk_items(self.client.iter_movies(section.key), executor)
         missing, deleted = self._finalize()
         if self.options.deep and self.tally.detail_failures:
             return _Outcome(
@@ -409,70 +441,92 @@ class LibrarySync:
             self.pages += 1
             yield page
 
-    def _walk_shows(self, section: Section) -> None:
-        lib = self.library
+    def _walk_shows(self, section: Section, executor: Executor) -> None:
+        """Show pages, each compared with the catalog and its new and changed shows' detail started
+        (every genre: a listing carries the first ones) one page ahead of the page being written."""
         check = ListingCheck("shows")
         self.shows_check = check
-        total_leaves = 0
-        for page in checked(self._read(self.client.iter_shows(section.key)), check):
-            records = {s.rating_key: show_record(s) for s in page.items if len(s.rating_key) <= KEY}
-            self.tally.errors += len(page.items) - len(records) + len(page.errors)
-            total_leaves += sum(s.leaf_count or 0 for s in page.items)
-            keyed = [e.rating_key for e in page.errors if e.rating_key and len(e.rating_key) <= KEY]
-            with self.engine.connect() as conn:
-                snap = dal.show_snapshot(conn, lib.id, list(records))
-            write = [
-                replace(r, children_hydrated=bool(s and s.children_hydrated))
-                for k, r in records.items()
-                if (s := snap.get(k)) is None or s.show_digest != r.show_digest or s.state in GONE
-            ]
-            if write:
-                with self.engine.begin() as conn:
-                    self._fence(conn)
-                    dal.upsert_shows(conn, lib.id, write, now=self.now, run_id=self.run_id)
-            self.seen.shows.update(records)
-            self.seen.shows.update(keyed)
-            self.seen.listed_shows.update(records)
-            self.seen.listed_shows.update(keyed)
-            self.seen.added_shows += sum(1 for k in records if k not in snap)
-            self._progress("shows")
-        self.total = total_leaves or None
+        self.leaves = 0
+        pages = checked(self._read(self.client.iter_shows(section.key)), check)
+        for plan, _ in one_ahead(pages, lambda page: self._prepare_shows(page, executor)):
+            self._write_shows(plan)
+        self.total = self.leaves or None
 
-    def _walk_items(self, pages: Iterator[Page[E]]) -> None:
+    def _prepare_shows(self, page: Page[Show], executor: Executor) -> _ShowPlan:
+        lib = self.library
+        records = {s.rating_key: show_record(s) for s in page.items if len(s.rating_key) <= KEY}
+        self.tally.errors += len(page.items) - len(records) + len(page.errors)
+        self.leaves += sum(s.leaf_count or 0 for s in page.items)
+        keyed = [e.rating_key for e in page.errors if e.rating_key and len(e.rating_key) <= KEY]
+        with self.engine.connect() as conn:
+            snap = dal.show_snapshot(conn, lib.id, list(records))
+        write = [
+            replace(r, children_hydrated=bool(s and s.children_hydrated))
+            for k, r in records.items()
+            if (s := snap.get(k)) is None or s.show_digest != r.show_digest or s.state in GONE
+        ]
+        self.seen.shows.update(records)
+        self.seen.shows.update(keyed)
+        self.seen.listed_shows.update(records)
+        self.seen.listed_shows.update(keyed)
+        self.seen.added_shows += sum(1 for k in records if k not in snap)
+        present = {r.rating_key for r in write if (s := snap.get(r.rating_key)) and s.state not in GONE}
+        keys = [r.rating_key for r in write]
+        detail = ShowDetailFetch(self.client, executor, keys, self.options.detail_chunk)
+        return _ShowPlan(write, present, detail)
+
+    def _write_shows(self, plan: _ShowPlan) -> None:
+        """Changed shows with their detail. A show whose detail did not come is owed it by the next
+        listing: a stored one is left as it was (its old digest differs from the listing's), a new
+        or returning one is stored from its listing with an empty digest; and the run does not vouch
+        for the section's `contentChangedAt`, so the next run lists again."""
+        result = plan.detail.result()
+        final = []
+        for record in plan.write:
+            if (detail := result.details.get(record.rating_key)) is not None:
+                final.append(apply_show_detail(record, detail))
+                continue
+            self.shows_owed += 1
+            if record.rating_key not in plan.present:
+                final.append(replace(record, show_digest=""))
+        self.tally.errors += len(result.failed)
+        if final:
+            with self.engine.begin() as conn:
+                self._fence(conn)
+                dal.upsert_shows(conn, self.library.id, final, now=self.now, run_id=self.run_id)
+        self._progress("shows")
+
+    def _walk_items(self, pages: Iterator[Page[E]], executor: Executor) -> None:
         """Pages are prepared (compared, detail started) one ahead of the page being written."""
         check = ListingCheck("episodes" if self.library.kind == "show" else "movies")
         self.items_check = check
-        with ThreadPoolExecutor(self.client.max_concurrency, thread_name_prefix="detail") as executor:
-            writer = ItemPages(
-                self.engine,
-                self.client,
-                self.library,
-                executor=executor,
-                fence=self._fence,
-                deep=self.options.deep,
-                detail_chunk=self.options.detail_chunk,
-                run_id=self.run_id,
-                listing=self.listing,
-                now=self.now,
-                seen=self.seen,
-                tally=self.tally,
-            )
-            pending: PagePlan | None = None
-            analyze_at = GROWTH_ANALYZE_ROWS
-            for page in checked(self._read(pages), check):
-                if page.total_size is not None:
-                    self.total = page.total_size
-                plan = writer.prepare(page)
-                if pending is not None:
-                    writer.write(pending)
-                    self._progress("items")
-                    if self.tally.written >= analyze_at:  # a growing library: keep its plans right
-                        maintenance.analyze_if_grown(self.engine, ("media_items", "media_parts"))
-                        analyze_at = 2 * self.tally.written
-                pending = plan
-            if pending is not None:
-                writer.write(pending)
-                self._progress("items")
+        writer = ItemPages(
+            self.engine,
+            self.client,
+            self.library,
+            executor=executor,
+            fence=self._fence,
+            deep=self.options.deep,
+            detail_chunk=self.options.detail_chunk,
+            run_id=self.run_id,
+            listing=self.listing,
+            now=self.now,
+            seen=self.seen,
+            tally=self.tally,
+        )
+        analyze_at = GROWTH_ANALYZE_ROWS
+
+        def prepare(page: Page[E]) -> PagePlan:
+            if page.total_size is not None:
+                self.total = page.total_size
+            return writer.prepare(page)
+
+        for plan, more in one_ahead(checked(self._read(pages), check), prepare):
+            writer.write(plan)
+            self._progress("items")
+            if more and self.tally.written >= analyze_at:  # a growing library: keep its plans right
+                maintenance.analyze_if_grown(self.engine, ("media_items", "media_parts"))
+                analyze_at = 2 * self.tally.written
 
     # --- finalize ---------------------------------------------------------------------------------
 

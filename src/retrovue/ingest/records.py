@@ -8,6 +8,7 @@ later by path mapping, MISSING and DELETED by finalize).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import msgspec
@@ -21,6 +22,7 @@ from retrovue.store.items import ItemRecord, PartRecord, SeasonRecord, ShowRecor
 
 __all__ = [
     "apply_detail",
+    "apply_show_detail",
     "evolve",
     "item_digest",
     "item_record",
@@ -268,10 +270,28 @@ def apply_detail(record: ItemRecord, detail: Episode | Movie) -> ItemRecord:
         else p
         for p in record.parts
     )
-    # Detail holds every tag (a listing only the first ones) and the same metadata otherwise.
-    full = metadata(detail)
-    tags = {k: full[k] for k in ("genres", "collections", "labels") if full[k]}
-    return evolve(record, parts=parts, state=plex_state(parts).value, **tags)
+    return evolve(record, parts=parts, state=plex_state(parts).value, **_from_detail(record, detail))
+
+
+_TAGS = ("genres", "collections", "labels")
+
+
+def _from_detail(
+    record: ItemRecord | ShowRecord, detail: Episode | Movie | Show, *, fill: bool = False
+) -> dict[str, Any]:
+    """What detail adds to a listing's metadata: every tag (a listing carries only the first ones),
+    and with `fill` what the listing left out (a show listing has no `Guid` list: a show's ids)."""
+    return {
+        name: value
+        for name, value in metadata(detail).items()
+        if value and (name in _TAGS or (fill and not getattr(record, name)))
+    }
+
+
+def apply_show_detail(record: ShowRecord, detail: Show) -> ShowRecord:
+    """A listed show's record with what its detail adds: every genre, collection and label, and its
+    external ids. The digest stays the listing's, so the next run's listing compares equal."""
+    return replace(record, **_from_detail(record, detail, fill=True))
 
 
 def show_record(show: Show) -> ShowRecord:
