@@ -214,23 +214,19 @@ class Media(_Wire, frozen=True):
         return _opaque(self.video_resolution_raw)
 
 
-class Show(_Wire, frozen=True):
-    """A TV show from a `type=2` listing or a detail request."""
+class _Metadata(_Wire, frozen=True, kw_only=True):
+    """What shows, episodes and movies share: ids, dates and what a scheduler filters on.
 
-    rating_key: str
-    title: str
-    type: str = "show"
+    Keyword-only, so each kind's required fields (`rating_key`, `title`, …) may come first."""
+
     key: str | None = None
     guid: str | None = None
     title_sort: str | None = None
     year: int | None = None
-    index: int | None = None
-    child_count: int | None = None
-    leaf_count: int | None = None
+    originally_available_at: str | None = None
     added_at: int | None = None
     updated_at: int | None = None
     guids: tuple[Guid, ...] = field(name="Guid", default=())
-    originally_available_at: str | None = None
     summary: str | None = None
     content_rating: str | None = None
     studio: str | None = None
@@ -241,6 +237,27 @@ class Show(_Wire, frozen=True):
     genres: tuple[Tag, ...] = field(name="Genre", default=())
     collections: tuple[Tag, ...] = field(name="Collection", default=())
     labels: tuple[Tag, ...] = field(name="Label", default=())
+
+
+class _Playable(_Metadata, frozen=True, kw_only=True):
+    """An episode or a movie: a duration and its files."""
+
+    duration: int | None = None
+    media: tuple[Media, ...] = field(name="Media", default=())
+
+    def __post_init__(self) -> None:
+        msgspec.structs.force_setattr(self, "duration", _plausible(self.duration, MAX_DURATION))
+
+
+class Show(_Metadata, frozen=True):
+    """A TV show from a `type=2` listing or a detail request."""
+
+    rating_key: str
+    title: str
+    type: str = "show"
+    index: int | None = None
+    child_count: int | None = None
+    leaf_count: int | None = None
 
 
 class Season(_Wire, frozen=True):
@@ -258,72 +275,26 @@ class Season(_Wire, frozen=True):
     guid: str | None = None
 
 
-class Episode(_Wire, frozen=True):
+class Episode(_Playable, frozen=True):
     """An episode. `parent_rating_key` is absent when the show's seasons are hidden."""
 
     rating_key: str
     grandparent_rating_key: str
     title: str
     type: str = "episode"
-    key: str | None = None
     parent_rating_key: str | None = None
     grandparent_title: str | None = None
     parent_title: str | None = None
     parent_index: int | None = None
     index: int | None = None
-    guid: str | None = None
-    title_sort: str | None = None
-    year: int | None = None
-    duration: int | None = None
-    originally_available_at: str | None = None
-    added_at: int | None = None
-    updated_at: int | None = None
-    guids: tuple[Guid, ...] = field(name="Guid", default=())
-    summary: str | None = None
-    content_rating: str | None = None
-    studio: str | None = None
-    thumb: str | None = None
-    art: str | None = None
-    rating: float | None = None  # critic rating (0-10)
-    audience_rating: float | None = None  # audience rating (0-10)
-    genres: tuple[Tag, ...] = field(name="Genre", default=())
-    collections: tuple[Tag, ...] = field(name="Collection", default=())
-    labels: tuple[Tag, ...] = field(name="Label", default=())
-    media: tuple[Media, ...] = field(name="Media", default=())
-
-    def __post_init__(self) -> None:
-        msgspec.structs.force_setattr(self, "duration", _plausible(self.duration, MAX_DURATION))
 
 
-class Movie(_Wire, frozen=True):
+class Movie(_Playable, frozen=True):
     """A movie (or any item of a movie-type section, such as a concert video)."""
 
     rating_key: str
     title: str
     type: str = "movie"
-    key: str | None = None
-    guid: str | None = None
-    title_sort: str | None = None
-    year: int | None = None
-    duration: int | None = None
-    originally_available_at: str | None = None
-    added_at: int | None = None
-    updated_at: int | None = None
-    guids: tuple[Guid, ...] = field(name="Guid", default=())
-    summary: str | None = None
-    content_rating: str | None = None
-    studio: str | None = None
-    thumb: str | None = None
-    art: str | None = None
-    rating: float | None = None  # critic rating (0-10)
-    audience_rating: float | None = None  # audience rating (0-10)
-    genres: tuple[Tag, ...] = field(name="Genre", default=())
-    collections: tuple[Tag, ...] = field(name="Collection", default=())
-    labels: tuple[Tag, ...] = field(name="Label", default=())
-    media: tuple[Media, ...] = field(name="Media", default=())
-
-    def __post_init__(self) -> None:
-        msgspec.structs.force_setattr(self, "duration", _plausible(self.duration, MAX_DURATION))
 
 
 class OtherItem(_Wire, frozen=True):

@@ -32,6 +32,7 @@ from retrovue.store.upsert import bulk_insert, upsert
 __all__ = [
     "ItemRecord",
     "ItemSnapshot",
+    "MetadataFields",
     "PartRecord",
     "SeasonRecord",
     "ShowRecord",
@@ -79,8 +80,30 @@ class PartRecord:
     file_exists: bool | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class MetadataFields:
+    """What a scheduler filters on, shared by items and shows (schema 0007): the columns of
+    `METADATA_COLUMNS` and the tags of `TAGS`. Keyword-only, so a record's own fields keep their
+    positions before these."""
+
+    summary: str | None = None
+    content_rating: str | None = None
+    originally_available_at: str | None = None  # YYYY-MM-DD
+    studio: str | None = None
+    thumb: str | None = None
+    art: str | None = None
+    rating: float | None = None
+    audience_rating: float | None = None
+    imdb_id: str | None = None
+    tmdb_id: str | None = None
+    tvdb_id: str | None = None
+    genres: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
-class ItemRecord:
+class ItemRecord(MetadataFields):
     """An episode or movie as the engine wants it stored (a digest already computed)."""
 
     rating_key: str
@@ -104,24 +127,12 @@ class ItemRecord:
     parts: tuple[PartRecord, ...] = field(default=())
     title_sort: str | None = None  # Plex's titleSort
     detail_pending: bool = False  # stored without its file check: the next run owes it one
-    summary: str | None = None
-    content_rating: str | None = None
-    originally_available_at: str | None = None  # YYYY-MM-DD
-    studio: str | None = None
-    thumb: str | None = None
-    art: str | None = None
-    rating: float | None = None
-    audience_rating: float | None = None
-    imdb_id: str | None = None
-    tmdb_id: str | None = None
-    tvdb_id: str | None = None
-    genres: tuple[str, ...] = ()
-    collections: tuple[str, ...] = ()
-    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class ShowRecord:
+class ShowRecord(MetadataFields):
+    """A show as the engine wants it stored (its digest from the listing)."""
+
     rating_key: str
     title: str
     show_digest: str
@@ -133,20 +144,6 @@ class ShowRecord:
     leaf_count: int | None = None
     added_at_plex: int | None = None
     updated_at_plex: int | None = None
-    summary: str | None = None
-    content_rating: str | None = None
-    originally_available_at: str | None = None  # YYYY-MM-DD
-    studio: str | None = None
-    thumb: str | None = None
-    art: str | None = None
-    rating: float | None = None
-    audience_rating: float | None = None
-    imdb_id: str | None = None
-    tmdb_id: str | None = None
-    tvdb_id: str | None = None
-    genres: tuple[str, ...] = ()
-    collections: tuple[str, ...] = ()
-    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
