@@ -100,9 +100,25 @@ Q = TypeVar("Q")
 def one_ahead(pages: Iterable[P], prepare: Callable[[P], Q]) -> Iterator[tuple[Q, bool]]:
     """Each page prepared as it arrives (compared with the catalog, its detail requests started),
     handed on one page later with whether another page followed: the caller writes a page while
-    the next one's detail is in flight."""
+    the next one's detail is in flight.
+
+    When the listing breaks (the server gone, a lie detected), the page in hand is still handed on
+    before the error: a run that ends partial keeps what it was told, so a re-key it saw is matched
+    by the next run instead of being taken for a new item and a MISSING one. A cancel hands on
+    nothing more."""
     pending: list[Q] = []
-    for page in pages:
+    source = iter(pages)
+    while True:
+        try:
+            page = next(source)
+        except StopIteration:
+            break
+        except CancelledError:
+            raise
+        except Exception:
+            if pending:
+                yield pending.pop(), False
+            raise
         plan = prepare(page)
         if pending:
             yield pending.pop(), True
