@@ -78,13 +78,16 @@ def demo_command(
         if clean or explicit:
             shutil.rmtree(workdir, ignore_errors=True)
     if explicit:
-        console.print(f"The demo used the catalog you named, {url}, and left it as it is now.")
+        console.print(
+            f"The demo used the catalog you named, {url}, and left it as it is now.", soft_wrap=True
+        )
     elif clean:
-        console.print(f"The demo's throw-away catalog was removed {workdir}")
+        console.print(f"The demo's throw-away catalog was removed {workdir}", soft_wrap=True)
     else:
         console.print(
             f"The demo's catalog is kept for a look: retrovue --db-url {url} items — remove {workdir} "
-            "(or run the demo with --clean) when done."
+            "(or run the demo with --clean) when done.",
+            soft_wrap=True,  # one line whatever the terminal's width: the command and path copy whole
         )
 
 
