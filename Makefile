@@ -37,8 +37,12 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
+# The suite runs in PYTEST_WORKERS processes (pytest-xdist), each taking a whole test file at a time.
+# Most tests wait on HTTP servers and databases, so more workers than cores pays; PYTEST_WORKERS=0 runs
+# everything in this one process (easier to debug with -x or pdb).
+PYTEST_WORKERS ?= 4
 pytest: $(VENV)/.dev-installed
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
