@@ -25,10 +25,9 @@ from urllib.parse import quote, urlencode, urlsplit
 import httpx
 import msgspec
 
-import retrovue
 from retrovue.account.models import Pin, PlexUser, Resource, decode_pin, decode_resources, decode_user
 from retrovue.errors import AccountError, ConfigError, NotSignedInError, PlexTvUnreachableError, redact
-from retrovue.plex.http import PRODUCT
+from retrovue.plex.http import PRODUCT, identity_headers
 
 __all__ = ["AUTH_APP_URL", "PLEX_TV_ENV", "PLEX_TV_URL", "PlexTv", "plex_tv_url"]
 
@@ -66,10 +65,7 @@ class PlexTv:
         self._client = httpx.Client(
             base_url=self.base_url,
             headers={
-                "Accept": "application/json",
-                "X-Plex-Product": PRODUCT,
-                "X-Plex-Version": retrovue.__version__,
-                "X-Plex-Client-Identifier": client_identifier,
+                **identity_headers(client_identifier),
                 "X-Plex-Device-Name": _device_name(),
                 "X-Plex-Platform": platform.system() or "Unknown",
             },

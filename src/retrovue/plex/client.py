@@ -8,15 +8,12 @@ their pages into one `Page`. There is no hidden I/O: models hold no reference ba
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from types import TracebackType
-from typing import TypeVar
+from typing import TypeVar, Unpack
 from urllib.parse import quote
 
-import httpx
 import msgspec
 
 from retrovue.errors import PlexBadResponseError
@@ -31,7 +28,7 @@ from retrovue.plex.decode import (
     decode_sections_page,
     decode_server_info,
 )
-from retrovue.plex.http import DEFAULT_DEADLINE, DEFAULT_MAX_BODY, PlexHttp
+from retrovue.plex.http import HttpOptions, PlexHttp
 from retrovue.plex.models import Episode, Identity, Item, Movie, Season, Section, ServerInfo, Show
 from retrovue.plex.paging import NotAdvancingError, walk_pages
 
@@ -67,40 +64,15 @@ class PlexClient:
         base_url: str,
         token: str,
         *,
-        verify: bool | str = True,
         page_size: int = 200,
-        timeout: float = 30.0,
-        connect_timeout: float = 5.0,
-        max_retries: int = 3,
-        backoff: float = 0.5,
         max_concurrency: int = 4,
-        transport: httpx.BaseTransport | None = None,
-        client_identifier: str = "retrovue-ingest",
-        sleep: Callable[[float], object] = time.sleep,
-        jitter: Callable[[], float] = random.random,
-        deadline: float = DEFAULT_DEADLINE,
-        max_body: int = DEFAULT_MAX_BODY,
+        **http: Unpack[HttpOptions],
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.page_size = page_size
         self.max_concurrency = max(1, max_concurrency)
-        self._http = PlexHttp(
-            base_url,
-            token,
-            verify=verify,
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            max_retries=max_retries,
-            backoff=backoff,
-            max_connections=self.max_concurrency,
-            transport=transport,
-            client_identifier=client_identifier,
-            sleep=sleep,
-            jitter=jitter,
-            deadline=deadline,
-            max_body=max_body,
-        )
+        self._http = PlexHttp(base_url, token, max_connections=self.max_concurrency, **http)
 
     # --- lifecycle ------------------------------------------------------------------------------
 

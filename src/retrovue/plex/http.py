@@ -22,7 +22,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -42,13 +42,40 @@ from retrovue.plex.decode import BodyError, MalformedBodyError
 from retrovue.plex.retry import backoff_delay
 from retrovue.redact import register, scrub, scrub_url
 
-__all__ = ["PRODUCT", "PlexHttp", "check_token"]
+__all__ = ["PRODUCT", "HttpOptions", "PlexHttp", "check_token", "identity_headers"]
 
 R = TypeVar("R")
 
 PRODUCT = "Retrovue Ingest"
 DEFAULT_DEADLINE = 120.0
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
+
+
+class HttpOptions(TypedDict, total=False):
+    """How requests to a server are made: what `PlexHttp` takes besides the URL and token, so that a
+    caller (`PlexClient`, the engine's `client_options`) passes them on without naming each again."""
+
+    verify: bool | str  # certificate checking: True, False, or a CA bundle path
+    timeout: float  # seconds per read
+    connect_timeout: float
+    max_retries: int
+    backoff: float  # seconds before the first retry; doubles each time
+    transport: httpx.BaseTransport | None  # injected in tests and benchmarks
+    client_identifier: str
+    sleep: Callable[[float], object]  # waits between retries; returning True stops retrying
+    jitter: Callable[[], float]
+    deadline: float  # seconds each request may take in all, body included
+    max_body: int  # bytes a decoded body may hold
+
+
+def identity_headers(client_identifier: str) -> dict[str, str]:
+    """The headers every Plex endpoint (a server or plex.tv) is told who is asking with."""
+    return {
+        "Accept": "application/json",
+        "X-Plex-Client-Identifier": client_identifier,
+        "X-Plex-Product": PRODUCT,
+        "X-Plex-Version": retrovue.__version__,
+    }
 
 
 class _RetryableError(Exception):
@@ -95,13 +122,7 @@ class PlexHttp:
         self._count = 0
         self._bytes = 0
         self._count_lock = threading.Lock()
-        headers = {
-            "Accept": "application/json",
-            "X-Plex-Token": token,
-            "X-Plex-Client-Identifier": client_identifier,
-            "X-Plex-Product": PRODUCT,
-            "X-Plex-Version": retrovue.__version__,
-        }
+        headers = {**identity_headers(client_identifier), "X-Plex-Token": token}
         self._client = httpx.Client(
             base_url=self._base_url,
             headers=headers,
