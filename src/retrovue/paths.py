@@ -50,6 +50,7 @@ __all__ = [
     "detect_flavour",
     "local_answer",
     "resolve",
+    "resolved_answer",
     "suggest_mappings",
     "validate_mapping",
 ]
@@ -566,11 +567,20 @@ def local_answer(
     root is unmounted or unreadable: those files are not even asked about), makes the answer
     "cannot tell" unless another version plays. An item without versions does not play locally.
     """
+    return resolved_answer(([resolver.explain(p) for p in files] for files in versions), exists, down)
+
+
+def resolved_answer(
+    versions: Iterable[Sequence[Resolution]],
+    exists: Callable[[str], bool | None],
+    down: Container[int] = (),
+) -> LocalAnswer:
+    """`local_answer` for parts already resolved (each a `Resolver.explain` answer), for a reader
+    that resolves every file once and uses the answer for more than this rule."""
     unknown = root_down = False
-    for files in versions:
+    for parts in versions:
         local: list[str] = []
-        for plex_path in files:
-            found = resolver.explain(plex_path)
+        for found in parts:
             if found.local_path is None:
                 break
             if found.mapping is not None and found.mapping.id is not None and found.mapping.id in down:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -233,6 +234,69 @@ def test_states_local_paths_and_playable_follow_this_machines_mappings(lib: Lib,
     cat.forget_mappings()
     assert list(cat.playable()) == []
     assert cat.item(a).state == "REMOTE_ONLY"  # type: ignore[union-attr]
+
+
+def test_playable_resolves_and_stats_each_file_once_and_gives_the_listings_items(
+    lib: Lib, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from collections import Counter
+
+    from retrovue.paths import Resolver
+
+    root = tmp_path / "nas"
+    (root / "movies").mkdir(parents=True)
+    for name in ("a.mkv", "cd1.avi", "cd2.avi", "orig.mkv"):
+        (root / "movies" / name).write_bytes(b"")
+    a = lib.movie("a", "A", "/data/movies/a.mkv")
+    lib.movie("b", "B", "/data/movies/b.mkv")  # resolves, but its file is not here
+    two = lib.movie("c", "Two Parts", "/data/movies/cd1.avi", "/data/movies/cd2.avi")
+    lib.movie("x", "Elsewhere", "/elsewhere/x.mkv")
+    record = dal.ItemRecord(  # an optimized version nobody maps comes first; the original plays
+        "v",
+        "movie",
+        "Versions",
+        digest="d",
+        part_count=2,
+        parts=(
+            dal.PartRecord(0, 0, file="/optimized/v.mkv"),
+            dal.PartRecord(1, 0, file="/data/movies/orig.mkv"),
+        ),
+    )
+    with lib.engine.begin() as conn:
+        versions = dal.upsert_items(conn, lib.server_id, lib.movies, [record], now=NOW)["v"]
+    mapping.add_mapping(lib.engine, "home", "/data", str(root), reevaluate=False)
+    explained: Counter[str] = Counter()
+    explain = Resolver.explain
+
+    def counting(self: Resolver, plex_path: str) -> object:
+        explained[plex_path] += 1
+        return explain(self, plex_path)
+
+    asked: Counter[str] = Counter()
+
+    def stat(path: str) -> object:
+        asked[path] += 1
+        return os.stat(path)
+
+    monkeypatch.setattr(Resolver, "explain", counting)
+    cat = Catalog(lib.engine)
+    played = {p.item.id: p for p in cat.playable(page_size=2, stat=stat)}
+    assert {i: p.files for i, p in played.items()} == {
+        a: (str(root / "movies" / "a.mkv"),),
+        two: (str(root / "movies" / "cd1.avi"), str(root / "movies" / "cd2.avi")),
+        versions: (str(root / "movies" / "orig.mkv"),),
+    }
+    files = ["a.mkv", "b.mkv", "cd1.avi", "cd2.avi", "orig.mkv"]
+    # Every part resolved once, every file that resolves stat'ed once.
+    assert explained == Counter(
+        ["/elsewhere/x.mkv", "/optimized/v.mkv"] + [f"/data/movies/{f}" for f in files]
+    )
+    assert asked == Counter(str(root / "movies" / f) for f in files)
+    # The items are the listing's own, local paths (one per part) included.
+    listed = {i.id: i for i in cat.iter_items(sort="id", local_paths=True) if i.id in played}
+    assert {i: p.item for i, p in played.items()} == listed
+    assert played[versions].item.local_paths == (None, str(root / "movies" / "orig.mkv"))
+    assert played[versions].item.file == "/optimized/v.mkv"
 
 
 def test_another_machines_mappings_and_verdicts_are_not_this_ones(lib: Lib, tmp_path: Path) -> None:

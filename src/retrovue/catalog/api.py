@@ -166,7 +166,7 @@ class Catalog:
         state, last_seen, path, id. `local_paths` fills `Item.local_paths` (resolved through this
         machine's mappings as they are now, not checked on disk).
         """
-        page, _parts = _items.item_page(
+        page = _items.item_page(
             self.engine,
             self.machine,
             self._fresh(),
@@ -194,7 +194,7 @@ class Catalog:
         resolvers = self._fresh()
         limit = min(page_size, FIRST_PAGE)
         while True:
-            page, _parts = _items.item_page(
+            page = _items.item_page(
                 self.engine,
                 self.machine,
                 resolvers,

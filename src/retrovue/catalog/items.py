@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -24,27 +25,48 @@ from retrovue.mapping import Resolvers
 from retrovue.states import ItemState
 from retrovue.store import schema as t
 
-__all__ = ["confirmed_at", "item_page", "load_item", "load_parts", "part_files"]
+__all__ = [
+    "confirmed_at",
+    "item_from_row",
+    "item_page",
+    "load_item",
+    "load_parts",
+    "part_files",
+    "row_page",
+    "row_tags",
+]
 
 _I = t.media_items.c
 _P = t.media_parts.c
 
 
-def confirmed_at() -> sa.ColumnElement[int]:
+def confirmed_at(verified: sa.ColumnElement[Any] | None = None) -> sa.ColumnElement[int]:
     """When Plex last vouched for the item (docs/catalog.md). Syncs write a row only when it
     changes, and stamp the library instead (`libraries.verified_at`: every present item was listed
     then); so a present item's is the later of its own `last_seen_at` and its library's
     `verified_at`, and a MISSING or DELETED item's is its `last_seen_at` (set, when it went missing,
-    to the last confirmation it had)."""
-    verified = sa.select(t.libraries.c.verified_at).where(t.libraries.c.id == _I.library_id).scalar_subquery()
+    to the last confirmation it had). `verified`: the library's `verified_at` where a query joins
+    the library (`_LIBRARY`), else it is looked up."""
+    if verified is None:
+        verified = (
+            sa.select(t.libraries.c.verified_at).where(t.libraries.c.id == _I.library_id).scalar_subquery()
+        )
     gone = _I.state.in_((ItemState.MISSING.value, ItemState.DELETED.value))
     return sa.case(
         (sa.or_(gone, verified.is_(None), verified < _I.last_seen_at), _I.last_seen_at), else_=verified
     )
 
 
-def _columns(reader: sa.ColumnElement[str], plays: sa.ColumnElement[Any]) -> list[Any]:
-    """The columns of an Item, in the order of its fields (tests/catalog checks they agree)."""
+_LIBRARY = t.libraries.alias("item_library")
+
+
+def _columns(
+    reader: sa.ColumnElement[str], plays: sa.ColumnElement[Any], *, joined: bool = False
+) -> list[Any]:
+    """The columns of an Item, in the order of its fields (tests/catalog checks they agree).
+
+    `joined`: the query joins the item's library as `_LIBRARY` and reads its parts apart, so the
+    first part's path is left NULL here (`item_from_row` takes it from the parts)."""
     return [
         _I.id,
         _I.server_id,
@@ -68,11 +90,11 @@ def _columns(reader: sa.ColumnElement[str], plays: sa.ColumnElement[Any]) -> lis
         plays.label("plays_locally"),
         _I.first_seen_at,
         _I.last_seen_at,
-        confirmed_at().label("confirmed_at"),
+        confirmed_at(_LIBRARY.c.verified_at if joined else None).label("confirmed_at"),
         _I.missing_since,
         _I.added_at_plex,
         _I.updated_at_plex,
-        _FIRST_FILE.label("first_file"),
+        (sa.null() if joined else _FIRST_FILE).label("first_file"),
         _I.last_error,
         _I.error_count,
         _I.last_error_at,
@@ -121,30 +143,40 @@ _META = 11
 _PLAYS, _FILE, _ERRORS = 19, 26, 28  # positions in `_columns` (the order of Item's fields)
 
 
-def _item(
+_NEW = object.__new__
+_SETTERS = tuple(Item.__dict__[f.name].__set__ for f in dataclasses.fields(Item))
+"""Item's slots in the order of its fields: `item_from_row` fills them directly, as `Item(...)` would but
+without its frozen `__init__`, which sets each of the 43 fields through `object.__setattr__`
+(a third of the time `Catalog.playable()` spent per item). Item has no `__post_init__`."""
+
+
+def item_from_row(
     row: Any,
     local_paths: tuple[str | None, ...] | None = None,
     tags: dict[str, tuple[str, ...]] | None = None,
+    parts: Sequence[tuple[int, str]] | None = None,
 ) -> Item:
     """An Item from a row of `_columns` (read by position: a page of 100,000 rows read by name
-    spent a third of its time looking names up), with its genres, collections and labels."""
-    values = list(row[:_COUNT])
+    spent a third of its time looking names up), with its genres, collections and labels, and
+    `parts` (`part_files`) when the row was read without its first part's path."""
+    values = list(row[: _COUNT + _META - 3])
     if values[_PLAYS] is not None:
         values[_PLAYS] = bool(values[_PLAYS])
+    if parts is not None:
+        values[_FILE] = parts[0][1] if parts else None
     values[_FILE] = values[_FILE] or None
     values[_ERRORS] = values[_ERRORS] or 0
-    meta = list(row[_COUNT : _COUNT + _META])
-    ids = {k: v for k, v in zip(("imdb", "tmdb", "tvdb"), meta[8:11], strict=True) if v}
-    tags = tags or {}
-    return Item(  # type: ignore[call-arg]  # positional, checked by a test
-        *values,
-        local_paths,
-        *meta[:8],
-        ids,
-        tags.get("genre", ()),
-        tags.get("collection", ()),
-        tags.get("label", ()),
-    )
+    values.insert(_COUNT, local_paths)
+    imdb, tmdb, tvdb = row[_COUNT + _META - 3 : _COUNT + _META]
+    values.append({k: v for k, v in (("imdb", imdb), ("tmdb", tmdb), ("tvdb", tvdb)) if v})
+    if tags:
+        values += (tags.get("genre", ()), tags.get("collection", ()), tags.get("label", ()))
+    else:
+        values += ((), (), ())
+    item = _NEW(Item)
+    for put, value in zip(_SETTERS, values, strict=True):
+        put(item, value)
+    return item
 
 
 def item_tags(conn: Connection, rows: Sequence[Any]) -> dict[int, dict[str, tuple[str, ...]]]:
@@ -200,6 +232,49 @@ def part_files(conn: Connection, item_ids: Sequence[int]) -> dict[int, list[tupl
     return out
 
 
+def row_page(
+    engine: Engine,
+    machine: str,
+    query: ItemQuery,
+    *,
+    sort: str,
+    descending: bool,
+    limit: int,
+    after: str | None,
+    parts: bool,
+    extra: Sequence[sa.ColumnElement[bool]] = (),
+) -> tuple[list[Any], str | None, dict[int, list[tuple[int, str]]]]:
+    """One page of item rows as the database gave them, the cursor of the next page, and when
+    `parts` each item's parts (media index, Plex path): `item_from_row(row, …, parts=…)` makes an
+    Item of a row, and must be given its parts when they were read."""
+    if sort not in ITEM_SORTS:
+        raise ConfigError(f"unknown sort {sort!r}; use one of {sort_names(ITEM_SORTS)}")
+    v, on, reader, plays = reader_columns(machine)
+    source = t.media_items.outerjoin(v, on)
+    if parts:  # the library joined once rather than looked up per row; the first path from the parts
+        source = source.outerjoin(_LIBRARY, _LIBRARY.c.id == _I.library_id)
+    with engine.connect() as conn:
+        where = item_filters(conn, query, reader)
+        select = (
+            sa.select(*_columns(reader, plays, joined=parts), *_metadata_columns())
+            .select_from(source)
+            .where(*where, *extra)
+        )
+        rows, cursor = Keyset("items", sort, descending, limit, after).page(
+            conn, select, ITEM_SORTS[sort](reader), _I.id
+        )
+        files = part_files(conn, [r.id for r in rows]) if parts else {}
+    return rows, cursor, files
+
+
+def row_tags(engine: Engine, rows: Sequence[Any]) -> dict[int, dict[str, tuple[str, ...]]]:
+    """`item_tags` of some rows of `row_page`, in a read of its own."""
+    if not rows:
+        return {}
+    with engine.connect() as conn:
+        return item_tags(conn, rows)
+
+
 def item_page(
     engine: Engine,
     machine: str,
@@ -211,32 +286,22 @@ def item_page(
     limit: int,
     after: str | None,
     local_paths: bool,
-    extra: Sequence[sa.ColumnElement[bool]] = (),
-) -> tuple[Page[Item], dict[int, list[tuple[int, str]]]]:
-    """One page of items and, when `local_paths`, each item's parts (media index, Plex path)."""
-    if sort not in ITEM_SORTS:
-        raise ConfigError(f"unknown sort {sort!r}; use one of {sort_names(ITEM_SORTS)}")
-    v, on, reader, plays = reader_columns(machine)
-    with engine.connect() as conn:
-        where = item_filters(conn, query, reader)
-        select = (
-            sa.select(*_columns(reader, plays), *_metadata_columns())
-            .select_from(t.media_items.outerjoin(v, on))
-            .where(*where, *extra)
-        )
-        rows, cursor = Keyset("items", sort, descending, limit, after).page(
-            conn, select, ITEM_SORTS[sort](reader), _I.id
-        )
-        parts = part_files(conn, [r.id for r in rows]) if local_paths else {}
-        tags = item_tags(conn, rows)
+) -> Page[Item]:
+    """One page of items, with each one's local paths (one per part) when `local_paths`."""
+    rows, cursor, parts = row_page(
+        engine, machine, query, sort=sort, descending=descending, limit=limit, after=after, parts=local_paths
+    )
+    tags = row_tags(engine, rows)
     items = []
     for row in rows:
-        paths = None
         if local_paths:
             resolver = resolvers(row.server_id)
-            paths = tuple(resolver.resolve(file) if file else None for _, file in parts.get(row.id, []))
-        items.append(_item(row, paths, tags.get(row.id)))
-    return Page(items, cursor), parts
+            files = parts.get(row.id, [])
+            paths = tuple(resolver.resolve(file) if file else None for _, file in files)
+            items.append(item_from_row(row, paths, tags.get(row.id), files))
+        else:
+            items.append(item_from_row(row, None, tags.get(row.id)))
+    return Page(items, cursor)
 
 
 def load_item(engine: Engine, machine: str, item_id: int) -> Item | None:
@@ -248,7 +313,7 @@ def load_item(engine: Engine, machine: str, item_id: int) -> Item | None:
             .where(_I.id == item_id)
         ).first()
         tags = item_tags(conn, [row]) if row is not None else {}
-    return None if row is None else _item(row, None, tags.get(row.id))
+    return None if row is None else item_from_row(row, None, tags.get(row.id))
 
 
 def _streams(text: str | None) -> tuple[Stream, ...] | None:

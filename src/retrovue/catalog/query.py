@@ -322,14 +322,11 @@ class Keyset:
     limit: int
     after: str | None
 
-    def page(
-        self, conn: sa.Connection, select: sa.Select[Any], keys: Sequence[sa.ColumnElement[Any]], row_id: Any
-    ) -> tuple[list[Any], str | None]:
-        """The rows of one page of `select` ordered by `keys` then `row_id`, and the next cursor.
-
-        One row more than the page is read, to know whether another page follows (no empty last
-        page); the cursor carries the last row's key values.
-        """
+    def statement(
+        self, select: sa.Select[Any], keys: Sequence[sa.ColumnElement[Any]], row_id: Any
+    ) -> sa.Select[Any]:
+        """`select` narrowed to this page (and the row after it), ordered, with its sort keys added
+        as `sort_key_N` columns after the selected ones."""
         if self.limit < 1:
             raise ConfigError(f"a page holds at least one row; got limit={self.limit}")
         key = decode_cursor(self.after, self.listing, self.sort, self.descending) if self.after else None
@@ -342,7 +339,18 @@ class Keyset:
                 raise ConfigError("the cursor does not belong to this listing; start again without it")
             left, right = sa.tuple_(*full), sa.tuple_(*[sa.literal(v) for v in key])
             stmt = stmt.where(left < right if self.descending else left > right)
-        rows = list(conn.execute(stmt).all())
+        return stmt
+
+    def page(
+        self, conn: sa.Connection, select: sa.Select[Any], keys: Sequence[sa.ColumnElement[Any]], row_id: Any
+    ) -> tuple[list[Any], str | None]:
+        """The rows of one page of `select` ordered by `keys` then `row_id`, and the next cursor.
+
+        One row more than the page is read, to know whether another page follows (no empty last
+        page); the cursor carries the last row's key values.
+        """
+        full = [*keys, row_id]
+        rows = list(conn.execute(self.statement(select, keys, row_id)).all())
         if len(rows) <= self.limit:
             return rows, None
         last = rows[self.limit - 1]._mapping
