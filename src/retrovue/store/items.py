@@ -279,11 +279,6 @@ def present_keys(conn: Connection, table: sa.Table, library_id: int) -> set[str]
     return {k for (k,) in rows}
 
 
-def ids_for_keys(conn: Connection, library_id: int, rating_keys: Sequence[str]) -> dict[str, int]:
-    """Catalog ids of the given items (those that exist), by rating key."""
-    return {k: snap.id for k, snap in item_snapshot(conn, library_id, rating_keys).items()}
-
-
 # --- writes ------------------------------------------------------------------------------------
 
 METADATA_COLUMNS = (
