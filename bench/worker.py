@@ -195,16 +195,17 @@ def _operation(job: Job, engine: Any, libraries: list[Any]) -> dict[str, Any]:
         results: dict[str, Any] = {}
         with tempfile.TemporaryDirectory(prefix="retrovue-bench-map-") as tmp:
             made = _make_half_the_files(engine, tmp)
+            checked = mapping.LocalOptions(check_files=True)
             t0 = time.perf_counter()
             mapping.add_mapping(engine, job.server, "/data/media", tmp, reevaluate=False)
-            (first,) = mapping.reevaluate_states(engine, job.server, check_files=True)
+            (first,) = mapping.reevaluate_states(engine, job.server, checked)
             results["add_mapping_s"] = time.perf_counter() - t0
             t1 = time.perf_counter()
-            (again,) = mapping.reevaluate_states(engine, job.server, check_files=True)
+            (again,) = mapping.reevaluate_states(engine, job.server, checked)
             results["again_s"] = time.perf_counter() - t1
             t2 = time.perf_counter()
             mapping.remove_mapping(engine, job.server, "/data/media", reevaluate=False)
-            (removed,) = mapping.reevaluate_states(engine, job.server, check_files=True)
+            (removed,) = mapping.reevaluate_states(engine, job.server, checked)
             results["remove_mapping_s"] = time.perf_counter() - t2
         return {
             "client_requests": 0,

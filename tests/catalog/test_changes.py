@@ -163,7 +163,7 @@ def test_local_entries_are_this_machines_only(catalog: Engine, home: Simulator, 
     first = [(c.change, c.old_value, c.new_value) for c in cat.changes().changes if c.id == item_id]
     assert first == [("added", None, "ACTIVE"), ("local", "REMOTE_ONLY", "ACTIVE")]
     files[0].unlink()  # the file goes from this machine: its verdict moves to REMOTE_ONLY
-    mapping.reevaluate_states(catalog, "home", now=T0 + 10)
+    mapping.reevaluate_states(catalog, "home", mapping.LocalOptions(now=T0 + 10))
     local = [c for c in cat.changes(start).changes if c.change == "local"]
     assert [(c.id, c.old_value, c.new_value) for c in local] == [(item_id, "ACTIVE", "REMOTE_ONLY")]
     assert [c for c in other.changes(start).changes if c.change == "local"] == []

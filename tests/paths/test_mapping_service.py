@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from retrovue import machine, mapping
 from retrovue.desktop import DesktopActionError
 from retrovue.errors import BadMappingError, ConfigError, UnknownServerError
+from retrovue.mapping import LocalOptions
 from retrovue.mapping.roots import RootProbe, RootStatus
 from retrovue.states import ItemState
 from retrovue.store import local, registry
@@ -207,7 +208,7 @@ def test_reevaluate_with_real_files(env: Env) -> None:
     assert env.states()["undecided"] == "REMOTE_ONLY"  # a stale verdict is no verdict
     _mapped(env)
 
-    (result,) = mapping.reevaluate_states(env.engine, "home", now=NOW + 5)
+    (result,) = mapping.reevaluate_states(env.engine, "home", LocalOptions(now=NOW + 5))
 
     assert env.states() == {
         "present": "ACTIVE",
@@ -268,11 +269,11 @@ def test_without_file_checks_resolution_alone_decides(env: Env) -> None:
 
     with env.engine.begin() as conn:
         registry.update_server(conn, "home", now=NOW, check_local_files=False)
-    (result,) = mapping.reevaluate_states(env.engine, "home", stat=no_stat, probe=no_probe)
+    (result,) = mapping.reevaluate_states(env.engine, "home", LocalOptions(stat=no_stat, probe=no_probe))
     assert not result.checked_files
     assert env.states() == {"gone-but-mapped": "ACTIVE", "unmapped": "REMOTE_ONLY"}
     # An explicit check_files=True overrides the server setting.
-    (checked,) = mapping.reevaluate_states(env.engine, "home", check_files=True)
+    (checked,) = mapping.reevaluate_states(env.engine, "home", LocalOptions(check_files=True))
     assert checked.checked_files
     assert checked.to_remote_only == 1
 
@@ -291,7 +292,7 @@ def test_a_check_that_cannot_answer_keeps_verdicts_and_never_means_active(env: E
     def denied(path: str) -> os.stat_result:
         raise PermissionError(errno.EACCES, "denied", path)
 
-    (result,) = mapping.reevaluate_states(env.engine, "home", stat=denied)
+    (result,) = mapping.reevaluate_states(env.engine, "home", LocalOptions(stat=denied))
     assert (result.unknown, result.changed) == (3, 0)
     assert env.states() == {"a": "ACTIVE", "b": "REMOTE_ONLY", "new": "REMOTE_ONLY"}
     assert env.events() == []
@@ -319,14 +320,14 @@ def test_a_root_that_is_down_never_flips_its_items(env: Env) -> None:
         def probe(path: str, status: RootStatus = status) -> RootProbe:
             return RootProbe(status)
 
-        (result,) = mapping.reevaluate_states(env.engine, "home", stat=stat, probe=probe)
+        (result,) = mapping.reevaluate_states(env.engine, "home", LocalOptions(stat=stat, probe=probe))
         assert asked == []  # nothing under a down root is stat'ed
         assert env.states() == {"a": "ACTIVE", "b": "REMOTE_ONLY", "new": "REMOTE_ONLY"}
         assert [(r.plex_prefix, r.status) for r in result.down_roots] == [(PLEX, status)]
         assert "(for /data/media)" in result.describe()
     with env.engine.connect() as conn:
         assert local.undecided_count(conn, machine.current(), env.library_id) == 1
-    (up,) = mapping.reevaluate_states(env.engine, "home", stat=stat)
+    (up,) = mapping.reevaluate_states(env.engine, "home", LocalOptions(stat=stat))
     assert env.states() == {"a": "ACTIVE", "b": "REMOTE_ONLY", "new": "ACTIVE"}
     assert up.down_roots == ()
 
@@ -370,7 +371,7 @@ def test_machines_keep_their_own_mappings_and_verdicts(env: Env, tmp_path: Path)
     mapping.add_mapping(env.engine, "home", PLEX, str(tmp_path / "laptop"), machine="laptop")
     assert env.states("den") == {"a": "ACTIVE"}
     assert env.states("laptop") == {"a": "REMOTE_ONLY"}
-    (laptop,) = mapping.reevaluate_states(env.engine, "home", machine="laptop")
+    (laptop,) = mapping.reevaluate_states(env.engine, "home", LocalOptions(machine="laptop"))
     assert [r.status for r in laptop.down_roots] == [RootStatus.MISSING]
     assert env.states("den") == {"a": "ACTIVE"}
     assert [m.machine for m in mapping.list_mappings(env.engine, all_machines=True)] == ["den", "laptop"]
@@ -400,7 +401,7 @@ def test_write_statements_do_not_grow_with_the_chunk(env: Env, statements: State
     assert len(statements.writes()) == 4 + 2
     fill(30)  # restores every item's original verdict
     statements.reset()
-    (result,) = mapping.reevaluate_states(env.engine, "home", chunk_size=20)
+    (result,) = mapping.reevaluate_states(env.engine, "home", LocalOptions(chunk_size=20))
     assert (result.examined, result.changed) == (60, 60)
     assert len(statements.writes()) == 3 * 4  # three chunks; the root and the mark did not change
 
@@ -420,7 +421,9 @@ def test_progress_is_reported_per_chunk(env: Env) -> None:
     for i in range(5):
         env.item(f"i{i}", ItemState.ACTIVE, [f"/x/{i}.mkv"])
     seen: list[tuple[str, int]] = []
-    mapping.reevaluate_states(env.engine, chunk_size=2, progress=lambda s, n: seen.append((s, n)))
+    mapping.reevaluate_states(
+        env.engine, options=LocalOptions(chunk_size=2), progress=lambda s, n: seen.append((s, n))
+    )
     assert seen == [("home", 2), ("home", 4), ("home", 5)]
 
 

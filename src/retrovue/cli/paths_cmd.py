@@ -273,7 +273,7 @@ def apply(
     check_files: CheckFilesOpt = None,
 ) -> None:
     """Re-evaluate ACTIVE / REMOTE_ONLY now (after mounting a share, say), without contacting Plex."""
-    results = mapping.reevaluate_states(engine(ctx), server, check_files=check_files)
+    results = mapping.reevaluate_states(engine(ctx), server, mapping.LocalOptions(check_files=check_files))
     if not results:
         console.print("No servers. Add one with: retrovue server add NAME URL --token TOKEN")
     for result in results:

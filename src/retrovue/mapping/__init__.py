@@ -21,6 +21,7 @@ from retrovue.mapping.coverage import LibraryCoverage, UnmappedPrefix, coverage
 from retrovue.mapping.items import ItemPath, local_paths, open_item, reveal_item
 from retrovue.mapping.local import (
     CHUNK_SIZE,
+    LocalOptions,
     LocalRefresh,
     ReevalResult,
     RootProblem,
@@ -46,6 +47,7 @@ __all__ = [
     "CHUNK_SIZE",
     "ItemPath",
     "LibraryCoverage",
+    "LocalOptions",
     "LocalRefresh",
     "MappingChange",
     "MappingInfo",

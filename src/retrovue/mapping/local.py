@@ -56,6 +56,7 @@ from retrovue.store.local import Decision, LocalCheck, LocalItem, RootRow
 
 __all__ = [
     "CHUNK_SIZE",
+    "LocalOptions",
     "LocalRefresh",
     "ReevalResult",
     "RootProblem",
@@ -73,6 +74,22 @@ Progress = Callable[[str, int], None]
 """Called after each chunk with the server name and the number of items examined so far."""
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalOptions:
+    """How a decision pass runs (`refresh_library`, `reevaluate_states`); the defaults are this
+    machine as it is, which is what the sync and the CLI want. Tests inject the rest."""
+
+    machine: str | None = None  # the machine profile decided for (None: this one)
+    check_files: bool | None = None  # None: follow the server's `check_local_files`
+    chunk_size: int = CHUNK_SIZE
+    max_workers: int = 8  # concurrent file checks
+    timeout: float = 2.0  # seconds before a file or root check counts as "cannot tell"
+    stat: StatFn = os.stat
+    probe: ProbeFn = probe_root
+    local_os: LocalOS | None = None  # None: this machine's path conventions
+    now: int | None = None  # the time written with verdicts (None: the clock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,49 +294,42 @@ def _stream(
 def refresh_library(
     engine: Engine,
     library_id: int,
+    options: LocalOptions | None = None,
     *,
-    machine: str | None = None,
     full: bool = False,
-    check_files: bool | None = None,
-    chunk_size: int = CHUNK_SIZE,
-    max_workers: int = 8,
-    timeout: float = 2.0,
-    stat: StatFn = os.stat,
-    probe: ProbeFn = probe_root,
-    local_os: LocalOS | None = None,
-    now: int | None = None,
     progress: Progress | None = None,
 ) -> LocalRefresh:
     """Decide what must be decided for one library on this machine (see the module docstring).
 
     `full` re-decides every item (after a complete listing); otherwise only items under a changed
-    root and items without a valid verdict are. `check_files` None follows the server's
-    `check_local_files`. Writes only what changed: a run where nothing did writes nothing.
+    root and items without a valid verdict are. Writes only what changed: a run where nothing did
+    writes nothing.
     """
     started = time.monotonic()
-    owner = machine or machines.current()
-    stamp = _now() if now is None else now
+    opts = options or LocalOptions()
+    owner = opts.machine or machines.current()
+    stamp = _now() if opts.now is None else opts.now
     with engine.connect() as conn:
         library = registry.get_library_by_id(conn, library_id)
         server = registry.get_server_by_id(conn, library.server_id)
-        resolver = Resolver(stored_mappings(conn, server.id, owner), local_os=local_os)
+        resolver = Resolver(stored_mappings(conn, server.id, owner), local_os=opts.local_os)
         before = store.root_rows(conn, owner, library_id)
         mark = store.local_check(conn, owner, library_id)
         through = store.items_through(conn, library_id)
-    check = server.check_local_files if check_files is None else check_files
-    roots = _observe(resolver, before, check, probe, timeout)
+    check = server.check_local_files if opts.check_files is None else opts.check_files
+    roots = _observe(resolver, before, check, opts.probe, opts.timeout)
     changed_roots = {r.mapping_id for r in roots if r.changed}
     down = {r.mapping_id for r in roots if r.down}
     mode = _mode(full, roots, mark, through)
     counts: Counter[str] = Counter()
-    for chunk in _stream(engine, owner, library_id, mode, mark, chunk_size):
+    for chunk in _stream(engine, owner, library_id, mode, mark, opts.chunk_size):
         targets = [
             item
             for item in chunk
             if mode == "full" or not item.decided or (changed_roots and _under(item, resolver, changed_roots))
         ]
         exists = _existence(
-            targets, resolver, check, down, max_workers=max_workers, timeout=timeout, stat=stat
+            targets, resolver, check, down, max_workers=opts.max_workers, timeout=opts.timeout, stat=opts.stat
         )
         decisions = [
             d for item in targets if (d := _decide(item, resolver, exists, down, counts)) is not None
@@ -410,24 +420,17 @@ def _remember(
 def reevaluate_states(
     engine: Engine,
     server_name: str | None = None,
+    options: LocalOptions | None = None,
     *,
-    machine: str | None = None,
     library_id: int | None = None,
-    check_files: bool | None = None,
-    chunk_size: int = CHUNK_SIZE,
-    max_workers: int = 8,
-    timeout: float = 2.0,
-    stat: StatFn = os.stat,
-    probe: ProbeFn = probe_root,
-    local_os: LocalOS | None = None,
-    now: int | None = None,
     progress: Progress | None = None,
 ) -> list[ReevalResult]:
     """Re-decide, for this machine, every item of one server (or every server) now, without Plex.
 
-    One full `refresh_library` pass per library (or only `library_id`). `check_files` None follows
-    each server's `check_local_files`. Returns one result per server, in name order.
+    One full `refresh_library` pass per library (or only `library_id`), with `options`. Returns
+    one result per server, in name order.
     """
+    opts = options or LocalOptions()
     with engine.connect() as conn:
         chosen = servers(conn, server_name)
         libraries = {s.id: registry.list_libraries(conn, server=s.name) for s in chosen}
@@ -444,27 +447,13 @@ def reevaluate_states(
                 if progress is not None:
                     progress(name, base + examined)
 
-            one = refresh_library(
-                engine,
-                lib.id,
-                machine=machine,
-                full=True,
-                check_files=check_files,
-                chunk_size=chunk_size,
-                max_workers=max_workers,
-                timeout=timeout,
-                stat=stat,
-                probe=probe,
-                local_os=local_os,
-                now=now,
-                progress=report,
-            )
+            one = refresh_library(engine, lib.id, opts, full=True, progress=report)
             done += one.examined
             passes.append(one)
         out.append(
             ReevalResult(
                 server=server.name,
-                checked_files=server.check_local_files if check_files is None else check_files,
+                checked_files=server.check_local_files if opts.check_files is None else opts.check_files,
                 examined=sum(p.examined for p in passes),
                 to_active=sum(p.to_active for p in passes),
                 to_remote_only=sum(p.to_remote_only for p in passes),

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine
 
 from retrovue import machine as machines
 from retrovue.errors import BadMappingError, ConfigError
-from retrovue.mapping.local import ReevalResult, reevaluate_states
+from retrovue.mapping.local import LocalOptions, ReevalResult, reevaluate_states
 from retrovue.mapping.resolve import servers, stored_mappings
 from retrovue.paths import (
     Flavour,
@@ -238,9 +238,8 @@ def _changed(
     """A mapping was added or removed: re-decide its server's items on its machine, unless deferred."""
     result = None
     if reevaluate:
-        (result,) = reevaluate_states(
-            engine, info.server, machine=info.machine, check_files=check_files, local_os=local_os
-        )
+        options = LocalOptions(machine=info.machine, check_files=check_files, local_os=local_os)
+        (result,) = reevaluate_states(engine, info.server, options)
     return MappingChange(info, result)
 
 
