@@ -281,10 +281,13 @@ def _from_detail(
 ) -> dict[str, Any]:
     """What detail adds to a listing's metadata: every tag (a listing carries only the first ones),
     and with `fill` what the listing left out (a show listing has no `Guid` list: a show's ids)."""
+    if not fill:  # the tags alone: every item a first sync writes passes here
+        tags = {name: tuple(tag.tag for tag in getattr(detail, name)) for name in _TAGS}
+        return {name: value for name, value in tags.items() if value}
     return {
         name: value
         for name, value in metadata(detail).items()
-        if value and (name in _TAGS or (fill and not getattr(record, name)))
+        if value and (name in _TAGS or not getattr(record, name))
     }
 
 
