@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine
 
 from retrovue import servers
+from retrovue.catalog import ItemQuery
 from retrovue.errors import PlexUnauthorizedError
 from retrovue.gui.main_window import MainWindow
 from retrovue.gui.posters import POSTER_SIZE, poster_key
@@ -113,7 +114,9 @@ def test_a_movie_shows_its_summary_and_the_poster_plex_listed(
     movies = next(i for i in window.tree_model.library_ids() if window.library.library_kind(i) == "movie")
     window.select_library(movies)
     settle(qtbot, window)
-    movie = next(r for r in window.items_model.rows if r.summary and r.thumb)
+    # the table holds what it shows; the item as the read API gives it carries summary and thumb
+    page = window.catalog.items(ItemQuery(library_id=movies), limit=1000)
+    movie = next(r for r in page.rows if r.summary and r.thumb)
     assert movie.thumb is not None
     assert movie.thumb.startswith(f"/library/metadata/{movie.rating_key}/thumb/")
     window.items.select_item(movie.id)

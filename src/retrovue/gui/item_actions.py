@@ -14,7 +14,7 @@ from PySide6.QtCore import QPoint
 from PySide6.QtGui import QAction, QGuiApplication
 
 from retrovue import desktop
-from retrovue.catalog import Item
+from retrovue.gui.models.items import ItemRow
 from retrovue.gui.tasks import Task, run_task
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class ItemActions:
         if w.current_item() is not None:
             w.acts.item_menu().popup(w.table.viewport().mapToGlobal(pos))
 
-    def _local_path(self) -> tuple[Item, str | None] | None:
+    def _local_path(self) -> tuple[ItemRow, str | None] | None:
         item = self.w.current_item()
         if item is None:
             return None
@@ -50,7 +50,7 @@ class ItemActions:
     def reveal(self) -> None:
         self._desktop(desktop.reveal_file, "Revealed", "reveal")
 
-    def failed(self, item: Item, message: str, fix: QAction | None = None) -> None:
+    def failed(self, item: ItemRow, message: str, fix: QAction | None = None) -> None:
         """An item action that failed: in the item pane until the next action (with the button that
         fixes it, when there is one), and in the activity log."""
         self.w.detail.say(message, fix)

@@ -29,8 +29,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from retrovue.catalog import Catalog, Item
-from retrovue.gui.models.items import COL_SHOW, COL_STATE, COL_TITLE, PATH_COLUMNS, TV_COLUMNS, ItemsModel
+from retrovue.catalog import Catalog
+from retrovue.gui.models.items import (
+    COL_SHOW,
+    COL_STATE,
+    COL_TITLE,
+    PATH_COLUMNS,
+    TV_COLUMNS,
+    ItemRow,
+    ItemsModel,
+)
 from retrovue.gui.reader import Reader
 from retrovue.gui.wording import plural
 from retrovue.states import ItemState
@@ -184,7 +192,7 @@ class ItemsPanel(QWidget):
             self.count.setText(f"{plural(m.total, 'item')} ({len(m.rows):,} loaded)")
 
     # -- the selected item ----------------------------------------------------------------------
-    def current_item(self) -> Item | None:
+    def current_item(self) -> ItemRow | None:
         index = self.table.currentIndex()
         if not self.table.selectionModel().isSelected(index):
             return None

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QSplitter
 from sqlalchemy import Engine
 
 from retrovue import desktop
-from retrovue.catalog import Catalog, Item, ItemDetail, Server
+from retrovue.catalog import Catalog, ItemDetail, Server
 from retrovue.existence import exists_now
 from retrovue.gui import place
 from retrovue.gui.actions import Actions
@@ -35,6 +35,7 @@ from retrovue.gui.dialogs.server import ServerDialog
 from retrovue.gui.item_actions import ItemActions
 from retrovue.gui.items_panel import ItemsPanel
 from retrovue.gui.library_panel import LibraryPanel
+from retrovue.gui.models.items import ItemRow
 from retrovue.gui.models.runs import RunsModel, run_result
 from retrovue.gui.posters import PosterLoader
 from retrovue.gui.reader import Reader
@@ -237,7 +238,7 @@ class MainWindow(QMainWindow):
             self.detail.clear()
         self.update_actions()
 
-    def current_item(self) -> Item | None:
+    def current_item(self) -> ItemRow | None:
         return self.items.current_item()
 
     def _current_item_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:

@@ -7,14 +7,20 @@ the state filter and the search (case and accents ignored) happen in SQL, and ba
 other by key (`Page.next`), so a 100,000-item library is never loaded whole and a deep batch costs
 what the first one does. The local path column is resolved on demand through this machine's
 mappings (the catalog's resolver, cached until `forget_mappings`).
+
+A loaded row is a plain tuple of the strings and numbers the table shows (`Row`), not the read
+API's `Item`: Python's cycle collector stops tracking a tuple that holds no containers, so its full
+passes do not walk the 100,000 rows of a scrolled library (with an `Item` each, such a pass took
+130-160 ms of the GUI thread), and a row is a third of an `Item`'s size. `ItemRow` is the same row
+with names, built when asked for (the selected item, tests); the item pane reads the full `Item`.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final, overload
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -27,7 +33,7 @@ from retrovue.gui.reader import Reader
 from retrovue.paths import Resolver
 from retrovue.states import ItemState
 
-__all__ = ["COLUMNS", "PATH_COLUMNS", "TV_COLUMNS", "ItemFilter", "ItemsModel"]
+__all__ = ["COLUMNS", "PATH_COLUMNS", "TV_COLUMNS", "ItemFilter", "ItemRow", "ItemsModel"]
 
 
 @dataclass(frozen=True)
@@ -99,19 +105,118 @@ _ROLES = frozenset({_DISPLAY, _TOOLTIP, _FOREGROUND, Qt.ItemDataRole.TextAlignme
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
-_SHARED = ("kind", "state", "plex_state", "show_title", "show_rating_key", "season_rating_key")
+# A loaded row: (id, server id, kind, title, state, show title, show key, season, episode, year,
+# duration ms, size, last seen, the file's folder, the file's name) — strings and numbers only.
+Row = tuple[
+    int, int, str, str, str, str | None, str | None, int | None, int | None, int | None,
+    int | None, int | None, int, str | None, str | None,
+]  # fmt: skip
+R_ID: Final = 0
+R_SERVER: Final = 1
+R_KIND: Final = 2
+R_TITLE: Final = 3
+R_STATE: Final = 4
+R_SHOW: Final = 5
+R_SHOW_KEY: Final = 6
+R_SEASON: Final = 7
+R_EPISODE: Final = 8
+R_YEAR: Final = 9
+R_DURATION: Final = 10
+R_SIZE: Final = 11
+R_SEEN: Final = 12
+R_DIR: Final = 13
+R_NAME: Final = 14
 
 
-def _compact(item: Item) -> Item:
-    """The row with the strings many rows repeat (state, kind, the show) shared, not copied: a
-    100,000-row table holds each show's title once. The row was just read and is not shared yet;
-    an equal string takes the place of each (a frozen row is rebuilt by no one: `replace` would
-    cost ~100 µs a row)."""
-    for name in _SHARED:
-        value = getattr(item, name)
-        if isinstance(value, str):
-            object.__setattr__(item, name, sys.intern(value))
-    return item
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    """A row of the table with names: what the table shows of an item, and its ids."""
+
+    id: int
+    server_id: int
+    kind: str
+    title: str
+    state: str
+    show_title: str | None
+    show_rating_key: str | None
+    season_index: int | None
+    episode_index: int | None
+    year: int | None
+    duration_ms: int | None
+    file_size: int | None
+    last_seen_at: int
+    file: str | None  # the first part's path on the Plex server
+
+    @classmethod
+    def of(cls, row: Row) -> ItemRow:
+        return cls(*row[:R_DIR], _file(row))
+
+
+def _file(row: Row) -> str | None:
+    folder, name = row[R_DIR], row[R_NAME]
+    return None if name is None else (folder or "") + name
+
+
+def _split(path: str | None) -> tuple[str | None, str | None]:
+    """A Plex path as (its folder with the separator, interned: a season's episodes share it; the
+    file's name)."""
+    if path is None:
+        return None, None
+    cut = max(path.rfind("/"), path.rfind("\\")) + 1
+    return sys.intern(path[:cut]), path[cut:]
+
+
+class _Shared(dict[Any, Any]):
+    """One object for each of the values many rows repeat (a year, a last-seen time)."""
+
+    def __missing__(self, key: Any) -> Any:
+        self[key] = key
+        return key
+
+
+def _row(item: Item, shared: _Shared) -> Row:
+    """The table's row of an item, the strings many rows repeat (state, kind, the show, the folder)
+    shared, not copied: a 100,000-row table holds each show's title once."""
+    show = item.show_title
+    show_key = item.show_rating_key
+    return (
+        item.id,
+        item.server_id,
+        sys.intern(item.kind),
+        item.title,
+        sys.intern(item.state),
+        sys.intern(show) if show is not None else None,
+        sys.intern(show_key) if show_key is not None else None,
+        item.season_index,
+        item.episode_index,
+        shared[item.year],
+        item.duration_ms,
+        item.file_size,
+        shared[item.last_seen_at],
+        *_split(item.file),
+    )
+
+
+class Rows(Sequence[ItemRow]):
+    """The loaded rows, each as an `ItemRow` when asked for."""
+
+    def __init__(self, rows: list[Row]) -> None:
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> ItemRow: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ItemRow]: ...
+    def __getitem__(self, index: int | slice) -> ItemRow | list[ItemRow]:
+        if isinstance(index, slice):
+            return [ItemRow.of(r) for r in self._rows[index]]
+        return ItemRow.of(self._rows[index])
+
+    def __iter__(self) -> Iterator[ItemRow]:
+        return (ItemRow.of(r) for r in self._rows)
 
 
 class ItemsModel(QAbstractTableModel):
@@ -141,7 +246,8 @@ class ItemsModel(QAbstractTableModel):
         self.batch = batch or self.BATCH
         self.filter: ItemFilter | None = None
         self.order: tuple[str, bool] = ("show", False)  # the user's sort, kept across libraries
-        self.rows: list[Item] = []
+        self._rows: list[Row] = []
+        self._shared = _Shared()  # written on the reader's thread only
         self._total = 0
         self._next: str | None = None  # the read API's cursor for the next batch
         self._generation = 0  # bumped by every reset: answers for an older one are dropped
@@ -188,9 +294,14 @@ class ItemsModel(QAbstractTableModel):
     def loading(self) -> bool:
         return self._loading
 
+    @property
+    def rows(self) -> Rows:
+        """The rows loaded so far."""
+        return Rows(self._rows)
+
     def _read(
         self, f: ItemFilter, after: str | None, limit: int, with_total: bool
-    ) -> tuple[int | None, Page[Item]]:
+    ) -> tuple[int | None, Page[Row]]:
         """On the reader's thread: (the count, when asked) and one page, its rows made compact, and
         this machine's resolver for each server in it loaded (so the table resolves local paths on
         the GUI thread from memory alone)."""
@@ -204,10 +315,11 @@ class ItemsModel(QAbstractTableModel):
         )
         for server_id in {item.server_id for item in page.rows} - self._resolvers.keys():
             self._loaded_resolvers[server_id] = self.catalog.resolver(server_id)
-        return total, Page([_compact(item) for item in page.rows], page.next)
+        shared = self._shared
+        return total, Page([_row(item, shared) for item in page.rows], page.next)
 
     def _start(
-        self, after: str | None, limit: int, with_total: bool, done: Callable[[int | None, Page[Item]], None]
+        self, after: str | None, limit: int, with_total: bool, done: Callable[[int | None, Page[Row]], None]
     ) -> None:
         f = self.filter
         if f is None:
@@ -216,7 +328,7 @@ class ItemsModel(QAbstractTableModel):
         self._loading = True
         self.queries += 1
 
-        def arrived(result: tuple[int | None, Page[Item]]) -> None:
+        def arrived(result: tuple[int | None, Page[Row]]) -> None:
             self._loading = False
             self.error = ""
             self._resolvers.update(self._loaded_resolvers)
@@ -240,24 +352,24 @@ class ItemsModel(QAbstractTableModel):
         self._loading = False
         self.beginResetModel()
         self.filter = new
-        self.rows = []
+        self._rows = []
         self._total = 0
         self._next = None
         self.endResetModel()
         if new is not None:
             self._start(None, self.batch, True, self._first)
 
-    def _first(self, total: int | None, page: Page[Item]) -> None:
+    def _first(self, total: int | None, page: Page[Row]) -> None:
         self._total = total or 0
         self._next = page.next
         self._insert(page.rows)
 
-    def _insert(self, rows: list[Item]) -> None:
+    def _insert(self, rows: list[Row]) -> None:
         if not rows:
             return
-        start = len(self.rows)
+        start = len(self._rows)
         self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
-        self.rows.extend(rows)
+        self._rows.extend(rows)
         self.endInsertRows()
 
     def refresh(self, library_id: int | None = None) -> None:
@@ -271,13 +383,13 @@ class ItemsModel(QAbstractTableModel):
             return
         self.catalog.forget_mappings()
         self._generation += 1
-        self._start(None, max(self.batch, len(self.rows)), True, self._refreshed)
+        self._start(None, max(self.batch, len(self._rows)), True, self._refreshed)
 
-    def _refreshed(self, total: int | None, page: Page[Item]) -> None:
+    def _refreshed(self, total: int | None, page: Page[Row]) -> None:
         rows = page.rows
         self._next = page.next
-        if [r.id for r in rows] == [r.id for r in self.rows]:
-            self.rows = rows
+        if [r[R_ID] for r in rows] == [r[R_ID] for r in self._rows]:
+            self._rows = rows
             self._total = total or 0
             if rows:
                 self.dataChanged.emit(self.index(0, 0), self.index(len(rows) - 1, len(COLUMNS) - 1))
@@ -286,7 +398,7 @@ class ItemsModel(QAbstractTableModel):
         self.refreshing = True
         try:
             self.beginResetModel()
-            self.rows = rows
+            self._rows = rows
             self._total = total or 0
             self.endResetModel()
             self.refreshed.emit(True)
@@ -295,8 +407,8 @@ class ItemsModel(QAbstractTableModel):
 
     def row_of(self, item_id: int) -> int | None:
         """The row holding the item, among the loaded ones."""
-        for n, item in enumerate(self.rows):
-            if item.id == item_id:
+        for n, row in enumerate(self._rows):
+            if row[R_ID] == item_id:
                 return n
         return None
 
@@ -314,17 +426,13 @@ class ItemsModel(QAbstractTableModel):
             return
         self._start(self._next, self.batch, False, self._more)
 
-    def _more(self, _total: int | None, page: Page[Item]) -> None:
+    def _more(self, _total: int | None, page: Page[Row]) -> None:
         self._next = page.next
         self._insert(page.rows)
 
     # -- the table ----------------------------------------------------------------------------
-    @property
-    def _loaded(self) -> int:
-        return len(self.rows)
-
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.rows)
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(COLUMNS)
@@ -336,53 +444,57 @@ class ItemsModel(QAbstractTableModel):
             return COLUMNS[section][0] if 0 <= section < len(COLUMNS) else None
         return None
 
-    def row(self, index: Index) -> Item | None:
-        if not index.isValid() or not 0 <= index.row() < len(self.rows):
+    def row(self, index: Index) -> ItemRow | None:
+        found = self._row_at(index)
+        return None if found is None else ItemRow.of(found)
+
+    def _row_at(self, index: Index) -> Row | None:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
-        return self.rows[index.row()]
+        return self._rows[index.row()]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         # Called for every visible cell and every role at each paint: the roles the table does
         # not use answer first, before any lookup.
         if role not in _ROLES:
             return None
-        item = self.row(index)
-        if item is None:
+        row = self._row_at(index)
+        if row is None:
             return None
         col = index.column()
         if role in (_DISPLAY, _TOOLTIP):
-            return self._text(item, col)
+            return self._text(row, col)
         if role == ITEM_ID_ROLE:
-            return item.id
+            return row[R_ID]
         if role == _FOREGROUND:
-            colour = STATE_COLOURS.get(item.state) if col == COL_STATE else None
+            colour = STATE_COLOURS.get(row[R_STATE]) if col == COL_STATE else None
             return QBrush(colour) if colour is not None else None
         if col in (COL_YEAR, COL_DURATION, COL_SIZE):  # the alignment role
             return _RIGHT
         return None
 
-    def _text(self, item: Item, col: int) -> str:
+    def _text(self, row: Row, col: int) -> str:
         match col:
             case 0:
-                return item.title
+                return row[R_TITLE]
             case 1:
-                return item.state
+                return row[R_STATE]
             case 2:
-                return item.show_title or ""
+                return row[R_SHOW] or ""
             case 3:
-                return fmt.episode(item.season_index, item.episode_index)
+                return fmt.episode(row[R_SEASON], row[R_EPISODE])
             case 4:
-                return str(item.year) if item.year else ""
+                return str(row[R_YEAR]) if row[R_YEAR] else ""
             case 5:
-                return fmt.duration(item.duration_ms)
+                return fmt.duration(row[R_DURATION])
             case 6:
-                return fmt.size(item.file_size)
+                return fmt.size(row[R_SIZE])
             case 7:
-                return fmt.when(item.last_seen_at)
+                return fmt.when(row[R_SEEN])
             case 8:
-                return item.file or ""
+                return _file(row) or ""
             case 9:
-                return self.local_path(item) or ""
+                return self._local(row[R_SERVER], _file(row)) or ""
         return ""
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -400,13 +512,16 @@ class ItemsModel(QAbstractTableModel):
     def resolver(self, server_id: int) -> Resolver:
         return self.catalog.resolver(server_id)
 
-    def local_path(self, item: Item) -> str | None:
+    def local_path(self, item: ItemRow) -> str | None:
         """The first file's local path through this machine's mappings, resolved when the row is
         drawn from the resolver loaded with its page (memory only: never I/O on the GUI thread)."""
-        if item.file is None:
+        return self._local(item.server_id, item.file)
+
+    def _local(self, server_id: int, file: str | None) -> str | None:
+        if file is None:
             return None
-        resolver = self._resolvers.get(item.server_id)
-        return resolver.resolve(item.file) if resolver is not None else None
+        resolver = self._resolvers.get(server_id)
+        return resolver.resolve(file) if resolver is not None else None
 
     def forget_mappings(self) -> None:
         """Mappings changed: read the rows again, with the mappings loaded anew."""
