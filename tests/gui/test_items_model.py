@@ -109,22 +109,27 @@ def test_rows_share_the_strings_many_rows_repeat(qtbot: Any, engine: Engine) -> 
 
 
 def test_loaded_rows_are_out_of_the_cycle_collectors_sight(qtbot: Any, engine: Engine) -> None:
-    """A full collection walks every tracked object holding the GIL: the table's rows are plain
-    tuples of strings and numbers, which it stops tracking, so 100,000 of them cost it nothing."""
+    """A full collection walks every tracked object holding the GIL: the table keeps its rows by
+    column, numbers in arrays and strings in lists, so 100,000 rows give it a few lists to look at,
+    not an object per row."""
     server_id, library_id = fake_library(engine)
     fill_items(engine, server_id, library_id, 300)
     model = ItemsModel(engine, batch=100)
     model.set_library(library_id)
     while model.canFetchMore(QModelIndex()):
         model.fetchMore(QModelIndex())
-    gc.collect()
-    assert len(model.rows) == 300
-    assert not any(gc.is_tracked(row) for row in model._rows)
-    row = model.rows[7]  # with names, when asked for
+    rows = model.rows
+    assert len(rows) == 300
+    columns = rows._columns()
+    assert sum(len(column) for column in columns) == 300 * len(columns)
+    assert not any(gc.is_tracked(value) for column in columns for value in column)
+    row = rows[7]  # with names, when asked for
     assert row.file is not None
     assert row.file.endswith(".mkv")
     assert model.index(7, COL_PLEX).data() == row.file  # the folder and the name, put back together
-    assert model.rows[5:7] == [model.rows[5], model.rows[6]]
+    assert rows[5:7] == [rows[5], rows[6]]
+    assert rows[-1] == rows[299]
+    assert model.row_of(row.id) == 7
 
 
 def test_search_narrows_by_what_a_scheduler_knows(qtbot: Any, engine: Engine) -> None:

@@ -8,25 +8,26 @@ other by key (`Page.next`), so a 100,000-item library is never loaded whole and 
 what the first one does. The local path column is resolved on demand through this machine's
 mappings (the catalog's resolver, cached until `forget_mappings`).
 
-A loaded row is a plain tuple of the strings and numbers the table shows (`Row`), not the read
-API's `Item`: Python's cycle collector stops tracking a tuple that holds no containers, so its full
-passes do not walk the 100,000 rows of a scrolled library (with an `Item` each, such a pass took
-130-160 ms of the GUI thread), and a row is a third of an `Item`'s size. `ItemRow` is the same row
-with names, built when asked for (the selected item, tests); the item pane reads the full `Item`.
+The loaded rows are kept by column (`Rows`: numbers in arrays, strings in lists), not as the read
+API's `Item`s: Python's cycle collector then has a few lists to look at instead of one object per
+row (with an `Item` each, a full pass over 100,000 rows took 130-160 ms of the GUI thread), and a
+row costs a fifth of an `Item`. `ItemRow` is a row with names, built when asked for (the selected
+item, tests); the item pane reads the full `Item`.
 """
 
 from __future__ import annotations
 
 import sys
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Final, overload
+from typing import Any, overload
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from sqlalchemy import Engine
 
-from retrovue.catalog import Catalog, Item, ItemQuery, Page
+from retrovue.catalog import Catalog, Item, ItemQuery
 from retrovue.catalog.query import search_query
 from retrovue.gui import fmt
 from retrovue.gui.reader import Reader
@@ -105,29 +106,6 @@ _ROLES = frozenset({_DISPLAY, _TOOLTIP, _FOREGROUND, Qt.ItemDataRole.TextAlignme
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
-# A loaded row: (id, server id, kind, title, state, show title, show key, season, episode, year,
-# duration ms, size, last seen, the file's folder, the file's name) — strings and numbers only.
-Row = tuple[
-    int, int, str, str, str, str | None, str | None, int | None, int | None, int | None,
-    int | None, int | None, int, str | None, str | None,
-]  # fmt: skip
-R_ID: Final = 0
-R_SERVER: Final = 1
-R_KIND: Final = 2
-R_TITLE: Final = 3
-R_STATE: Final = 4
-R_SHOW: Final = 5
-R_SHOW_KEY: Final = 6
-R_SEASON: Final = 7
-R_EPISODE: Final = 8
-R_YEAR: Final = 9
-R_DURATION: Final = 10
-R_SIZE: Final = 11
-R_SEEN: Final = 12
-R_DIR: Final = 13
-R_NAME: Final = 14
-
-
 @dataclass(frozen=True, slots=True)
 class ItemRow:
     """A row of the table with names: what the table shows of an item, and its ids."""
@@ -147,14 +125,8 @@ class ItemRow:
     last_seen_at: int
     file: str | None  # the first part's path on the Plex server
 
-    @classmethod
-    def of(cls, row: Row) -> ItemRow:
-        return cls(*row[:R_DIR], _file(row))
 
-
-def _file(row: Row) -> str | None:
-    folder, name = row[R_DIR], row[R_NAME]
-    return None if name is None else (folder or "") + name
+_NONE = -1  # None in an array of numbers that are never negative (a duration, a size)
 
 
 def _split(path: str | None) -> tuple[str | None, str | None]:
@@ -166,6 +138,10 @@ def _split(path: str | None) -> tuple[str | None, str | None]:
     return sys.intern(path[:cut]), path[cut:]
 
 
+def _intern(value: str | None) -> str | None:
+    return None if value is None else sys.intern(value)
+
+
 class _Shared(dict[Any, Any]):
     """One object for each of the values many rows repeat (a year, a last-seen time)."""
 
@@ -174,37 +150,78 @@ class _Shared(dict[Any, Any]):
         return key
 
 
-def _row(item: Item, shared: _Shared) -> Row:
-    """The table's row of an item, the strings many rows repeat (state, kind, the show, the folder)
-    shared, not copied: a 100,000-row table holds each show's title once."""
-    show = item.show_title
-    show_key = item.show_rating_key
-    return (
-        item.id,
-        item.server_id,
-        sys.intern(item.kind),
-        item.title,
-        sys.intern(item.state),
-        sys.intern(show) if show is not None else None,
-        sys.intern(show_key) if show_key is not None else None,
-        item.season_index,
-        item.episode_index,
-        shared[item.year],
-        item.duration_ms,
-        item.file_size,
-        shared[item.last_seen_at],
-        *_split(item.file),
-    )
-
-
 class Rows(Sequence[ItemRow]):
-    """The loaded rows, each as an `ItemRow` when asked for."""
+    """The loaded rows, by column: numbers in arrays (8 bytes each, no object), strings in lists,
+    the strings many rows repeat (state, kind, the show, a file's folder) shared, not copied — a
+    100,000-row table holds each show's title once. A row is an `ItemRow` when asked for."""
 
-    def __init__(self, rows: list[Row]) -> None:
-        self._rows = rows
+    def __init__(self) -> None:
+        self.ids = array("q")
+        self.servers = array("q")
+        self.durations = array("q")
+        self.sizes = array("q")
+        self.kinds: list[str] = []
+        self.titles: list[str] = []
+        self.states: list[str] = []
+        self.shows: list[str | None] = []
+        self.show_keys: list[str | None] = []
+        self.seasons: list[int | None] = []
+        self.episodes: list[int | None] = []
+        self.years: list[int | None] = []
+        self.seen: list[int] = []
+        self.folders: list[str | None] = []
+        self.names: list[str | None] = []
+
+    def _columns(self) -> tuple[Any, ...]:
+        return (
+            self.ids, self.servers, self.durations, self.sizes, self.kinds, self.titles, self.states,
+            self.shows, self.show_keys, self.seasons, self.episodes, self.years, self.seen,
+            self.folders, self.names,
+        )  # fmt: skip
+
+    def add(self, item: Item, shared: _Shared) -> None:
+        self.ids.append(item.id)
+        self.servers.append(item.server_id)
+        self.durations.append(_NONE if item.duration_ms is None else item.duration_ms)
+        self.sizes.append(_NONE if item.file_size is None else item.file_size)
+        self.kinds.append(sys.intern(item.kind))
+        self.titles.append(item.title)
+        self.states.append(sys.intern(item.state))
+        self.shows.append(_intern(item.show_title))
+        self.show_keys.append(_intern(item.show_rating_key))
+        self.seasons.append(shared[item.season_index])
+        self.episodes.append(shared[item.episode_index])
+        self.years.append(shared[item.year])
+        self.seen.append(shared[item.last_seen_at])
+        folder, name = _split(item.file)
+        self.folders.append(folder)
+        self.names.append(name)
+
+    def extend(self, other: Rows) -> None:
+        for mine, theirs in zip(self._columns(), other._columns(), strict=True):
+            mine.extend(theirs)
+
+    def duration(self, n: int) -> int | None:
+        value = self.durations[n]
+        return None if value == _NONE else value
+
+    def size(self, n: int) -> int | None:
+        value = self.sizes[n]
+        return None if value == _NONE else value
+
+    def file(self, n: int) -> str | None:
+        name = self.names[n]
+        return None if name is None else (self.folders[n] or "") + name
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self.ids)
+
+    def item(self, n: int) -> ItemRow:
+        return ItemRow(
+            self.ids[n], self.servers[n], self.kinds[n], self.titles[n], self.states[n], self.shows[n],
+            self.show_keys[n], self.seasons[n], self.episodes[n], self.years[n], self.duration(n),
+            self.size(n), self.seen[n], self.file(n),
+        )  # fmt: skip
 
     @overload
     def __getitem__(self, index: int) -> ItemRow: ...
@@ -212,11 +229,21 @@ class Rows(Sequence[ItemRow]):
     def __getitem__(self, index: slice) -> list[ItemRow]: ...
     def __getitem__(self, index: int | slice) -> ItemRow | list[ItemRow]:
         if isinstance(index, slice):
-            return [ItemRow.of(r) for r in self._rows[index]]
-        return ItemRow.of(self._rows[index])
+            return [self.item(n) for n in range(len(self))[index]]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        return self.item(index % len(self))
 
     def __iter__(self) -> Iterator[ItemRow]:
-        return (ItemRow.of(r) for r in self._rows)
+        return (self.item(n) for n in range(len(self)))
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A page of rows as read, and the cursor of the next (None: the last)."""
+
+    rows: Rows
+    next: str | None
 
 
 class ItemsModel(QAbstractTableModel):
@@ -246,7 +273,7 @@ class ItemsModel(QAbstractTableModel):
         self.batch = batch or self.BATCH
         self.filter: ItemFilter | None = None
         self.order: tuple[str, bool] = ("show", False)  # the user's sort, kept across libraries
-        self._rows: list[Row] = []
+        self._rows = Rows()
         self._shared = _Shared()  # written on the reader's thread only
         self._total = 0
         self._next: str | None = None  # the read API's cursor for the next batch
@@ -297,11 +324,11 @@ class ItemsModel(QAbstractTableModel):
     @property
     def rows(self) -> Rows:
         """The rows loaded so far."""
-        return Rows(self._rows)
+        return self._rows
 
     def _read(
         self, f: ItemFilter, after: str | None, limit: int, with_total: bool
-    ) -> tuple[int | None, Page[Row]]:
+    ) -> tuple[int | None, Batch]:
         """On the reader's thread: (the count, when asked) and one page, its rows made compact, and
         this machine's resolver for each server in it loaded (so the table resolves local paths on
         the GUI thread from memory alone)."""
@@ -315,11 +342,13 @@ class ItemsModel(QAbstractTableModel):
         )
         for server_id in {item.server_id for item in page.rows} - self._resolvers.keys():
             self._loaded_resolvers[server_id] = self.catalog.resolver(server_id)
-        shared = self._shared
-        return total, Page([_row(item, shared) for item in page.rows], page.next)
+        rows, shared = Rows(), self._shared
+        for item in page.rows:
+            rows.add(item, shared)
+        return total, Batch(rows, page.next)
 
     def _start(
-        self, after: str | None, limit: int, with_total: bool, done: Callable[[int | None, Page[Row]], None]
+        self, after: str | None, limit: int, with_total: bool, done: Callable[[int | None, Batch], None]
     ) -> None:
         f = self.filter
         if f is None:
@@ -328,7 +357,7 @@ class ItemsModel(QAbstractTableModel):
         self._loading = True
         self.queries += 1
 
-        def arrived(result: tuple[int | None, Page[Row]]) -> None:
+        def arrived(result: tuple[int | None, Batch]) -> None:
             self._loading = False
             self.error = ""
             self._resolvers.update(self._loaded_resolvers)
@@ -352,19 +381,19 @@ class ItemsModel(QAbstractTableModel):
         self._loading = False
         self.beginResetModel()
         self.filter = new
-        self._rows = []
+        self._rows = Rows()
         self._total = 0
         self._next = None
         self.endResetModel()
         if new is not None:
             self._start(None, self.batch, True, self._first)
 
-    def _first(self, total: int | None, page: Page[Row]) -> None:
+    def _first(self, total: int | None, page: Batch) -> None:
         self._total = total or 0
         self._next = page.next
         self._insert(page.rows)
 
-    def _insert(self, rows: list[Row]) -> None:
+    def _insert(self, rows: Rows) -> None:
         if not rows:
             return
         start = len(self._rows)
@@ -385,10 +414,10 @@ class ItemsModel(QAbstractTableModel):
         self._generation += 1
         self._start(None, max(self.batch, len(self._rows)), True, self._refreshed)
 
-    def _refreshed(self, total: int | None, page: Page[Row]) -> None:
+    def _refreshed(self, total: int | None, page: Batch) -> None:
         rows = page.rows
         self._next = page.next
-        if [r[R_ID] for r in rows] == [r[R_ID] for r in self._rows]:
+        if rows.ids == self._rows.ids:
             self._rows = rows
             self._total = total or 0
             if rows:
@@ -407,10 +436,10 @@ class ItemsModel(QAbstractTableModel):
 
     def row_of(self, item_id: int) -> int | None:
         """The row holding the item, among the loaded ones."""
-        for n, row in enumerate(self._rows):
-            if row[R_ID] == item_id:
-                return n
-        return None
+        try:
+            return self._rows.ids.index(item_id)
+        except ValueError:
+            return None
 
     @property
     def total(self) -> int:
@@ -426,7 +455,7 @@ class ItemsModel(QAbstractTableModel):
             return
         self._start(self._next, self.batch, False, self._more)
 
-    def _more(self, _total: int | None, page: Page[Row]) -> None:
+    def _more(self, _total: int | None, page: Batch) -> None:
         self._next = page.next
         self._insert(page.rows)
 
@@ -445,56 +474,59 @@ class ItemsModel(QAbstractTableModel):
         return None
 
     def row(self, index: Index) -> ItemRow | None:
-        found = self._row_at(index)
-        return None if found is None else ItemRow.of(found)
+        n = self._row_at(index)
+        return None if n is None else self._rows.item(n)
 
-    def _row_at(self, index: Index) -> Row | None:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+    def _row_at(self, index: Index) -> int | None:
+        n = index.row()
+        if not index.isValid() or not 0 <= n < len(self._rows):
             return None
-        return self._rows[index.row()]
+        return n
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         # Called for every visible cell and every role at each paint: the roles the table does
         # not use answer first, before any lookup.
         if role not in _ROLES:
             return None
-        row = self._row_at(index)
-        if row is None:
+        n = self._row_at(index)
+        if n is None:
             return None
         col = index.column()
         if role in (_DISPLAY, _TOOLTIP):
-            return self._text(row, col)
+            return self._text(n, col)
         if role == ITEM_ID_ROLE:
-            return row[R_ID]
+            return self._rows.ids[n]
         if role == _FOREGROUND:
-            colour = STATE_COLOURS.get(row[R_STATE]) if col == COL_STATE else None
+            colour = STATE_COLOURS.get(self._rows.states[n]) if col == COL_STATE else None
             return QBrush(colour) if colour is not None else None
         if col in (COL_YEAR, COL_DURATION, COL_SIZE):  # the alignment role
             return _RIGHT
         return None
 
-    def _text(self, row: Row, col: int) -> str:
+    def _text(self, n: int, col: int) -> str:
+        rows = self._rows
         match col:
             case 0:
-                return row[R_TITLE]
+                return rows.titles[n]
             case 1:
-                return row[R_STATE]
+                return rows.states[n]
             case 2:
-                return row[R_SHOW] or ""
+                return rows.shows[n] or ""
             case 3:
-                return fmt.episode(row[R_SEASON], row[R_EPISODE])
+                return fmt.episode(rows.seasons[n], rows.episodes[n])
             case 4:
-                return str(row[R_YEAR]) if row[R_YEAR] else ""
+                year = rows.years[n]
+                return str(year) if year else ""
             case 5:
-                return fmt.duration(row[R_DURATION])
+                return fmt.duration(rows.duration(n))
             case 6:
-                return fmt.size(row[R_SIZE])
+                return fmt.size(rows.size(n))
             case 7:
-                return fmt.when(row[R_SEEN])
+                return fmt.when(rows.seen[n])
             case 8:
-                return _file(row) or ""
+                return rows.file(n) or ""
             case 9:
-                return self._local(row[R_SERVER], _file(row)) or ""
+                return self._local(rows.servers[n], rows.file(n)) or ""
         return ""
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
