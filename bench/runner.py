@@ -174,7 +174,7 @@ class Bench:
     # --- plumbing -----------------------------------------------------------------------------------
 
     def library_counts(self) -> dict[str, int]:
-        out = {"shows": 0, "seasons": 0, "episodes": 0, "movies": 0}
+        out = {"shows": 0, "seasons": 0, "episodes": 0, "movies": 0, "collections": 0}
         for section in self.sim.sections():
             for key in out:
                 out[key] += int(section.get(key, 0) or 0)

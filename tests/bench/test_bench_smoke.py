@@ -71,6 +71,9 @@ def result(data: dict[str, Any], scenario: str, tool: str) -> dict[str, Any]:
     return dict(found)
 
 
+LIBRARIES = 2  # the simulator's: one show section, one movie section
+
+
 def pages(n: int) -> int:
     return math.ceil(n / PAGE)
 
@@ -101,7 +104,8 @@ def test_full_sync_requests_and_writes(data: dict[str, Any]) -> None:
     floor = result(data, "full", "floor")
     assert ours["raw"][0]["summary"]["status"] == ["ok"]
     new = detail_requests(lib["episodes"]) + detail_requests(lib["movies"]) + detail_requests(lib["shows"])
-    assert ours["requests"] == floor["requests"] + new  # shows' detail too: every genre
+    # shows' detail too (every genre); each library's collections listed, each collection walked once
+    assert ours["requests"] == floor["requests"] + new + LIBRARIES + lib["collections"]
     assert ours["raw"][0]["client_requests"] == ours["requests"]
     rows = ours["raw"][0]["rows"]
     assert rows["media_items"] >= lib["episodes"] + lib["movies"]
@@ -115,7 +119,8 @@ def test_no_change_costs_one_request_with_the_gate(data: dict[str, Any]) -> None
     nogate = result(data, "nochange", "ours-nogate")
     assert gated["requests"] == 1
     assert gated["raw"][0]["summary"]["gated"] is True
-    assert nogate["requests"] == 1 + pages(lib["shows"]) + pages(lib["episodes"]) + pages(lib["movies"])
+    listing = 1 + pages(lib["shows"]) + pages(lib["episodes"]) + pages(lib["movies"])
+    assert nogate["requests"] == listing + LIBRARIES  # + each library's collections: none walked
     for r in (gated, nogate):
         assert r["raw"][0]["summary"]["changed"] == 0
         assert r["rows_written"] == 0
@@ -129,7 +134,7 @@ def test_no_change_writes_no_item_row_on_every_database(on_every_db: dict[str, A
     assert gated["requests"] == 1  # one server: its /library/sections, nothing else
     assert gated["raw"][0]["summary"]["gated"] is True
     listing = 1 + pages(lib["shows"]) + pages(lib["episodes"]) + pages(lib["movies"])
-    assert nogate["requests"] == verify["requests"] == listing
+    assert nogate["requests"] == verify["requests"] == listing + LIBRARIES  # + their collections
     assert verify["raw"][0]["summary"]["skipped"] == lib["episodes"] + lib["movies"]  # listed, not gated
     for r in (gated, nogate, verify):
         assert r["rows_written"] == 0, r["raw"][0]["rows"]
@@ -161,7 +166,9 @@ def test_changed_sync_fetches_detail_only_for_changes(data: dict[str, Any]) -> N
     assert summary["missing"] == mutation["removed"]
     assert summary["changed"] == mutation["edited"] + mutation["added"]
     listing = 1 + pages(lib["shows"]) + pages(lib["episodes"]) + pages(lib["movies"])
-    changed_pages = pages(lib["episodes"])  # at most one detail batch per page here (few changes)
+    # at most one detail batch per page here (few changes), shows' detail (new episodes move their
+    # show), each library's collections and a walk of those whose members moved
+    changed_pages = pages(lib["episodes"]) + pages(lib["shows"]) + LIBRARIES + lib["collections"]
     assert listing < ours["requests"] <= listing + changed_pages + 1  # + the pre-finalize sections check
     parts = ours["raw"][0]["rows"].get("media_parts", 0)
     assert 0 < parts <= 4 * (mutation["edited"] + mutation["added"])

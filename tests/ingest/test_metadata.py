@@ -179,10 +179,12 @@ def test_show_detail_costs_a_request_per_hundred_new_or_changed_shows(catalog: E
         assert all(s.ok for s in sync(catalog, clock=lambda: T0, page_size=400))
         show_batches = [k for k in _detail_keys(sim.requests) if k <= set(shows)]
         # sections, one page each of shows, episodes and movies; shows 100 a request (3), episodes'
-        # and movies' checkFiles detail 100 a request (4 + 1)
+        # and movies' checkFiles detail 100 a request (4 + 1); no collection holds more than a page
         assert sorted(len(k) for k in show_batches) == [50, 100, 100]
         assert set().union(*show_batches) == set(shows)
-        assert sim.request_count == 1 + 3 + 3 + 4 + 1
+        walked = sum(len(sec["collections"]) for sec in sim.ground_truth()["sections"])
+        # + each library's collections, and every collection walked once (its members)
+        assert sim.request_count == 1 + 3 + 3 + 4 + 1 + 2 + walked
         cat = Catalog(catalog)
         items = _by_key(cat)
         for show in shows.values():
@@ -207,7 +209,7 @@ def test_show_detail_costs_a_request_per_hundred_new_or_changed_shows(catalog: E
         assert tv.ok
         assert movies.gated
         assert _detail_keys(sim.requests) == [{edited, grown}, {new_episode}]
-        assert sim.request_count == 1 + 1 + 1 + 2
+        assert sim.request_count == 1 + 1 + 1 + 2 + 1  # + the collections: none changed, none walked
         assert len(counter.rows_written("shows")) == 1  # one upsert statement for both
         items = _by_key(cat)
         assert items[new_episode].genres == tuple(shows[grown]["genres"])
@@ -240,3 +242,106 @@ def test_a_show_whose_detail_failed_is_stored_from_its_listing_and_listed_again(
         assert movies.gated
         assert _by_key(cat)[first].genres == tuple(shows[0]["genres"])
         assert all(s.gated for s in sync(catalog, clock=lambda: T0 + 20))
+
+
+def test_a_membership_changed_through_the_collection_is_caught_by_walking_that_collection_only(
+    home: Home,
+) -> None:
+    """Through the collection, a membership moves neither the item's `updatedAt` nor (beyond its
+    first two) the listing's Collection tags: the digest cannot see it. The collection's own
+    `updatedAt` and `childCount` do move, so a run that lists the library (its gate opened) reads
+    the section's collections (1 request) and walks only the changed one (1 request). A re-keyed
+    item keeps its memberships; a collection Plex drops is forgotten; a quiet run costs 1 request."""
+    movie = next(m for m in home.sim.ground_truth()["sections"][1]["movies"] if m["parts"])
+    key = movie["ratingKey"]
+    home.sim.set_collections(key, ("Award Winners", "Halloween Night"))
+    assert all(s.ok for s in sync(home.engine, clock=lambda: T0))
+    cat = Catalog(home.engine)
+    assert cat.item(_by_key(cat)[key].id).collections == ("Award Winners", "Halloween Night")  # type: ignore[union-attr]
+    start = cat.cursor()
+
+    home.sim.set_collections(key, ("Award Winners", "Halloween Night", "Midnight Movies"))
+    after = next(m for m in home.sim.ground_truth()["sections"][1]["movies"] if m["ratingKey"] == key)
+    assert after["updatedAt"] == movie["updatedAt"]  # the item did not move: its digest cannot tell
+    home.sim.reset_requests()
+    counter = StatementCounter(home.engine)
+    try:
+        by_title = {s.library_title: s for s in sync(home.engine, clock=lambda: T0 + 10)}
+    finally:
+        counter.close()
+    tv, movies = by_title["TV Shows"], by_title["Movies"]
+    assert tv.gated
+    assert movies.ok
+    assert not movies.gated
+    assert movies.written == 0
+    walked = [r[1] for r in home.sim.requests if r[1].startswith("/library/collections/")]
+    midnight = next(
+        c for c in home.sim.ground_truth()["sections"][1]["collections"] if c["title"] == "Midnight Movies"
+    )
+    assert walked == [f"/library/collections/{midnight['ratingKey']}/children"]  # only the changed one
+    # sections, the movies page, the section's collections, the one walk
+    assert home.sim.request_count == 4
+    assert counter.rows_written("media_items") == []
+    item = _by_key(cat)[key]
+    assert item.collections == ("Award Winners", "Halloween Night", "Midnight Movies")
+    assert [(c.change, c.id) for c in cat.changes(start).changes] == [("changed", item.id)]
+    assert item.id in {i.id for i in cat.iter_items(ItemQuery(collection="midnight movies"))}
+
+    # Nothing changed: one request; listed anyway: no collection walked, no row.
+    home.sim.reset_requests()
+    assert all(s.gated for s in sync(home.engine, clock=lambda: T0 + 20))
+    assert home.sim.request_count == 1
+    home.sim.reset_requests()
+    assert all(s.written == 0 for s in sync(home.engine, clock=lambda: T0 + 30, use_gate=False))
+    assert not [r for r in home.sim.requests if r[1].startswith("/library/collections/")]
+
+    # Re-keyed: the item keeps every membership (its detail carries them all).
+    new_key = home.sim.rematch(key)
+    assert all(s.ok for s in sync(home.engine, clock=lambda: T0 + 40))
+    again = cat.item(item.id)
+    assert again is not None
+    assert again.rating_key == new_key
+    assert again.collections == ("Award Winners", "Halloween Night", "Midnight Movies")
+
+    # Left through the collection (which, emptied, is gone): forgotten, with a feed entry.
+    mark = cat.cursor()
+    home.sim.set_collections(new_key, ("Award Winners", "Halloween Night"))
+    assert all(s.ok for s in sync(home.engine, clock=lambda: T0 + 50))
+    assert cat.item(item.id).collections == ("Award Winners", "Halloween Night")  # type: ignore[union-attr]
+    assert [(c.change, c.id) for c in cat.changes(mark).changes] == [("changed", item.id)]
+    assert not list(cat.iter_items(ItemQuery(collection="midnight movies")))
+
+
+def test_a_shows_collection_changed_through_the_collection_reaches_its_episodes(home: Home) -> None:
+    show = home.sim.ground_truth()["sections"][0]["shows"][0]
+    home.sim.set_collections(show["ratingKey"], ("Saturday Morning", "Award Winners"))
+    assert all(s.ok for s in sync(home.engine, clock=lambda: T0))
+    cat = Catalog(home.engine)
+    mark = cat.cursor()
+    home.sim.set_collections(show["ratingKey"], ("Saturday Morning", "Award Winners", "Halloween Night"))
+    assert all(s.ok for s in sync(home.engine, clock=lambda: T0 + 10))
+    items = _by_key(cat)
+    episodes = {items[e["ratingKey"]].id for se in show["seasons"] for e in se["episodes"]}
+    assert {i.id for i in cat.iter_items(ItemQuery(collection="Halloween Night", kind="episode"))} == episodes
+    assert {c.id for c in cat.changes(mark).changes if c.change == "changed"} == episodes
+
+
+def test_a_collections_request_that_fails_leaves_memberships_and_lists_again(home: Home) -> None:
+    movie = next(m for m in home.sim.ground_truth()["sections"][1]["movies"] if m["parts"])
+    home.sim.set_collections(movie["ratingKey"], ("Award Winners", "Halloween Night"))
+    assert all(s.ok for s in sync(home.engine, clock=lambda: T0))
+    home.sim.set_collections(movie["ratingKey"], ("Award Winners", "Halloween Night", "Midnight Movies"))
+    home.sim.set_faults("status=500@/library/sections/2/collections")
+    by_title = {s.library_title: s for s in sync(home.engine, clock=lambda: T0 + 10)}
+    assert by_title["Movies"].status == "ok"  # the listing was complete: finalize stands
+    cat = Catalog(home.engine)
+    assert _by_key(cat)[movie["ratingKey"]].collections == ("Award Winners", "Halloween Night")
+    home.sim.clear_faults()
+    by_title = {s.library_title: s for s in sync(home.engine, clock=lambda: T0 + 20)}
+    assert not by_title["Movies"].gated  # the failed run did not vouch for the section
+    assert _by_key(cat)[movie["ratingKey"]].collections == (
+        "Award Winners",
+        "Halloween Night",
+        "Midnight Movies",
+    )
+    assert all(s.gated for s in sync(home.engine, clock=lambda: T0 + 30))

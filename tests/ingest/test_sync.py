@@ -96,7 +96,8 @@ def test_no_change_without_gate_lists_but_writes_no_item_row(home: Home) -> None
     counter = StatementCounter(home.engine)
     summaries = sync(home.engine, page_size=5, use_gate=False)
     counter.close()
-    assert home.sim.request_count == 1 + _listing_requests(home.sim, 5)
+    # + each library's collections (a listing of its own: the simulator's small library has none)
+    assert home.sim.request_count == 1 + _listing_requests(home.sim, 5) + 2
     assert sum(s.changed for s in summaries) == 0
     assert all(s.status == "ok" and not s.gated for s in summaries)
     for table in ROW_TABLES:
@@ -112,8 +113,10 @@ def test_one_episode_edit_costs_one_extra_request(home: Home) -> None:
     assert movies.gated
     assert not tv.gated
     assert (tv.changed, tv.status) == (1, "ok")
-    # sections, shows page, episodes page, one detail request for the changed episode
-    assert home.sim.request_count == 4
+    # sections, shows page, episodes page, one detail request for the changed episode, and the
+    # library's collections (none changed: none walked)
+    assert home.sim.request_count == 5
+    assert home.sim.requests[-1][1] == "/library/sections/1/collections"
     assert_matches_truth(home.engine, home.sim)
 
 

@@ -1,5 +1,6 @@
 """The simulator serves what a scheduler needs where real Plex does: listings carry an item's first
-two genres and its collections, detail every genre and its labels; JSON and XML agree."""
+two genres and collections, detail all of them and its labels; collections are objects of their
+own; JSON and XML agree."""
 
 from __future__ import annotations
 
@@ -84,3 +85,50 @@ def test_a_collection_change_moves_the_section_not_the_items_updated_at(fresh_si
     )
     assert edited["genres"] == ["Horror"]
     assert edited["updatedAt"] != movie["updatedAt"]
+
+
+def test_collections_are_objects_of_their_own_that_either_way_of_joining_moves(
+    client_for: Callable[..., httpx.Client],
+) -> None:
+    """Through the collection, a membership moves the collection's `updatedAt` and `childCount` and
+    the section's contentChangedAt, not the item's `updatedAt`; through the item's own edit, the
+    item's too. A listing carries an item's first two Collection tags, its detail all of them."""
+    with Simulator(seed=5, shows=12, movies=40, seasons_per_show=1, episodes_per_season=2) as s:
+        c = client_for(s)
+
+        def collections() -> dict[str, dict[str, Any]]:
+            return {e["title"]: e for e in _entries(c, "/library/sections/2/collections")}
+
+        def movie(key: str) -> dict[str, Any]:
+            return next(m for m in s.ground_truth()["sections"][1]["movies"] if m["ratingKey"] == key)
+
+        key = s.ground_truth()["sections"][1]["movies"][0]["ratingKey"]
+        s.set_collections(key, ("Award Winners", "Halloween Night"))
+        before, item = collections(), movie(key)
+        changed_at = s.ground_truth()["sections"][1]["contentChangedAt"]
+        s.set_collections(key, ("Award Winners", "Halloween Night", "Midnight Movies"))
+        after = collections()
+        assert movie(key)["updatedAt"] == item["updatedAt"]
+        assert after["Midnight Movies"]["childCount"] == 1
+        assert after["Award Winners"] == before["Award Winners"]  # its members did not move
+        assert s.ground_truth()["sections"][1]["contentChangedAt"] != changed_at
+        (listed,) = [e for e in _entries(c, "/library/sections/2/all", type=1) if e["ratingKey"] == key]
+        assert _tags(listed, "Collection") == ["Award Winners", "Halloween Night"]  # the first two
+        (detail,) = _entries(c, f"/library/metadata/{key}")
+        assert _tags(detail, "Collection") == ["Award Winners", "Halloween Night", "Midnight Movies"]
+        children = _entries(c, after["Midnight Movies"]["key"])
+        assert [e["ratingKey"] for e in children] == [key]
+
+        s.edit(key, collections=("Award Winners",))  # the item's own edit
+        edited = collections()
+        assert movie(key)["updatedAt"] != item["updatedAt"]
+        assert "Midnight Movies" not in edited  # emptied: gone
+        assert edited["Halloween Night"]["updatedAt"] != after["Halloween Night"]["updatedAt"]
+        assert edited["Award Winners"] == after["Award Winners"]
+        # XML says the same: a Directory per collection.
+        xml = ET.fromstring(
+            httpx.get(f"{s.url}/library/sections/2/collections", headers={"X-Plex-Token": s.token}).content
+        )
+        assert {d.get("title"): d.get("childCount") for d in xml.findall("Directory")} == {
+            t: str(e["childCount"]) for t, e in edited.items()
+        }

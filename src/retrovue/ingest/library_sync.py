@@ -27,6 +27,7 @@ One fenced transaction per page, then a `PageProgress` event; finalize in its ow
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -38,7 +39,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from retrovue.errors import LockLostError, PlexError
+from retrovue.errors import LockLostError, PlexError, PlexNotFoundError
 from retrovue.ingest.detail import DetailFetch, ShowDetailFetch
 from retrovue.ingest.events import (
     RUN_CANCELLED,
@@ -58,9 +59,9 @@ from retrovue.ingest.records import apply_detail, apply_show_detail, item_record
 from retrovue.ingest.rekey import Candidate, match_rekeys
 from retrovue.mapping import refresh_library
 from retrovue.plex import Page, PlexClient
-from retrovue.plex.models import Episode, Movie, Section, Show
+from retrovue.plex.models import Collection, Episode, Movie, Section, Show
+from retrovue.store import collections, lifecycle, maintenance, registry, rekeys, runs
 from retrovue.store import items as dal
-from retrovue.store import lifecycle, maintenance, registry, rekeys, runs
 from retrovue.store import schema as t
 from retrovue.store.items import ShowRecord
 from retrovue.store.locks import LockLease
@@ -187,6 +188,7 @@ class LibrarySync:
         self.items_check: ListingCheck | None = None
         self.leaves = 0  # episodes the show listing announces (the run's total until episodes list)
         self.shows_owed = 0  # listed shows stored without their detail: the next run lists again
+        self.collections_owed = False  # a collection could not be walked: the next run lists again
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -318,7 +320,8 @@ class LibrarySync:
             # A listing that came back empty vouches for nothing (a drive offline behind Plex looks
             # the same as an empty library): the next run lists again, one request.
             empty = outcome.listed and self.items_check is not None and self.items_check.received == 0
-            owed = self.shows_owed > 0  # shows owed their detail: the gate must not hold next time
+            # shows owed their detail, collections owed a walk: the gate must not hold next time
+            owed = self.shows_owed > 0 or self.collections_owed
             values["content_changed_at"] = None if empty or owed else self.section.content_changed_at
             values["verified_at"] = self.now
         if outcome.status == RUN_OK and outcome.listed:
@@ -372,6 +375,7 @@ class LibrarySync:
             else:
                 self._walk_items(self.client.iter_movies(section.key), executor)
         missing, deleted = self._finalize()
+        self._sync_collections(section)
         if self.options.deep and self.tally.detail_failures:
             return _Outcome(
                 RUN_PARTIAL,
@@ -544,6 +548,88 @@ class LibrarySync:
                 maintenance.analyze_if_grown(self.engine, ("media_items", "media_parts"))
                 analyze_at = 2 * self.tally.written
 
+    # --- collections ------------------------------------------------------------------------------
+
+    def _sync_collections(self, section: Section) -> None:
+        """Plex collections, after a complete listing (never in a gated run): one listing of the
+        section's collections, each with its own `updatedAt` and `childCount`; only a collection
+        whose digest of those (and its title) moved, or a smart one, has its members walked and
+        written (`store.collections`); one Plex no longer lists is forgotten. A membership changed
+        through the collection moves neither the item's `updatedAt` nor, beyond its first ones, the
+        listing's `Collection` tags: this is what sees it. A request that fails leaves the
+        memberships as they were and the next run lists again."""
+        lib = self.library
+        check = ListingCheck("collections")
+        try:
+            listed = [
+                c
+                for page in checked(self.client.iter_collections(section.key), check)
+                for c in page.items
+                if len(c.rating_key) <= KEY
+            ]
+        except PlexNotFoundError:  # a server without collection objects: tags are all there is
+            return
+        except PlexError as exc:
+            self._collections_failed(exc)
+            return
+        with self.engine.connect() as conn:
+            stored = collections.stored_collections(conn, lib.id)
+        for found in listed:
+            digest = _collection_digest(found)
+            was = stored.get(found.rating_key)
+            if was is not None and was[1] == digest and not found.smart:
+                continue
+            members = ListingCheck("collection members")
+            try:
+                keys = [
+                    m.rating_key
+                    for page in checked(self.client.iter_collection_members(found.rating_key), members)
+                    for m in page.items
+                ]
+            except PlexError as exc:
+                self._collections_failed(exc)
+                continue
+            if members.problem() is not None:
+                self.collections_owed = True
+                continue
+            with self.engine.begin() as conn:
+                self._fence(conn)
+                collections.set_members(
+                    conn,
+                    lib.id,
+                    lib.kind,
+                    rating_key=found.rating_key,
+                    title=found.title,
+                    digest=digest,
+                    members=keys,
+                    was=was[0] if was is not None else None,
+                    now=self.now,
+                    run_id=self.run_id,
+                )
+        if check.problem() is not None:
+            self.collections_owed = True  # a collection missing from this listing may still exist
+            return
+        gone = set(stored) - {c.rating_key for c in listed}
+        if gone:
+            with self.engine.begin() as conn:
+                self._fence(conn)
+                for key in sorted(gone):
+                    collections.forget_collection(
+                        conn,
+                        lib.id,
+                        lib.kind,
+                        rating_key=key,
+                        title=stored[key][0],
+                        now=self.now,
+                        run_id=self.run_id,
+                    )
+
+    def _collections_failed(self, exc: PlexError) -> None:
+        """Memberships stay as they were (finalize is done: the run is not failed for this)."""
+        self.collections_owed = True
+        self.tally.errors += 1
+        log.warning("%s/%s: collections not read: %s", self.library.server_name, self.library.title, exc)
+
     # --- finalize ---------------------------------------------------------------------------------
 
     def _finalize(self) -> tuple[int, int]:
@@ -693,6 +779,12 @@ class LibrarySync:
                 phase,
             )
         )
+
+
+def _collection_digest(found: Collection) -> str:
+    """What says a collection's members may have moved: its title, `updatedAt` and `childCount`."""
+    text = "\x00".join(str(v) for v in (found.title, found.updated_at, found.child_count, found.smart))
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
 def _catalog_error(exc: SQLAlchemyError) -> str:

@@ -29,7 +29,18 @@ from retrovue.plex.decode import (
     decode_server_info,
 )
 from retrovue.plex.http import HttpOptions, PlexHttp
-from retrovue.plex.models import Episode, Identity, Item, Movie, Season, Section, ServerInfo, Show
+from retrovue.plex.models import (
+    Collection,
+    Episode,
+    Identity,
+    Item,
+    Member,
+    Movie,
+    Season,
+    Section,
+    ServerInfo,
+    Show,
+)
 from retrovue.plex.paging import NotAdvancingError, walk_pages
 
 __all__ = ["PlexClient"]
@@ -172,6 +183,14 @@ class PlexClient:
         """Every movie of a section with Media and Parts, a page at a time (`/all?type=1`)."""
         params = {"type": str(MOVIE), "includeGuids": "1", **_since(updated_since, added_since)}
         return self._walk(self._section_all(section_key), params, Movie)
+
+    def iter_collections(self, section_key: str) -> Iterator[Page[Collection]]:
+        """A section's collections, a page at a time (`/library/sections/{key}/collections`)."""
+        return self._walk(f"/library/sections/{_segment(section_key)}/collections", {}, Collection)
+
+    def iter_collection_members(self, collection_key: str) -> Iterator[Page[Member]]:
+        """Which movies or shows a collection holds (`/library/collections/{key}/children`)."""
+        return self._walk(f"/library/collections/{_segment(collection_key)}/children", {}, Member)
 
     # --- expansion ------------------------------------------------------------------------------
 

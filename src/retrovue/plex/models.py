@@ -29,12 +29,14 @@ from msgspec import field
 __all__ = [
     "MAX_DURATION",
     "MAX_SIZE",
+    "Collection",
     "Episode",
     "Guid",
     "Identity",
     "Item",
     "Location",
     "Media",
+    "Member",
     "Movie",
     "OtherItem",
     "Part",
@@ -295,6 +297,28 @@ class Movie(_Playable, frozen=True):
     rating_key: str
     title: str
     type: str = "movie"
+
+
+class Collection(_Wire, frozen=True):
+    """A collection of `GET /library/sections/{key}/collections`: an object of its own, whose
+    `updatedAt` and `childCount` move when members join or leave it through the collection."""
+
+    rating_key: str
+    title: str
+    type: str = "collection"
+    key: str | None = None
+    subtype: str | None = None
+    smart: bool = False
+    child_count: int | None = None
+    added_at: int | None = None
+    updated_at: int | None = None
+
+
+class Member(_Wire, frozen=True):
+    """A member of `GET /library/collections/{key}/children`: only which item it is."""
+
+    rating_key: str
+    type: str | None = None
 
 
 class OtherItem(_Wire, frozen=True):

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -35,6 +35,8 @@ from retrovue.sim.model import Item, Section
 from retrovue.sim.notify import NotificationHub
 from retrovue.sim.posters import poster_png
 from retrovue.sim.server import abort_connection
+
+P = TypeVar("P")
 
 __all__ = ["PLEX_VERSION", "SimASGI", "SimState", "build_app", "html_error"]
 
@@ -252,7 +254,7 @@ def build_app(state: SimState, control_routes: list[Route] | None = None) -> Sta
     """The starlette app serving `state`'s catalog."""
     cat = state.catalog
 
-    def page(request: Request, items: list[Item]) -> tuple[list[Item], dict[str, Any], dict[str, str]]:
+    def page(request: Request, items: list[P]) -> tuple[list[P], dict[str, Any], dict[str, str]]:
         start = _int_param(request, "X-Plex-Container-Start")
         size = _int_param(request, "X-Plex-Container-Size")
         total = len(items)
@@ -300,6 +302,7 @@ def build_app(state: SimState, control_routes: list[Route] | None = None) -> Sta
                 include_guids=show_guids if i.kind == "show" else guids,
                 check_files=check,
                 deleted_at=deleted,
+                listing_tags=cat.config.listing_tags,
             )
             for i in items
         ]
@@ -464,6 +467,30 @@ def build_app(state: SimState, control_routes: list[Route] | None = None) -> Sta
         body = render.container(attrs, "Metadata", render_items(request, chunk))
         return _respond(request, body, headers)
 
+    def section_collections(request: Request) -> Response:
+        """`/library/sections/{key}/collections`: the section's collections, each with its own
+        `updatedAt` and `childCount`, paged like a listing."""
+        with state.lock:
+            section = _section(request)
+            found = [] if section.offline else cat.collections_of(section)
+            chunk, paging, headers = page(request, found)
+            entries = [render.collection_dict(c, len(cat.members(c))) for c in chunk]
+            attrs = {**paging, **render.section_container_attrs(section, "All Collections")}
+            return _respond(request, render.container(attrs, "Metadata", entries), headers)
+
+    def collection_children(request: Request) -> Response:
+        """`/library/collections/{key}/children`: the movies or shows a collection holds, rendered
+        as a listing renders them, paged."""
+        with state.lock:
+            try:
+                collection = cat.collection(request.path_params["key"])
+            except KeyError:
+                raise HTTPException(404) from None
+            chunk, paging, headers = page(request, cat.members(collection))
+            attrs = {**paging, **render.section_container_attrs(collection.section, collection.title)}
+            body = render.container(attrs, "Metadata", render_items(request, chunk))
+            return _respond(request, body, headers)
+
     def _items_from_path(raw: str) -> list[Item]:
         keys = [k for k in raw.split(",") if k]
         if not keys or not all(k.isdigit() for k in keys):
@@ -616,6 +643,8 @@ def build_app(state: SimState, control_routes: list[Route] | None = None) -> Sta
         Route("/library/sections/{key}", section_detail),
         Route("/library/sections/{key}/all", section_all),
         Route("/library/sections/{key}/allLeaves", section_all_leaves),
+        Route("/library/sections/{key}/collections", section_collections),
+        Route("/library/collections/{key}/children", collection_children),
         Route("/library/metadata/{key}/children", children),
         Route("/library/metadata/{key}/allLeaves", item_all_leaves),
         Route("/library/metadata/{keys}", metadata),

@@ -26,6 +26,7 @@ from retrovue.sim.model import (
     STATE_PROCESSED,
     CatalogConfig,
     Change,
+    Collection,
     Item,
     Media,
     Part,
@@ -114,7 +115,12 @@ class Catalog:
         self._cache: dict[tuple[Any, ...], list[Item]] = {}
         self._cache_version = -1
         self.machine_identifier = f"{self.rng.getrandbits(160):040x}"
+        self.collections: dict[tuple[int, str], Collection] = {}
+        self._next_collection = 5_000_000  # their own range: items' keys stay what they were
         self._generate()
+        for section in self.sections.values():
+            names = dict.fromkeys(n for item in section.items for n in item.collections)
+            self._touch_collections(section, tuple(names))
 
     # -- identifiers and clock ----------------------------------------------------------------
     def _rk(self) -> int:
@@ -705,6 +711,9 @@ class Catalog:
         gone = self._unregister(item)
         gone.extend(self._detach(item))
         self._bump_parents(item)
+        for name in item.collections:  # its collections' childCount moves (an emptied one goes)
+            if not any(name in i.collections for i in item.section.items):
+                self.collections.pop((item.section.key, name), None)
         self._content_changed(item.section)
         return self._changes(gone, STATE_DELETED)
 
@@ -719,17 +728,25 @@ class Catalog:
             "studio",
             "genres",
             "labels",
+            "collections",
         }
     )
 
     def edit(self, rating_key: int | str, **fields: Any) -> list[Change]:
         """Edit metadata fields (title, title_sort, year, summary, originally_available_at,
-        content_rating, studio, genres, labels); the item gets a new `updatedAt`."""
+        content_rating, studio, genres, labels, collections); the item gets a new `updatedAt`
+        (collections so edited: the item's own Collection tags, as Plex's item editor does; the
+        collections it joins or leaves get a new `updatedAt` too)."""
         item = self.item(rating_key)
         unknown = set(fields) - self._EDITABLE
         if unknown:
             raise ValueError(f"cannot edit {', '.join(sorted(unknown))}")
         self.tick()
+        if "collections" in fields:
+            fields["collections"] = tuple(fields["collections"])
+            touched = set(item.collections) ^ set(fields["collections"])
+            item.collections = fields["collections"]
+            self._touch_collections(item.section, tuple(sorted(touched)))
         for name, value in fields.items():
             setattr(item, name, value)
         if "title" in fields and "title_sort" not in fields:
@@ -746,11 +763,49 @@ class Catalog:
         the section's contentChangedAt does."""
         item = self.item(rating_key)
         self.tick()
+        touched = set(item.collections) ^ set(collections)
         item.collections = tuple(collections)
+        self._touch_collections(item.section, tuple(sorted(touched)))
         if self.config.collection_edit_moves_updated_at:
             item.updated_at = self.now
         self._content_changed(item.section)
         return self._changes([item], STATE_PROCESSED)
+
+    # -- collections --------------------------------------------------------------------------
+    def _touch_collections(self, section: Section, names: tuple[str, ...]) -> None:
+        """The named collections of `section` changed members now: new ones are created, the rest
+        get a new `updatedAt`, an emptied one is gone."""
+        for name in names:
+            found = self.collections.get((section.key, name))
+            if not any(name in i.collections for i in section.items):
+                self.collections.pop((section.key, name), None)
+            elif found is None:
+                self._next_collection += 1
+                self.collections[(section.key, name)] = Collection(
+                    self._next_collection, section, name, self.now, self.now
+                )
+            else:
+                found.updated_at = self.now
+        self.touch()
+
+    def collections_of(self, section: Section) -> list[Collection]:
+        """A section's collections, by title (Plex's default order)."""
+        found = [c for c in self.collections.values() if c.section is section]
+        return sorted(found, key=lambda c: natural_key(c.title))
+
+    def collection(self, rating_key: int | str) -> Collection:
+        try:
+            key = int(rating_key)
+        except ValueError:
+            raise KeyError(f"no collection {rating_key}") from None
+        for found in self.collections.values():
+            if found.rating_key == key:
+                return found
+        raise KeyError(f"no collection {rating_key}")
+
+    def members(self, collection: Collection) -> list[Item]:
+        """The movies or shows a collection holds, in the section's title order."""
+        return [i for i in self.top_level(collection.section) if collection.title in i.collections]
 
     def replace_file(
         self,

@@ -17,6 +17,7 @@ __all__ = [
     "STATE_PROCESSED",
     "CatalogConfig",
     "Change",
+    "Collection",
     "Item",
     "Media",
     "Part",
@@ -72,9 +73,17 @@ class CatalogConfig:
     guids_in_show_listings: bool = False
     #: Unverified: does a re-match keep Media and Part ids? We assume yes (same file, same part).
     rematch_keeps_part_ids: bool = True
-    #: Unverified: does adding an item to a collection (or removing it) move the item's `updatedAt`?
-    #: We assume not (a collection is its own object); it does move the section's contentChangedAt.
+    #: A collection membership changed *through the collection* (Plex's collection editor, a
+    #: script such as Kometa adding items to it): does the item's `updatedAt` move? We assume not (a
+    #: collection is its own object, with its own `updatedAt` and `childCount`); an edit of the
+    #: item's own Collection tags (`Catalog.edit(collections=…)`) moves it. Either moves the
+    #: section's contentChangedAt.
     collection_edit_moves_updated_at: bool = False
+    #: Listings carry only an item's first tags of a kind (two genres in every captured real
+    #: listing; python-plexapi's maintainers: "more than 3 list items need a reload"); detail
+    #: carries all. Collection tags are capped the same way (unverified: no captured listing item
+    #: has more than two), so a third collection is not seen in a listing.
+    listing_tags: int = 2
 
 
 @dataclass(slots=True, eq=False)
@@ -203,4 +212,17 @@ class Change:
     type: int
     title: str
     state: int
+    updated_at: int
+
+
+@dataclass(slots=True, eq=False)
+class Collection:
+    """A Plex collection of a section: an object of its own (`/library/sections/{key}/collections`)
+    whose members are the items whose `collections` name it. Its `updated_at` moves when a member
+    is added or removed; an emptied collection is gone (unverified)."""
+
+    rating_key: int
+    section: Section
+    title: str
+    added_at: int
     updated_at: int

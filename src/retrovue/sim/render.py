@@ -12,9 +12,10 @@ from typing import Any
 
 import msgspec
 
-from retrovue.sim.model import Item, Media, Part, Section
+from retrovue.sim.model import Collection, Item, Media, Part, Section
 
 __all__ = [
+    "collection_dict",
     "container",
     "encode_json",
     "encode_xml",
@@ -248,6 +249,7 @@ def item_dict(
     include_guids: bool = False,
     check_files: bool = False,
     deleted_at: bool = False,
+    listing_tags: int = 2,
 ) -> dict[str, Any]:
     """One item as Plex renders it in a listing (or, with `detail`, in `/library/metadata/{rk}`)."""
     rk = item.rating_key
@@ -333,12 +335,13 @@ def item_dict(
     if (include_guids or detail) and item.external_ids:
         out["Guid"] = [{"id": g} for g in item.external_ids]
     # Real listings carry an item's first two genres, detail all of them (captured responses);
-    # collections ride on listings; labels on detail (no captured item has one: unverified).
-    genres = item.genres if detail else item.genres[:2]
+    # collections the same (`listing_tags`, unverified); labels on detail (no captured item has one).
+    genres = item.genres if detail else item.genres[:listing_tags]
     if genres:
         out["Genre"] = [{"tag": g} for g in genres]
-    if item.collections and not detail:
-        out["Collection"] = [{"tag": c} for c in item.collections]
+    collections = item.collections if detail else item.collections[:listing_tags]
+    if collections:
+        out["Collection"] = [{"tag": c} for c in collections]
     if item.labels and detail:
         out["Label"] = [{"tag": label} for label in item.labels]
     if item.rating is not None:
@@ -348,6 +351,25 @@ def item_dict(
     if detail and kind == "show":
         out["Location"] = [{"path": _show_folder(item)}]
     return out
+
+
+def collection_dict(collection: Collection, child_count: int) -> dict[str, Any]:
+    """A collection as `/library/sections/{key}/collections` lists it (a `Directory` in XML)."""
+    rk = collection.rating_key
+    return {
+        "ratingKey": str(rk),
+        "key": f"/library/collections/{rk}/children",
+        "guid": f"collection://{collection.section.uuid}-{rk}",
+        "type": "collection",
+        "title": collection.title,
+        "subtype": "movie" if collection.section.kind == "movie" else "show",
+        "librarySectionID": collection.section.key,
+        "thumb": f"/library/collections/{rk}/composite/{collection.updated_at}",
+        "smart": False,
+        "childCount": child_count,
+        "addedAt": collection.added_at,
+        "updatedAt": collection.updated_at,
+    }
 
 
 def _show_folder(show: Item) -> str:

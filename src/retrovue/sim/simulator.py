@@ -486,7 +486,7 @@ class Simulator:
             return self.catalog.ground_truth()
 
     def sections(self) -> list[dict[str, Any]]:
-        """Summary of sections: key, type, title, uuid, item counts, offline flag."""
+        """Summary of sections: key, type, title, uuid, item and collection counts, offline flag."""
         with self.state.lock:
             out = []
             for s in self.catalog.sections.values():
@@ -504,6 +504,7 @@ class Simulator:
                     entry["episodes"] = len(self.catalog.episodes_of_section(s))
                 else:
                     entry["movies"] = len(s.items)
+                entry["collections"] = len(self.catalog.collections_of(s))
                 out.append(entry)
             return out
 

@@ -36,6 +36,16 @@ def ground_truth(catalog: Catalog) -> dict[str, Any]:
                 entry["movies"].append(_truth_leaf(item))
             else:
                 entry["shows"].append(_truth_show(item))
+        entry["collections"] = [
+            {
+                "ratingKey": str(c.rating_key),
+                "title": c.title,
+                "addedAt": c.added_at,
+                "updatedAt": c.updated_at,
+                "members": [str(i.rating_key) for i in catalog.members(c)],
+            }
+            for c in catalog.collections_of(section)
+        ]
         sections.append(entry)
     return {"machineIdentifier": catalog.machine_identifier, "sections": sections}
 

@@ -340,6 +340,17 @@ item_tags = Table("item_tags", metadata, *_tags("item_id", "media_items"))
 show_tags = Table("show_tags", metadata, *_tags("show_id", "shows"))
 """A show's genres, collections and labels, which are also its episodes' (schema 0007)."""
 
+plex_collections = Table(
+    "plex_collections",
+    metadata,
+    Column("library_id", Integer, ForeignKey("libraries.id", ondelete="CASCADE"), primary_key=True),
+    Column("rating_key", String(KEY), primary_key=True),
+    Column("title", String(TAG), nullable=False),
+    Column("digest", String(40), nullable=False),  # its title, updatedAt and childCount when walked
+)
+"""A library's Plex collections as last walked (schema 0008): a collection whose digest is
+unchanged is not walked again; its members are the items' and shows' `collection` tags."""
+
 item_events = Table(
     "item_events",
     metadata,
