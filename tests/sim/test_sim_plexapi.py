@@ -124,3 +124,18 @@ def test_plexapi_unauthorized() -> None:
     unauthorized = pytest.importorskip("plexapi.exceptions").Unauthorized
     with Simulator(seed=1, shows=1, movies=1) as s, pytest.raises(unauthorized):
         plexapi_server.PlexServer(s.url, "wrong-token", timeout=5)
+
+
+def test_collections_and_their_items() -> None:
+    """python-plexapi lists a section's collections (`/all?type=18`) and their items the way it
+    does against Plex, as the simulator's truth holds them."""
+    with Simulator(seed=5, shows=12, movies=40, seasons_per_show=1, episodes_per_season=1) as s:
+        plex = _server(s)
+        for section, truth in zip(plex.library.sections(), s.ground_truth()["sections"], strict=True):
+            found = section.collections()
+            assert [(c.title, c.childCount, str(c.ratingKey)) for c in found] == [
+                (t["title"], len(t["members"]), t["ratingKey"]) for t in truth["collections"]
+            ]
+            for collection, t in zip(found, truth["collections"], strict=True):
+                assert [str(i.ratingKey) for i in collection.items()] == t["members"]
+                assert isinstance(collection.updatedAt, dt.datetime)

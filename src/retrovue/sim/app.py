@@ -37,6 +37,7 @@ from retrovue.sim.posters import poster_png
 from retrovue.sim.server import abort_connection
 
 P = TypeVar("P")
+COLLECTION = 18  # Plex's search type of a collection
 
 __all__ = ["PLEX_VERSION", "SimASGI", "SimState", "build_app", "html_error"]
 
@@ -440,9 +441,11 @@ def build_app(state: SimState, control_routes: list[Route] | None = None) -> Sta
                     type_number = int(raw_type)
                 except ValueError:
                     raise BadRequestError("type is not an integer") from None
-                allowed = (1,) if section.kind == "movie" else (2, 3, 4)
+                allowed = (1, COLLECTION) if section.kind == "movie" else (2, 3, 4, COLLECTION)
                 if type_number not in allowed:
                     raise BadRequestError(f"type {type_number} does not apply to this section")
+            if type_number == COLLECTION:  # python-plexapi's way to the section's collections
+                return section_collections(request)
             return _listing(request, section, type_number, {1: "All Movies", 2: "All Shows"})
 
     def section_all_leaves(request: Request) -> Response:
@@ -468,8 +471,8 @@ def build_app(state: SimState, control_routes: list[Route] | None = None) -> Sta
         return _respond(request, body, headers)
 
     def section_collections(request: Request) -> Response:
-        """`/library/sections/{key}/collections`: the section's collections, each with its own
-        `updatedAt` and `childCount`, paged like a listing."""
+        """`/library/sections/{key}/collections` (or `/all?type=18`): the section's collections,
+        each with its own `updatedAt` and `childCount`, paged like a listing."""
         with state.lock:
             section = _section(request)
             found = [] if section.offline else cat.collections_of(section)
