@@ -382,6 +382,7 @@ def test_item_columns_are_read_in_the_order_of_item_fields() -> None:
     from dataclasses import fields
 
     from retrovue.catalog import items as reader
+    from retrovue.catalog import playable
     from retrovue.catalog.query import reader_columns
 
     _v, _on, state, plays = reader_columns("any")
@@ -396,6 +397,15 @@ def test_item_columns_are_read_in_the_order_of_item_fields() -> None:
         "file",
         "error_count",
     )
+    read_by_position = [reader._ID, reader._SERVER, reader._LIBRARY_ID, reader._KIND, reader._SHOW_KEY]
+    assert [names[i] for i in read_by_position] == [
+        "id",
+        "server_id",
+        "library_id",
+        "kind",
+        "show_rating_key",
+    ]
+    assert (playable._ID, playable._SERVER) == (reader._ID, reader._SERVER)
     # After local_paths: the scheduler metadata (schema 0007), then external ids and tags.
     meta = [c.key for c in reader._metadata_columns()]
     after = [f.name for f in fields(Item)][reader._COUNT + 1 :]

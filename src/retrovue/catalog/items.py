@@ -141,6 +141,9 @@ _META = 11
 
 
 _PLAYS, _FILE, _ERRORS = 19, 26, 28  # positions in `_columns` (the order of Item's fields)
+# Also read by position (a row's attribute look-up by name costs more than the rest of a page's
+# tag query when an item has no tags):
+_ID, _SERVER, _LIBRARY_ID, _KIND, _SHOW_KEY = 0, 1, 2, 4, 8
 
 
 _NEW = object.__new__
@@ -185,7 +188,7 @@ def item_tags(conn: Connection, rows: Sequence[Any]) -> dict[int, dict[str, tupl
     out: dict[int, dict[str, list[str]]] = {}
     if not rows:
         return {}
-    ids = [r.id for r in rows]
+    ids = [r[_ID] for r in rows]
     g = t.item_tags.c
     for item_id, kind, tag in conn.execute(
         sa.select(g.item_id, g.kind, g.tag)
@@ -195,8 +198,8 @@ def item_tags(conn: Connection, rows: Sequence[Any]) -> dict[int, dict[str, tupl
         out.setdefault(item_id, {}).setdefault(kind, []).append(tag)
     shows: dict[tuple[int, str], list[int]] = {}
     for r in rows:
-        if r.kind == "episode" and r.show_rating_key is not None:
-            shows.setdefault((r.library_id, r.show_rating_key), []).append(r.id)
+        if r[_KIND] == "episode" and r[_SHOW_KEY] is not None:
+            shows.setdefault((r[_LIBRARY_ID], r[_SHOW_KEY]), []).append(r[_ID])
     if shows:
         s, h = t.shows.c, t.show_tags.c
         keys = sorted({k for _lib, k in shows})
@@ -263,7 +266,7 @@ def row_page(
         rows, cursor = Keyset("items", sort, descending, limit, after).page(
             conn, select, ITEM_SORTS[sort](reader), _I.id
         )
-        files = part_files(conn, [r.id for r in rows]) if parts else {}
+        files = part_files(conn, [r[_ID] for r in rows]) if parts else {}
     return rows, cursor, files
 
 
@@ -295,12 +298,12 @@ def item_page(
     items = []
     for row in rows:
         if local_paths:
-            resolver = resolvers(row.server_id)
-            files = parts.get(row.id, [])
+            resolver = resolvers(row[_SERVER])
+            files = parts.get(row[_ID], [])
             paths = tuple(resolver.resolve(file) if file else None for _, file in files)
-            items.append(item_from_row(row, paths, tags.get(row.id), files))
+            items.append(item_from_row(row, paths, tags.get(row[_ID]), files))
         else:
-            items.append(item_from_row(row, None, tags.get(row.id)))
+            items.append(item_from_row(row, None, tags.get(row[_ID])))
     return Page(items, cursor)
 
 
