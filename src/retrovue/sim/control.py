@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from retrovue.sim.app import SimState
+from retrovue.sim.state import SimState
 
 __all__ = ["control_routes"]
 

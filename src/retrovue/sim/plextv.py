@@ -36,9 +36,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from retrovue.sim.app import PLEX_VERSION
 from retrovue.sim.server import ServerThread
 from retrovue.sim.simulator import Simulator
+from retrovue.sim.state import PLEX_VERSION
 
 __all__ = ["PlexTvSim", "SimDevice", "build_household", "free_port"]
 

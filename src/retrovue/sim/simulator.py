@@ -12,13 +12,15 @@ import uuid as uuidlib
 from types import TracebackType
 from typing import Any
 
-from retrovue.sim.app import SimASGI, SimState, build_app
+from retrovue.sim.app import build_app
+from retrovue.sim.asgi import SimASGI
 from retrovue.sim.catalog import Catalog
 from retrovue.sim.control import control_routes
 from retrovue.sim.faults import FaultRule, FaultSpec
 from retrovue.sim.model import CatalogConfig, Change
 from retrovue.sim.notify import NotificationHub, activity_message, timeline_message
 from retrovue.sim.server import ServerThread, make_config
+from retrovue.sim.state import SimState
 
 __all__ = ["Simulator"]
 
