@@ -439,4 +439,5 @@ def test_a_search_box_narrows_by_what_a_scheduler_knows() -> None:
     q = search_query("decade:19 aired:soon genre: déjà", base)
     assert (q.decade, q.aired_from, q.genre) == (None, None, None)
     assert q.text == "decade:19 aired:soon genre: déjà"
+    assert search_query("decade:¹⁹⁹0s", base).decade is None  # digits to str.isdigit() only
     assert search_query("", base) == base

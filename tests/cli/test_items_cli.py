@@ -148,6 +148,8 @@ def test_show_and_season_filters(cli: Cli, url: str) -> None:
     missing = cli("items", "--show", "Nope")
     assert (missing.code, missing.err.count("\n")) == (2, 1)
     assert "no show 'Nope'" in missing.err
+    odd = cli("items", "--show", "²")  # a digit to str.isdigit(), not a number: a title to look for
+    assert (odd.code, odd.err.count("\n")) == (2, 1)
     lonely = cli("items", "--season", "1")
     assert lonely.code == 2
     assert "--season needs --show" in lonely.err

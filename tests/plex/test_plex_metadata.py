@@ -117,6 +117,7 @@ def test_legacy_agent_guids_give_external_ids(reference: Callable[[str], bytes])
 def test_air_dates_are_days_or_nothing() -> None:
     assert aired("2008-03-05") == "2008-03-05"
     assert aired("2008-03-05 00:00:00") == "2008-03-05"
+    assert aired("²⁰⁰⁸-03-05") is None  # digits to str.isdigit(), not to int(): no crash
     assert aired("") is None
     assert aired(None) is None
     assert aired("2008-13-05") is None

@@ -105,7 +105,7 @@ def part(draw: st.DrawFn, part_id: int) -> dict[str, Any]:
 
 @st.composite
 def entry(draw: st.DrawFn, rk: str, kind: str) -> dict[str, Any]:
-    base_id = int(rk) * 10 if rk.isdigit() else 7
+    base_id = int(rk) * 10 if rk.isascii() and rk.isdigit() else 7  # "²".isdigit() too
     e: dict[str, Any] = {
         "ratingKey": rk,
         "key": f"/library/metadata/{rk}",

@@ -165,7 +165,7 @@ def search_query(text: str, base: ItemQuery | None = None) -> ItemQuery:
             continue
         if field_name == "decade":
             digits = value.lower().removesuffix("s")
-            if digits.isdigit() and len(digits) == 4 and digits.endswith("0"):
+            if digits.isascii() and digits.isdigit() and len(digits) == 4 and digits.endswith("0"):
                 found["decade"] = int(digits)
                 continue
         elif field_name == "aired":

@@ -159,7 +159,7 @@ def _query(
 
 def _show(cat: Catalog, spec: str, library_id: int | None) -> Show:
     """The show named `spec` (its title, any case and accents, or its id)."""
-    if spec.isdigit():
+    if spec.isascii() and spec.isdigit():  # "²".isdigit() is True too
         found = cat.show(int(spec))
         if found is not None and (library_id is None or found.library_id == library_id):
             return found

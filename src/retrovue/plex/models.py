@@ -145,7 +145,7 @@ def aired(value: str | None) -> str | None:
     if len(day) != 10 or day[4] != "-" or day[7] != "-":
         return None
     year, month, dom = day[:4], day[5:7], day[8:]
-    if not (year.isdigit() and month.isdigit() and dom.isdigit()):
+    if not (day.isascii() and year.isdigit() and month.isdigit() and dom.isdigit()):  # not "²"
         return None
     if not (1 <= int(month) <= 12 and 1 <= int(dom) <= 31 and int(year) >= 1):
         return None

@@ -288,7 +288,7 @@ class _PlexRoutes:
 
     def _items_from_path(self, raw: str) -> list[Item]:
         keys = [k for k in raw.split(",") if k]
-        if not keys or not all(k.isdigit() for k in keys):
+        if not keys or not all(k.isascii() and k.isdigit() for k in keys):
             raise BadRequestError("rating keys must be integers")
         found = [self.cat.by_rk[int(k)] for k in keys if int(k) in self.cat.by_rk]
         if not found:

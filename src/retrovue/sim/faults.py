@@ -149,7 +149,7 @@ class FaultSpec:
             if kind in ("latency", "slow"):
                 arg = _parse_duration(raw, rule)
             else:
-                if not raw.isdigit():
+                if not (raw.isascii() and raw.isdigit()):
                     raise ConfigError(f"fault rule {rule!r}: {raw!r} is not a whole number")
                 arg = float(int(raw))
                 if kind == "status" and not 400 <= arg <= 599:

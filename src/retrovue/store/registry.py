@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -243,21 +243,28 @@ def _refuse_while_syncing(conn: Connection, server: ServerRow) -> None:
     """LockHeldError while a sync holds one of the server's libraries: removing the rows under a
     running sync would kill it (a foreign-key error on its next write) and lose its run's record.
 
-    The server row is written first and its libraries read `FOR UPDATE`, so a sync cannot take a
+    A held lock is first looked for with a plain read, before anything is locked: on MariaDB the
+    running sync's page writes hold shared locks on its library and server rows (their foreign
+    keys), so taking the server row first would deadlock with it. Then the server row is written
+    and its libraries read `FOR UPDATE`, and the locks read again, so a sync cannot take a
     library's lock between this check and the delete: on SQLite the write takes the database's
     write lock, on PostgreSQL and MariaDB a lock insert waits for the library rows and then fails
     its foreign key, before the sync has begun. A lock left by a sync that died is cleared by the
     next `retrovue sync` of that library.
     """
+    _raise_if_held(conn, server, _server_libraries(conn, server, for_update=False))
     conn.execute(
         t.servers.update().where(t.servers.c.id == server.id).values(updated_at=t.servers.c.updated_at)
     )
-    libraries = conn.execute(
-        sa.select(t.libraries.c.id, t.libraries.c.title)
-        .where(t.libraries.c.server_id == server.id)
-        .with_for_update()
-    ).all()
-    titles = {lib.id: lib.title for lib in libraries}
+    _raise_if_held(conn, server, _server_libraries(conn, server, for_update=True))
+
+
+def _server_libraries(conn: Connection, server: ServerRow, *, for_update: bool) -> dict[int, str]:
+    query = sa.select(t.libraries.c.id, t.libraries.c.title).where(t.libraries.c.server_id == server.id)
+    return {lib.id: lib.title for lib in conn.execute(query.with_for_update() if for_update else query)}
+
+
+def _raise_if_held(conn: Connection, server: ServerRow, titles: Mapping[int, str]) -> None:
     held = conn.execute(
         sa.select(t.library_locks).where(t.library_locks.c.library_id.in_(list(titles)))
     ).first()
