@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from retrovue.ingest.library_sync import CancelledError, one_ahead
+from retrovue.ingest.sync_common import CancelledError, one_ahead
 
 
 def _pages(n: int, then: Exception | None = None) -> Iterator[int]:
