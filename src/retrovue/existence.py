@@ -36,6 +36,7 @@ __all__ = [
     "exists_now",
     "pool_for",
     "probe",
+    "roots_by_folder",
     "shared_pool",
     "uses_the_real_file_system",
 ]
@@ -57,6 +58,28 @@ def default_root(path: str) -> str:
         return (text[:2] + "/" + "/".join(folders[:1])).lower()
     folders = [p for p in text.split("/") if p][:-1]
     return "/" + "/".join(folders[:2])
+
+
+def roots_by_folder() -> Callable[[str], str]:
+    """`default_root`, its answers kept by folder (for one batch: many files share a folder).
+
+    Exact: for a path whose name follows a separator and whose folder holds at least two
+    characters, `default_root` reads only the folder (the folders it keeps are the parent's; the
+    drive letter's colon is at index 1), so paths of one folder share an answer. A share path
+    (`//host/share/...`) is always computed: a file directly in `//host` is its own root."""
+    seen: dict[str, str] = {}
+
+    def root_of(path: str) -> str:
+        cut = max(path.rfind("/"), path.rfind("\\"))
+        if cut < 1 or cut == len(path) - 1 or (path[0] in "/\\" and path[1] in "/\\"):
+            return default_root(path)
+        folder = path[: cut + 1]
+        root = seen.get(folder)
+        if root is None:
+            root = seen[folder] = default_root(path)
+        return root
+
+    return root_of
 
 
 def probe(stat: StatFn, path: str) -> bool | None:
@@ -125,6 +148,8 @@ class ExistencePool:
         root_of: Callable[[str], str] = default_root,
     ) -> dict[str, bool | None]:
         """Whether each path exists: True, False or None (see the module)."""
+        if root_of is default_root:
+            root_of = roots_by_folder()
         return self.map(lambda path: probe(stat, path), paths, default=None, timeout=timeout, root_of=root_of)
 
     def map(

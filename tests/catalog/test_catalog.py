@@ -441,3 +441,50 @@ def test_a_search_box_narrows_by_what_a_scheduler_knows() -> None:
     assert q.text == "decade:19 aired:soon genre: déjà"
     assert search_query("decade:¹⁹⁹0s", base).decade is None  # digits to str.isdigit() only
     assert search_query("", base) == base
+
+
+def test_a_page_read_by_its_id_range_gets_only_its_own_parts_and_tags(lib: Lib) -> None:
+    """A page of ids close together reads parts and tags by the range between its first and last
+    id (`items._among`): the items in that range that are not on the page are left out."""
+    from retrovue.catalog.items import item_tags, part_files
+
+    ids = []
+    for n in range(6):  # movies 0, 2, 4 in one library, 1, 3, 5 in another: their ids interleave
+        record = dal.ItemRecord(
+            f"m{n}",
+            "movie",
+            f"M{n}",
+            digest="d",
+            part_count=2,
+            parts=(
+                dal.PartRecord(0, 0, file=f"/data/movies/{n}a.mkv"),
+                dal.PartRecord(0, 1, file=f"/data/movies/{n}b.mkv"),
+            ),
+            genres=(f"g{n}",),
+        )
+        with lib.engine.begin() as conn:
+            library = lib.movies if n % 2 == 0 else lib.tv
+            ids.append(dal.upsert_items(conn, lib.server_id, library, [record], now=NOW)[f"m{n}"])
+    even = [ids[0], ids[2], ids[4]]
+    with lib.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(t.media_items.c.id, t.media_items.c.server_id, t.media_items.c.library_id)
+            .where(t.media_items.c.id.in_(even))
+            .order_by(t.media_items.c.id)
+        ).all()
+        assert [r[0] for r in rows] == even
+        assert max(even) - min(even) < 2 * len(even)  # read as a range
+        for asked in (even, [ids[0], ids[5]], [ids[3]]):  # a range, a list (far apart), one
+            files = part_files(conn, asked)
+            assert files == {
+                i: [(0, f"/data/movies/{ids.index(i)}a.mkv"), (0, f"/data/movies/{ids.index(i)}b.mkv")]
+                for i in asked
+            }
+        tags = item_tags(conn, [(r[0], r[1], r[2], "movie", None, None, None, None, None) for r in rows])
+        assert tags == {i: {"genre": (f"g{ids.index(i)}",)} for i in even}
+    cat = Catalog(lib.engine)
+    query = ItemQuery(library_id=lib.movies)
+    listed = list(cat.iter_items(query, sort="id", local_paths=True))
+    assert [i.id for i in listed] == even
+    assert [i.genres for i in listed] == [("g0",), ("g2",), ("g4",)]
+    assert [i.file for i in listed] == ["/data/movies/0a.mkv", "/data/movies/2a.mkv", "/data/movies/4a.mkv"]

@@ -93,3 +93,27 @@ def test_every_worker_stuck_still_answers_promptly(slow_stat: MakeStat) -> None:
 )
 def test_default_roots(path: str, root: str) -> None:
     assert default_root(path) == root
+
+
+def test_roots_kept_by_folder_are_default_roots() -> None:
+    """`roots_by_folder` answers as `default_root` for every path, shares and odd ones included,
+    in any order (a folder's answer is reused only where it cannot differ)."""
+    import itertools
+
+    from retrovue.existence import roots_by_folder
+
+    paths = [
+        "/mnt/nas/tv/show/1.mkv", "/mnt/nas/tv/show/2.mkv", "/mnt/nas/tv/show/", "/mnt/nas/tv/show",
+        "/mnt/nas/x", "/mnt/x", "/x", "/", "x", "", "/:x", "/:", "C:/a/b/c.mkv", "C:\\a\\b\\c.mkv",
+        "c:\\A\\b.mkv", "C:\\x", "C:x", "//nas/share/a/b.mkv", "//nas/share/b.mkv", "//nas/a.mkv",
+        "//nas/b.mkv", "\\\\nas\\share\\a.mkv", "\\\\nas\\b.mkv", "/\\nas\\c.mkv", "\\/nas/d.mkv",
+        "/mnt//nas/a.mkv", "/mnt//nas/b.mkv", "/mnt/nas\\a.mkv", "/mnt/nas/a\\b.mkv",
+    ]  # fmt: skip
+    for order in (paths, paths[::-1], sorted(paths)):
+        root_of = roots_by_folder()
+        assert [root_of(p) for p in order] == [default_root(p) for p in order]
+    alphabet = ["/", "\\", ":", "a", "B"]
+    words = ["".join(w) for n in range(1, 6) for w in itertools.product(alphabet, repeat=n)]
+    root_of = roots_by_folder()
+    assert [root_of(w) for w in words] == [default_root(w) for w in words]
+    assert [root_of(w) for w in reversed(words)] == [default_root(w) for w in reversed(words)]

@@ -182,6 +182,19 @@ def item_from_row(
     return item
 
 
+def _among(
+    column: sa.ColumnElement[int], ids: Sequence[int]
+) -> tuple[sa.ColumnElement[bool], set[int] | None]:
+    """A condition on `column` (an item id leading an index) that matches at least `ids`, and the
+    ids to keep of the rows it matches (None: all). A page read by id (`playable`, the default
+    sort) holds a dense run of ids: the range between its first and last, filtered here, costs
+    less than sending the list; scattered ids (another sort, a narrow filter) are sent as a list."""
+    low, high = min(ids), max(ids)
+    if high - low < 2 * len(ids):
+        return column.between(low, high), set(ids)
+    return column.in_(sa.bindparam("ids", list(ids), expanding=True, literal_execute=True)), None
+
+
 def item_tags(conn: Connection, rows: Sequence[Any]) -> dict[int, dict[str, tuple[str, ...]]]:
     """Each item's genres, collections and labels (an episode's include its show's), for a page:
     two reads whatever its size."""
@@ -190,12 +203,12 @@ def item_tags(conn: Connection, rows: Sequence[Any]) -> dict[int, dict[str, tupl
         return {}
     ids = [r[_ID] for r in rows]
     g = t.item_tags.c
+    among, keep = _among(g.item_id, ids)
     for item_id, kind, tag in conn.execute(
-        sa.select(g.item_id, g.kind, g.tag)
-        .where(g.item_id.in_(sa.bindparam("ids", ids, expanding=True, literal_execute=True)))
-        .order_by(g.item_id, g.kind, g.position)
+        sa.select(g.item_id, g.kind, g.tag).where(among).order_by(g.item_id, g.kind, g.position)
     ):
-        out.setdefault(item_id, {}).setdefault(kind, []).append(tag)
+        if keep is None or item_id in keep:
+            out.setdefault(item_id, {}).setdefault(kind, []).append(tag)
     shows: dict[tuple[int, str], list[int]] = {}
     for r in rows:
         if r[_KIND] == "episode" and r[_SHOW_KEY] is not None:
@@ -225,13 +238,15 @@ def part_files(conn: Connection, item_ids: Sequence[int]) -> dict[int, list[tupl
     out: dict[int, list[tuple[int, str]]] = {}
     if not item_ids:
         return out
+    among, keep = _among(_P.item_id, item_ids)
     rows = conn.execute(
         sa.select(_P.item_id, _P.media_index, _P.file)
-        .where(_P.item_id.in_(sa.bindparam("ids", list(item_ids), expanding=True, literal_execute=True)))
+        .where(among)
         .order_by(_P.item_id, _P.media_index, _P.part_index)
     ).all()
     for item_id, media_index, file in rows:
-        out.setdefault(item_id, []).append((media_index, file or ""))
+        if keep is None or item_id in keep:
+            out.setdefault(item_id, []).append((media_index, file or ""))
     return out
 
 
