@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
-
-import sqlalchemy as sa
 
 from retrovue.errors import PlexError, PlexNotFoundError
-from retrovue.ingest.item_pages import Tally
 from retrovue.ingest.listing import ListingCheck, checked
-from retrovue.plex import PlexClient
+from retrovue.ingest.run_scope import RunScope, RunStep
 from retrovue.plex.models import Collection, Section
 from retrovue.store import collections
-from retrovue.store.registry import LibraryRow
 from retrovue.store.schema import KEY
 
 __all__ = ["CollectionsPass", "collection_digest"]
@@ -36,28 +31,12 @@ def collection_digest(found: Collection) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
-class CollectionsPass:
+class CollectionsPass(RunStep):
     """Syncs one library's collections once (`run`); `owed` says a collection could not be
     walked, so the run must not vouch for the section's state."""
 
-    def __init__(
-        self,
-        engine: sa.Engine,
-        client: PlexClient,
-        library: LibraryRow,
-        *,
-        fence: Callable[[sa.Connection], None],
-        now: int,
-        run_id: int | None,
-        tally: Tally,
-    ) -> None:
-        self.engine = engine
-        self.client = client
-        self.library = library
-        self.fence = fence
-        self.now = now
-        self.run_id = run_id
-        self.tally = tally
+    def __init__(self, scope: RunScope) -> None:
+        super().__init__(scope)
         self.owed = False
 
     def run(self, section: Section) -> None:

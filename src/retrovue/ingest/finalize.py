@@ -15,11 +15,10 @@ from collections.abc import Callable, Iterable
 import sqlalchemy as sa
 
 from retrovue.ingest.detail import DetailFetch
-from retrovue.ingest.item_pages import Seen, Tally
 from retrovue.ingest.listing import IncompleteListingError, ListingCheck
 from retrovue.ingest.rekey import Candidate, match_rekeys
+from retrovue.ingest.run_scope import RunScope, RunStep
 from retrovue.ingest.sync_common import SyncOptions
-from retrovue.plex import PlexClient
 from retrovue.plex.models import Section
 from retrovue.store import items as dal
 from retrovue.store import lifecycle, rekeys
@@ -44,39 +43,23 @@ def promote_deleted(
     )
 
 
-class Finalize:
+class Finalize(RunStep):
     """Finalizes one listed run (`run`): marks MISSING and DELETED, returns how many of each.
     Re-keys it matches are counted in `tally`, and those it could not decide added to `ambiguous`."""
 
     def __init__(
         self,
-        engine: sa.Engine,
-        client: PlexClient,
-        library: LibraryRow,
+        scope: RunScope,
         section: Section,
         *,
         options: SyncOptions,
-        fence: Callable[[sa.Connection], None],
         progress: Callable[[str], None],
-        now: int,
-        listing: int,
-        run_id: int | None,
-        seen: Seen,
-        tally: Tally,
         ambiguous: list[str],
     ) -> None:
-        self.engine = engine
-        self.client = client
-        self.library = library
+        super().__init__(scope)
         self.section = section
         self.options = options
-        self.fence = fence
         self.progress = progress
-        self.now = now
-        self.listing = listing
-        self.run_id = run_id
-        self.seen = seen
-        self.tally = tally
         self.ambiguous = ambiguous
 
     def run(self, checks: Iterable[ListingCheck | None]) -> tuple[int, int]:

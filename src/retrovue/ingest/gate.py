@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from retrovue.ingest.detail import DetailFetch
 from retrovue.ingest.events import RUN_OK
-from retrovue.ingest.item_pages import Tally
 from retrovue.ingest.records import apply_detail, item_record
+from retrovue.ingest.run_scope import Tally
 from retrovue.ingest.sync_common import SyncOptions
 from retrovue.plex import PlexClient
 from retrovue.plex.models import Section

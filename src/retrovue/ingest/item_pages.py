@@ -14,22 +14,18 @@ item row at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-
 from retrovue.ingest.detail import DetailFetch, DetailResult
-from retrovue.ingest.idset import IdSet
 from retrovue.ingest.records import apply_detail, evolve, item_digest, item_record, season_record
-from retrovue.plex import Page, PlexClient
+from retrovue.ingest.run_scope import RunScope, RunStep, Seen, Tally
+from retrovue.plex import Page
 from retrovue.plex.models import Episode, Movie
 from retrovue.states import ItemState
 from retrovue.store import items as dal
 from retrovue.store.items import ItemRecord, ItemSnapshot, SeasonRecord
-from retrovue.store.registry import LibraryRow
 from retrovue.store.schema import KEY
 
 __all__ = ["GONE", "ItemPages", "PagePlan", "Seen", "Tally", "needs_write", "plex_class"]
@@ -48,33 +44,6 @@ def plex_class(state: str) -> str:
 
 
 @dataclass
-class Seen:
-    """What a listing run has proved present, kept in memory instead of stamped on every row: item
-    ids as a bitmap, show and season rating keys as sets (thousands, not hundreds of thousands)."""
-
-    items: IdSet = field(default_factory=IdSet)
-    shows: set[str] = field(default_factory=set)
-    seasons: set[str] = field(default_factory=set)
-    listed_shows: set[str] = field(default_factory=set)  # keys the show listing itself gave
-    added_items: int = 0  # rows this run inserted: not part of what the catalog held before it
-    added_shows: int = 0
-    added_seasons: int = 0
-
-
-@dataclass
-class Tally:
-    processed: int = 0
-    changed: int = 0
-    skipped: int = 0
-    errors: int = 0
-    unreadable: int = 0  # listing entries without a rating key: they cannot be matched
-    written: int = 0
-    rekeyed: int = 0
-    detail_failures: int = 0
-    pending_changed: bool = False  # some item's detail_pending flag was set or cleared
-
-
-@dataclass
 class PagePlan:
     records: dict[str, ItemRecord]  # full records of the items that may be written
     snap: dict[str, ItemSnapshot]
@@ -86,37 +55,14 @@ class PagePlan:
     listed: int  # items of the page that can be stored (`records` holds only those that may be)
 
 
-class ItemPages:
+class ItemPages(RunStep):
     """Prepares and writes pages of one library's episode or movie listing for one run."""
 
-    def __init__(
-        self,
-        engine: sa.Engine,
-        client: PlexClient,
-        library: LibraryRow,
-        *,
-        executor: Executor | None,
-        fence: Callable[[sa.Connection], None],
-        deep: bool,
-        detail_chunk: int,
-        run_id: int | None,
-        listing: int,
-        now: int,
-        seen: Seen,
-        tally: Tally,
-    ) -> None:
-        self.engine = engine
-        self.client = client
-        self.library = library
+    def __init__(self, scope: RunScope, *, executor: Executor | None, deep: bool, detail_chunk: int) -> None:
+        super().__init__(scope)
         self.executor = executor
-        self.fence = fence
         self.deep = deep
         self.detail_chunk = detail_chunk
-        self.run_id = run_id
-        self.listing = listing
-        self.now = now
-        self.seen = seen
-        self.tally = tally
         self.seasons_done: set[str] = set()  # seasons compared this run (they span pages)
 
     def prepare(self, page: Page[Any]) -> PagePlan:

@@ -58,9 +58,10 @@ from retrovue.ingest.events import (
 )
 from retrovue.ingest.finalize import Finalize, promote_deleted
 from retrovue.ingest.gate import gate_holds, retry_pending_detail, verification_due
-from retrovue.ingest.item_pages import ItemPages, PagePlan, Seen, Tally
+from retrovue.ingest.item_pages import ItemPages, PagePlan
 from retrovue.ingest.listing import IncompleteListingError, ListingCheck, checked
 from retrovue.ingest.prefetch import prefetch
+from retrovue.ingest.run_scope import RunScope, Seen, Tally
 from retrovue.ingest.show_pages import ShowPages
 from retrovue.ingest.sync_common import CancelledError, Outcome, SyncOptions, catalog_error, one_ahead
 from retrovue.mapping import refresh_library
@@ -362,18 +363,7 @@ class LibrarySync:
         being written."""
         check = ListingCheck("shows")
         self.shows_check = check
-        writer = ShowPages(
-            self.engine,
-            self.client,
-            self.library,
-            executor=executor,
-            fence=self._fence,
-            detail_chunk=self.options.detail_chunk,
-            run_id=self.run_id,
-            now=self.now,
-            seen=self.seen,
-            tally=self.tally,
-        )
+        writer = ShowPages(self._scope(), executor=executor, detail_chunk=self.options.detail_chunk)
         pages = checked(self._read(self.client.iter_shows(section.key)), check)
         try:
             for plan, _ in one_ahead(pages, writer.prepare):
@@ -388,18 +378,7 @@ class LibrarySync:
         check = ListingCheck("episodes" if self.library.kind == "show" else "movies")
         self.items_check = check
         writer = ItemPages(
-            self.engine,
-            self.client,
-            self.library,
-            executor=executor,
-            fence=self._fence,
-            deep=self.options.deep,
-            detail_chunk=self.options.detail_chunk,
-            run_id=self.run_id,
-            listing=self.listing,
-            now=self.now,
-            seen=self.seen,
-            tally=self.tally,
+            self._scope(), executor=executor, deep=self.options.deep, detail_chunk=self.options.detail_chunk
         )
         analyze_at = GROWTH_ANALYZE_ROWS
 
@@ -421,37 +400,31 @@ class LibrarySync:
         """MISSING and DELETED decisions (`ingest.finalize`), after a complete listing."""
         self._check_cancel()
         return Finalize(
-            self.engine,
-            self.client,
-            self.library,
-            section,
-            options=self.options,
-            fence=self._fence,
-            progress=self._progress,
-            now=self.now,
-            listing=self.listing,
-            run_id=self.run_id,
-            seen=self.seen,
-            tally=self.tally,
-            ambiguous=self.ambiguous,
+            self._scope(), section, options=self.options, progress=self._progress, ambiguous=self.ambiguous
         ).run((self.shows_check, self.items_check))
 
     def _sync_collections(self, section: Section) -> None:
         """Plex collections (`ingest.collections_pass`), after finalize; one that could not be
         walked keeps the gate open for the next run."""
-        collections = CollectionsPass(
-            self.engine,
-            self.client,
-            self.library,
-            fence=self._fence,
-            now=self.now,
-            run_id=self.run_id,
-            tally=self.tally,
-        )
+        collections = CollectionsPass(self._scope())
         try:
             collections.run(section)
         finally:
             self.collections_owed = self.collections_owed or collections.owed
+
+    def _scope(self) -> RunScope:
+        """The run as its steps see it (built when a step starts: the run id and clock are set by then)."""
+        return RunScope(
+            engine=self.engine,
+            client=self.client,
+            library=self.library,
+            fence=self._fence,
+            run_id=self.run_id,
+            listing=self.listing,
+            now=self.now,
+            seen=self.seen,
+            tally=self.tally,
+        )
 
     def _progress(self, phase: str) -> None:
         lib = self.library

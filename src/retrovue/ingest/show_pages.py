@@ -14,20 +14,17 @@ A show whose detail did not come is owed it (`owed`): the run must not vouch for
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 
-import sqlalchemy as sa
-
 from retrovue.ingest.detail import ShowDetailFetch
-from retrovue.ingest.item_pages import GONE, Seen, Tally
+from retrovue.ingest.item_pages import GONE
 from retrovue.ingest.records import apply_show_detail, show_record
-from retrovue.plex import Page, PlexClient
+from retrovue.ingest.run_scope import RunScope, RunStep
+from retrovue.plex import Page
 from retrovue.plex.models import Show
 from retrovue.store import items as dal
 from retrovue.store.items import ShowRecord
-from retrovue.store.registry import LibraryRow
 from retrovue.store.schema import KEY
 
 __all__ = ["ShowPages", "ShowPlan"]
@@ -40,34 +37,14 @@ class ShowPlan:
     detail: ShowDetailFetch
 
 
-class ShowPages:
+class ShowPages(RunStep):
     """Prepares and writes one run's show pages; `leaves` counts the episodes they announce and
     `owed` the listed shows stored without their detail."""
 
-    def __init__(
-        self,
-        engine: sa.Engine,
-        client: PlexClient,
-        library: LibraryRow,
-        *,
-        executor: Executor,
-        fence: Callable[[sa.Connection], None],
-        detail_chunk: int,
-        run_id: int | None,
-        now: int,
-        seen: Seen,
-        tally: Tally,
-    ) -> None:
-        self.engine = engine
-        self.client = client
-        self.library = library
+    def __init__(self, scope: RunScope, *, executor: Executor, detail_chunk: int) -> None:
+        super().__init__(scope)
         self.executor = executor
-        self.fence = fence
         self.detail_chunk = detail_chunk
-        self.run_id = run_id
-        self.now = now
-        self.seen = seen
-        self.tally = tally
         self.leaves = 0  # episodes the show listing announces (the run's total until episodes list)
         self.owed = 0  # listed shows stored without their detail: the next run lists again
 
