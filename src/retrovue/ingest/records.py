@@ -111,10 +111,16 @@ def metadata(item: Episode | Movie | Show) -> dict[str, Any]:
         "imdb_id": _bounded(ids.get("imdb")),
         "tmdb_id": _bounded(ids.get("tmdb")),
         "tvdb_id": _bounded(ids.get("tvdb")),
-        "genres": tuple(g.tag for g in item.genres),
-        "collections": tuple(c.tag for c in item.collections),
-        "labels": tuple(label.tag for label in item.labels),
+        **tags(item),
     }
+
+
+_TAGS = ("genres", "collections", "labels")
+
+
+def tags(item: Episode | Movie | Show) -> dict[str, tuple[str, ...]]:
+    """The item's genres, collections and labels by record field name, as Plex gives them."""
+    return {name: tuple(tag.tag for tag in getattr(item, name)) for name in _TAGS}
 
 
 def _bounded(value: str | None) -> str | None:
@@ -273,17 +279,13 @@ def apply_detail(record: ItemRecord, detail: Episode | Movie) -> ItemRecord:
     return evolve(record, parts=parts, state=plex_state(parts).value, **_from_detail(record, detail))
 
 
-_TAGS = ("genres", "collections", "labels")
-
-
 def _from_detail(
     record: ItemRecord | ShowRecord, detail: Episode | Movie | Show, *, fill: bool = False
 ) -> dict[str, Any]:
     """What detail adds to a listing's metadata: every tag (a listing carries only the first ones),
     and with `fill` what the listing left out (a show listing has no `Guid` list: a show's ids)."""
     if not fill:  # the tags alone: every item a first sync writes passes here
-        tags = {name: tuple(tag.tag for tag in getattr(detail, name)) for name in _TAGS}
-        return {name: value for name, value in tags.items() if value}
+        return {name: value for name, value in tags(detail).items() if value}
     return {
         name: value
         for name, value in metadata(detail).items()

@@ -65,7 +65,6 @@ class RunStep:
     """A step of a library's run, reaching the run's scope by its parts' names."""
 
     def __init__(self, scope: RunScope) -> None:
-        self.scope = scope
         self.engine = scope.engine
         self.client = scope.client
         self.library = scope.library
