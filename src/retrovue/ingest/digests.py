@@ -19,9 +19,10 @@ from collections.abc import Iterable, Sequence
 
 from retrovue.plex.models import Media
 
-__all__ = ["digest_ep_or_movie", "digest_show", "streams_signature"]
+__all__ = ["SEPARATOR", "digest_ep_or_movie", "digest_show", "streams_signature"]
 
-_SEP = "\x1f"
+SEPARATOR = _SEP = "\x1f"
+"""Follows every value a digest hashes (`records.item_digest` builds the same text in one pass)."""
 
 
 def _hash(values: Iterable[object]) -> str:

@@ -7,13 +7,15 @@ later by path mapping, MISSING and DELETED by finalize).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
 import msgspec
 
-from retrovue.ingest.digests import digest_ep_or_movie, digest_show, streams_signature
+from retrovue.ingest.digests import SEPARATOR as _SEP
+from retrovue.ingest.digests import digest_show, streams_signature
 from retrovue.plex import primary_guid
 from retrovue.plex.guids import external_ids
 from retrovue.plex.models import Episode, Media, Movie, Part, Show, aired
@@ -138,6 +140,7 @@ def _plex_path(value: str | None) -> str | None:
 def _metadata_digest(item: Episode | Movie | Show) -> tuple[object, ...]:
     """The listing's metadata as digest input, only when it carries any: an item without it keeps
     the digest it had before schema 0007 (as `titleSort` does)."""
+    guids, genres, collections, labels = item.guids, item.genres, item.collections, item.labels
     values = (
         item.summary,
         item.content_rating,
@@ -145,10 +148,11 @@ def _metadata_digest(item: Episode | Movie | Show) -> tuple[object, ...]:
         item.studio,
         item.rating,
         item.audience_rating,
-        "|".join(g.id for g in item.guids),
-        "|".join(g.tag for g in item.genres),
-        "|".join(c.tag for c in item.collections),
-        "|".join(label.tag for label in item.labels),
+        # list comprehensions, and none at all for an empty list: every listed item passes here
+        "|".join([g.id for g in guids]) if guids else "",
+        "|".join([g.tag for g in genres]) if genres else "",
+        "|".join([c.tag for c in collections]) if collections else "",
+        "|".join([label.tag for label in labels]) if labels else "",
     )
     return ("meta", *values) if any(values) else ()
 
@@ -159,38 +163,46 @@ def item_digest(item: Episode | Movie) -> str:
     What a run computes for every listed item: only items whose digest differs from the stored
     one (or that are owed a file check) get a full record (`item_record`), so a listing where
     nothing changed builds none.
+
+    The same text `digest_ep_or_movie` hashes (its values, each followed by the separator), built
+    in one pass over the item: every listed item of every listing run comes through here, and the
+    general form cost twice as much in calls and generators. `tests/ingest/test_digest_formula.py`
+    holds the two equal on generated items and pins the digests of real captured responses.
     """
-    parts = [
-        (p.id, p.key, p.file, p.size, p.duration, p.container or m.container)
-        for m in item.media
-        for p in m.parts
-    ]
-    sizes = [part[3] for part in parts if part[3] is not None]
-    kind, show_key, season_key, show_title, season_index, episode_index = _place(item)
-    return digest_ep_or_movie(
-        rating_key=item.rating_key,
-        updated_at=item.updated_at,
-        duration=item.duration,
-        file_size=sum(sizes) if sizes else None,
-        part_count=len(parts),
-        streams_signature=streams_signature(item.media),
-        guid_primary=primary_guid(item),
-        parts=parts,
-        attributes=(
-            kind,
+    values: list[object] = [item.rating_key, item.updated_at or 0, item.duration or 0]
+    parts: list[object] = ["parts"]
+    signature: list[str] = []
+    total = count = 0
+    for m in item.media:
+        container = m.container
+        signature.append(
+            f"v:{m.video_codec or '?'}/{m.video_resolution or '?'}"
+            f"|a:{m.audio_channels or '?'}@{m.audio_codec or '?'}|c:{container or '?'}"
+        )
+        for p in m.parts:
+            count += 1
+            if p.size is not None:
+                total += p.size
+            parts += (p.id, p.key, p.file, p.size, p.duration, p.container or container, "|")
+    values += (total, count, ";".join(signature), primary_guid(item), *parts, "attrs")
+    if isinstance(item, Episode):
+        values += (
+            "episode",
             item.title,
-            show_key,
-            season_key,
-            show_title,
-            season_index,
-            episode_index,
-            item.year,
-            item.added_at,
-            # Plex's sort title, only when it sends one: items without it keep their digest.
-            *((item.title_sort,) if item.title_sort else ()),
-            *_metadata_digest(item),
-        ),
-    )
+            item.grandparent_rating_key,
+            item.parent_rating_key,
+            item.grandparent_title,
+            item.parent_index,
+            item.index,
+        )
+    else:
+        values += ("movie", item.title, None, None, None, None, None)
+    values += (item.year, item.added_at)
+    if item.title_sort:  # Plex's sort title, only when it sends one: items without it keep their digest
+        values.append(item.title_sort)
+    values += _metadata_digest(item)
+    text = _SEP.join(["" if value is None else str(value) for value in values])
+    return hashlib.sha1(f"{text}{_SEP}".encode(), usedforsecurity=False).hexdigest()
 
 
 def item_record(item: Episode | Movie, digest: str | None = None) -> ItemRecord:
