@@ -215,8 +215,10 @@ def item_snapshot(conn: Connection, library_id: int, rating_keys: Sequence[str])
     out: dict[str, ItemSnapshot] = {}
     query = _ITEM_SNAPSHOT_PG if conn.dialect.name == "postgresql" else _ITEM_SNAPSHOT
     for part in chunks(list(rating_keys)):
-        for r in conn.execute(query, {"library_id": library_id, "keys": list(part)}):
-            out[r.rating_key] = ItemSnapshot(r.id, r.digest, r.state, bool(r.detail_pending))
+        # Unpacked by position: a Row's attribute access by name cost half this read's time.
+        rows = conn.execute(query, {"library_id": library_id, "keys": list(part)}).all()
+        for key, item_id, digest, state, pending in rows:
+            out[key] = ItemSnapshot(item_id, digest, state, bool(pending))
     return out
 
 
@@ -229,8 +231,8 @@ def show_snapshot(conn: Connection, library_id: int, rating_keys: Sequence[str])
                 c.library_id == library_id, c.rating_key.in_(part)
             )
         )
-        for r in rows:
-            out[r.rating_key] = ShowSnapshot(r.show_digest, bool(r.children_hydrated), r.state)
+        for key, digest, hydrated, state in rows:
+            out[key] = ShowSnapshot(digest, bool(hydrated), state)
     return out
 
 
@@ -470,8 +472,8 @@ def season_snapshot(
                 c.rating_key, c.show_rating_key, c.season_index, c.title, c.state, c.last_seen_at
             ).where(c.library_id == library_id, c.rating_key.in_(part))
         )
-        for r in rows:
-            out[r.rating_key] = (r.show_rating_key, r.season_index, r.title, r.state, r.last_seen_at)
+        for key, show, index, title, state, seen in rows.all():
+            out[key] = (show, index, title, state, seen)
     return out
 
 
