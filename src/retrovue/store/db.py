@@ -109,6 +109,29 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+MARIADB_INDEX_DIVE_LIMIT = 0
+"""`eq_range_index_dive_limit` for catalog sessions on MariaDB/MySQL: 0 = always dive (see below)."""
+
+
+def _on_mariadb_connect(dbapi_connection: Any, _record: Any) -> None:
+    """Let the optimizer look up each value of a long IN-list in the index instead of guessing.
+
+    With `eq_range_index_dive_limit` at its default (200), an `IN (…)` of 200 or more values is
+    costed from index statistics instead of one B-tree dive per value, and from InnoDB's statistics
+    MariaDB 10.11 estimates `DELETE FROM media_parts WHERE item_id IN (200 ids)` at every row of
+    the table (one part per item, the common case) and plans a scan. A page is 200 items, so a
+    first sync scanned `media_parts` once per page: quadratic, 1.4 s of a 22,000-item sync
+    (28 ms a page at the end) and growing with the library. Dives cost one index descent per
+    value, always less than a scan. The setting is the session's own (any user may set it) and
+    changes plans, never results.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"SET SESSION eq_range_index_dive_limit = {MARIADB_INDEX_DIVE_LIMIT}")
+    finally:
+        cursor.close()
+
+
 def _ping_when_idle(engine: Engine) -> None:
     """Check a pooled connection before use only when it sat idle, instead of on every checkout.
 
@@ -159,6 +182,7 @@ def create_catalog_engine(url: str, *, create_folder: bool = False) -> Engine:
             sa.event.listen(engine, "connect", _on_sqlite_connect)
         elif parsed.get_backend_name() == "mysql":
             engine = sa.create_engine(parsed.update_query_dict({"charset": "utf8mb4"}))
+            sa.event.listen(engine, "connect", _on_mariadb_connect)
             _ping_when_idle(engine)
         else:
             engine = sa.create_engine(parsed)
