@@ -128,14 +128,18 @@ class ItemPages(RunStep):
         checked = plan.detail.result()
         final = self._final_records(plan, checked)
         lib = self.library
-        with self.engine.begin() as conn:
-            self.fence(conn)
-            ids = dal.upsert_items(
-                conn, lib.server_id, lib.id, final, now=self.now, run_id=self.run_id, listing=self.listing
-            )
-            if plan.errors:
-                dal.record_item_errors(conn, lib.id, plan.errors, now=self.now)
-            dal.upsert_seasons(conn, lib.id, plan.seasons, now=self.now)
+        ids: dict[str, int] = {}
+        # A page with nothing to store opens no transaction: a listing where nothing changed
+        # writes nothing, not even the fence's heartbeat (the lease's own thread keeps it alive).
+        if final or plan.errors or plan.seasons:
+            with self.engine.begin() as conn:
+                self.fence(conn)
+                ids = dal.upsert_items(
+                    conn, lib.server_id, lib.id, final, now=self.now, run_id=self.run_id, listing=self.listing
+                )
+                if plan.errors:
+                    dal.record_item_errors(conn, lib.id, plan.errors, now=self.now)
+                dal.upsert_seasons(conn, lib.id, plan.seasons, now=self.now)
         self.seen.items.update(ids.values())
         self.seen.added_items += sum(1 for k in ids if k not in plan.snap)
         tally = self.tally
