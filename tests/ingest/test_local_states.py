@@ -206,7 +206,9 @@ def test_a_quiet_run_writes_no_local_state(home: Home, tmp_path: Path, statement
         assert statements.rows_written(table) == [], table
 
 
-def test_a_complete_listing_re_decides_every_item(home: Home, cli: Cli, tmp_path: Path) -> None:
+def test_every_item_is_re_decided_once_per_verification_interval(
+    home: Home, cli: Cli, tmp_path: Path
+) -> None:
     root = tmp_path / "nas" / "media"
     movies = playable_movies(home.sim)
     put_file(root, movies[0])
@@ -217,7 +219,29 @@ def test_a_complete_listing_re_decides_every_item(home: Home, cli: Cli, tmp_path
         put_file(root, movie)
     assert all(s.gated for s in sync(home.engine))
     assert cli_states(cli, home.engine)[copied["ratingKey"]] == "REMOTE_ONLY"
-    home.sim.edit(edited["ratingKey"], title="Edited")  # the library changed: a complete listing
+    home.sim.edit(edited["ratingKey"], title="Edited")  # the library changed: a listing
     sync(home.engine)
     states = cli_states(cli, home.engine)
-    assert (states[edited["ratingKey"]], states[copied["ratingKey"]]) == ("ACTIVE", "ACTIVE")
+    # The rewritten item is decided; a listing does not stat every other file of the library.
+    assert (states[edited["ratingKey"]], states[copied["ratingKey"]]) == ("ACTIVE", "REMOTE_ONLY")
+    with home.engine.begin() as conn:  # the interval is up (0: every run), a gated run included
+        conn.execute(sa.update(t.libraries).values(verify_hours=0))
+    sync(home.engine)
+    assert cli_states(cli, home.engine)[copied["ratingKey"]] == "ACTIVE"
+    copied_file = root / str(copied["parts"][0]["file"]).removeprefix(PLEX + "/")
+    copied_file.unlink()  # and gone again: the next pass over everything sees it
+    sync(home.engine)
+    assert cli_states(cli, home.engine)[copied["ratingKey"]] == "REMOTE_ONLY"
+
+
+def test_a_deep_sync_re_decides_every_item(home: Home, cli: Cli, tmp_path: Path) -> None:
+    root = tmp_path / "nas" / "media"
+    movies = playable_movies(home.sim)
+    put_file(root, movies[0])  # the share is mounted from the start: no root changes below
+    mapping.add_mapping(home.engine, "home", PLEX, str(root))
+    sync(home.engine)
+    put_file(root, movies[1])  # copied behind Plex's back
+    sync(home.engine, use_gate=False)  # a listing where nothing changed decides nothing more
+    assert cli_states(cli, home.engine)[movies[1]["ratingKey"]] == "REMOTE_ONLY"
+    sync(home.engine, deep=True)
+    assert cli_states(cli, home.engine)[movies[1]["ratingKey"]] == "ACTIVE"

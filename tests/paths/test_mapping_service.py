@@ -394,16 +394,24 @@ def test_write_statements_do_not_grow_with_the_chunk(env: Env, statements: State
     _mapped(env)
     fill(30)
     statements.reset()
-    (result,) = mapping.reevaluate_states(env.engine, "home")
+    (result,) = mapping.reevaluate_states(env.engine, "home", LocalOptions(now=NOW))
     assert result.changed == result.examined == 60
     # Per chunk: one liveness read, the change feed's clock, one verdict upsert, one history insert,
     # one change-feed insert; per library, the root observation and the pass's mark.
     assert len(statements.writes()) == 4 + 2
     fill(30)  # restores every item's original verdict
     statements.reset()
-    (result,) = mapping.reevaluate_states(env.engine, "home", LocalOptions(chunk_size=20))
+    chunks: list[int] = []
+    (result,) = mapping.reevaluate_states(
+        env.engine,
+        "home",
+        LocalOptions(chunk_size=20, now=NOW),  # the same time: the mark (when every item was decided) stays
+        progress=lambda _server, seen: chunks.append(seen),
+    )
     assert (result.examined, result.changed) == (60, 60)
-    assert len(statements.writes()) == 3 * 4  # three chunks; the root and the mark did not change
+    # A chunk is a window of 20 ids: three or more, as the ids lie; the root and the mark did not change.
+    assert len(chunks) >= 3
+    assert len(statements.writes()) == len(chunks) * 4
 
 
 def test_verdicts_for_items_removed_meanwhile_are_skipped(env: Env) -> None:
@@ -523,3 +531,22 @@ def test_local_paths_open_and_reveal(env: Env, recorder: Recorder) -> None:
     with pytest.raises(ConfigError, match="no item with id"):
         mapping.local_paths(env.engine, 10**9)
     assert len(recorder.calls) == 2
+
+
+def test_every_item_is_re_decided_when_the_last_full_pass_is_older_than_the_interval(env: Env) -> None:
+    env.item("a", ItemState.ACTIVE, [env.file(f"{PLEX}/Movies/a.mkv")])
+    _mapped(env)
+    day = 24 * 3600
+
+    def refresh(at: int) -> str:
+        return mapping.refresh_library(env.engine, env.library_id, LocalOptions(now=at), full_every=day).mode
+
+    assert refresh(NOW) == "full"  # the first full pass on this machine since the mapping came
+    assert refresh(NOW + 60) == "none"
+    (env.local / "Movies" / "a.mkv").unlink()  # gone behind Plex's back: not seen within the day
+    assert refresh(NOW + day - 1) == "none"
+    assert env.states() == {"a": "ACTIVE"}
+    assert refresh(NOW + day) == "full"
+    assert env.states() == {"a": "REMOTE_ONLY"}
+    assert refresh(NOW + day + 60) == "none"
+    assert refresh(NOW - 3600) == "full"  # a last full pass in the future: the clock was set back

@@ -157,8 +157,8 @@ def set_options(
         int | None,
         typer.Option(
             "--verify-hours",
-            help="List the library at least this often even when Plex reports no change "
-            "(default 24; 0 = every sync).",
+            help="List the library, and check every item's local files, at least this often even "
+            "when Plex reports no change (default 24; 0 = every sync).",
         ),
     ] = None,
 ) -> None:

@@ -147,7 +147,7 @@ class LibrarySync:
             counts = self._counts(outcome, requests_before, bytes_before)
             try:
                 self._record(outcome, counts, finished_at)
-                self._resolve_local(outcome.status)
+                self._resolve_local(outcome)
             except LockLostError as exc:
                 outcome = replace(outcome, status=RUN_FAILED, reason=str(exc))
             except SQLAlchemyError as exc:
@@ -225,19 +225,29 @@ class LibrarySync:
         assert self.lease is not None
         self.lease.fence(conn)
 
-    def _resolve_local(self, status: str) -> None:
+    def _resolve_local(self, outcome: Outcome) -> None:
         """Decide, for this machine, which of the library's items play from a local file
         (`mapping.refresh_library`). After every run, gated or not: it stats this machine's mapping
         roots, re-decides items under a root that came or went, and decides every item without a
         valid verdict (new, rewritten, or undecided last time), so a state is decided for every
-        item a run stores, an interrupted run included. A complete listing (or a deep run)
-        re-decides every item. A quiet run writes nothing here; a down root is logged and kept in
-        the catalog for `retrovue sync` to report."""
+        item a run stores, an interrupted run included. Every item is re-decided by a deep run and
+        once per verification interval (`verify_hours`, default a day), whatever the run, so a file
+        copied in behind Plex's back is found within a day (`retrovue paths apply` finds it at
+        once). A listing does not re-decide every item: checking every file of a library because
+        some other item changed cost a listing run more than the listing itself (2-4 s per 100,000
+        items, and a `stat` per file on a network share). A quiet run writes nothing here; a down
+        root is logged and kept in the catalog for `retrovue sync` to report."""
         if not self.options.resolve_local:
             return
-        full = self.options.deep or (self.listed and status == RUN_OK)
+        every = self.library.verify_hours * 3600
         try:
-            refresh_library(self.engine, self.library.id, full=full)
+            refresh_library(
+                self.engine,
+                self.library.id,
+                full=self.options.deep,
+                full_every=every,
+                wrote=bool(self.tally.written or self.tally.rekeyed or outcome.missing or outcome.deleted),
+            )
         except SQLAlchemyError as exc:  # the Plex side of the run is recorded: report, do not undo it
             log.warning(
                 "%s/%s: local states not decided: %s",

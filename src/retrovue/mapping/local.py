@@ -261,17 +261,30 @@ def _assume_present(_path: str) -> bool:
 # One library
 
 
-def _mode(full: bool, roots: tuple[RootReport, ...], mark: LocalCheck | None, through: int | None) -> str:
+def _full_due(mark: LocalCheck | None, now: int, every: int | None) -> bool:
+    """Whether a full pass is due: `every` seconds since the last one (a last one in the future, a
+    clock set back, counts as due), or none yet on this machine (every item is undecided then)."""
+    if every is None:
+        return False
+    if mark is None or mark.full_at is None:
+        return True
+    age = now - mark.full_at
+    return age < 0 or age >= every
+
+
+def _mode(
+    full: bool, roots: tuple[RootReport, ...], mark: LocalCheck | None, through: int | None, wrote: bool
+) -> str:
     if full:
         return "full"
     if any(r.changed for r in roots):
         return "roots"
     if mark is None or mark.undecided:
         return "undecided"
-    if through == mark.items_through:
+    if through == mark.items_through and not wrote:
         return "none"
-    if through is not None and mark.items_through is not None and through > mark.items_through:
-        return "written"
+    if through is not None and mark.items_through is not None and through >= mark.items_through:
+        return "written"  # items stamped in the last pass's second or later (`since` is inclusive)
     return "undecided"  # the stamps went backwards (rows removed, a clock): look at everything undecided
 
 
@@ -297,13 +310,19 @@ def refresh_library(
     options: LocalOptions | None = None,
     *,
     full: bool = False,
+    full_every: int | None = None,
+    wrote: bool = False,
     progress: Progress | None = None,
 ) -> LocalRefresh:
     """Decide what must be decided for one library on this machine (see the module docstring).
 
-    `full` re-decides every item (after a complete listing); otherwise only items under a changed
-    root and items without a valid verdict are. Writes only what changed: a run where nothing did
-    writes nothing.
+    `full` re-decides every item, and so does a pass when this machine's last full pass of the
+    library is `full_every` seconds old or more (the sync gives the library's verification
+    interval), and the first pass of a library on a machine; otherwise only items under a changed
+    root and items without a valid verdict are. `wrote` says the run before this pass wrote items:
+    without it, a pass finds them by their stamps (`last_seen_at` newer than the last pass saw),
+    which have one-second resolution, so items written in the second of the last pass would wait
+    for the next run that writes. Writes only what changed: a run where nothing did writes nothing.
     """
     started = time.monotonic()
     opts = options or LocalOptions()
@@ -320,7 +339,7 @@ def refresh_library(
     roots = _observe(resolver, before, check, opts.probe, opts.timeout)
     changed_roots = {r.mapping_id for r in roots if r.changed}
     down = {r.mapping_id for r in roots if r.down}
-    mode = _mode(full, roots, mark, through)
+    mode = _mode(full or _full_due(mark, stamp, full_every), roots, mark, through, wrote)
     counts: Counter[str] = Counter()
     for chunk in _stream(engine, owner, library_id, mode, mark, opts.chunk_size):
         targets = [
@@ -341,7 +360,8 @@ def refresh_library(
         resolver.invalidate()  # bound memory: the cache would otherwise hold every path of the library
         if progress is not None:
             progress(server.name, counts["examined"])
-    new_mark = mark if mode == "none" else LocalCheck(through, counts["undecided"])
+    full_at = stamp if mode == "full" else (mark.full_at if mark is not None else None)
+    new_mark = mark if mode == "none" else LocalCheck(through, counts["undecided"], full_at)
     _remember(engine, owner, library_id, roots, mark, new_mark, stamp)
     for root in roots:
         if root.down:

@@ -438,6 +438,9 @@ local_checks = Table(
     Column("library_id", Integer, ForeignKey("libraries.id", ondelete="CASCADE"), primary_key=True),
     Column("items_through", BigInteger),  # newest media_items.last_seen_at the last decision pass saw
     Column("undecided", Integer, nullable=False, default=0),  # verdicts left NULL by that pass
+    # when this machine last re-decided every item of the library (a full pass). Rows written
+    # before it meant that held the time of their last pass of any kind: at worst, one full pass
+    # comes a verification interval later than it would have.
     Column("checked_at", BigInteger, nullable=False),
 )
 
