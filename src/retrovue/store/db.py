@@ -109,10 +109,6 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-MARIADB_INDEX_DIVE_LIMIT = 0
-"""`eq_range_index_dive_limit` for catalog sessions on MariaDB/MySQL: 0 = always dive (see below)."""
-
-
 def _on_mariadb_connect(dbapi_connection: Any, _record: Any) -> None:
     """Let the optimizer look up each value of a long IN-list in the index instead of guessing.
 
@@ -127,7 +123,7 @@ def _on_mariadb_connect(dbapi_connection: Any, _record: Any) -> None:
     """
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"SET SESSION eq_range_index_dive_limit = {MARIADB_INDEX_DIVE_LIMIT}")
+        cursor.execute("SET SESSION eq_range_index_dive_limit = 0")  # 0: dive for every value
     finally:
         cursor.close()
 
