@@ -79,9 +79,15 @@ class ItemPages(RunStep):
             if isinstance(item, Episode):
                 if item.grandparent_rating_key:
                     self.seen.shows.add(item.grandparent_rating_key)
-                season = season_record(item)
-                if season is not None and season.rating_key not in self.seasons_done:
-                    seasons[season.rating_key] = season
+                season_key = item.parent_rating_key  # a season spans pages: compared once a run
+                if (
+                    season_key is not None
+                    and season_key not in seasons
+                    and season_key not in self.seasons_done
+                ):
+                    season = season_record(item)
+                    if season is not None:
+                        seasons[season.rating_key] = season
         errors = {
             e.rating_key: e.message
             for e in page.errors
