@@ -20,6 +20,7 @@ SQLAlchemy connection, so statement and row counters see it like any other write
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from operator import itemgetter
 from typing import Any
 
@@ -48,17 +49,23 @@ def upsert(
         return
     rows = [fit_row(table, row) for row in rows]
     dialect = conn.dialect.name
-    if dialect == "mysql" or dialect == "mariadb":
-        my_stmt = mysql.insert(table)
-        # MariaDB has no DO NOTHING: re-assigning a key column to itself is the idiom for it.
-        assignments = {c: my_stmt.inserted[c] for c in (update or conflict[:1])}
-        conn.execute(my_stmt.on_duplicate_key_update(assignments), list(rows))
-        return
     if dialect == "postgresql" and len(rows) >= BULK_MIN_ROWS and _may_stage(conn):
         columns = _copy_columns(table, rows)
         if columns is not None:
             _pg_merge(conn, table, columns, _last_per_key(rows, conflict), conflict=conflict, update=update)
             return
+    conn.execute(_upsert_statement(dialect, table, tuple(conflict), tuple(update)), list(rows))
+
+
+@cache
+def _upsert_statement(dialect: str, table: Table, conflict: tuple[str, ...], update: tuple[str, ...]) -> Any:
+    """The dialect's upsert of `table`, built once per shape: building it (and SQLAlchemy's cache
+    key for it, memoized on the statement) took more than running it for a page of 200 items."""
+    if dialect == "mysql" or dialect == "mariadb":
+        my_stmt = mysql.insert(table)
+        # MariaDB has no DO NOTHING: re-assigning a key column to itself is the idiom for it.
+        assignments = {c: my_stmt.inserted[c] for c in (update or conflict[:1])}
+        return my_stmt.on_duplicate_key_update(assignments)
     stmt: Any
     if dialect == "postgresql":
         stmt = postgresql.insert(table)
@@ -67,12 +74,10 @@ def upsert(
     else:  # pragma: no cover - only the three supported dialects reach here
         raise NotImplementedError(f"upsert is not implemented for {dialect}")
     if update:
-        stmt = stmt.on_conflict_do_update(
+        return stmt.on_conflict_do_update(
             index_elements=list(conflict), set_={c: stmt.excluded[c] for c in update}
         )
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict))
-    conn.execute(stmt, list(rows))
+    return stmt.on_conflict_do_nothing(index_elements=list(conflict))
 
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
