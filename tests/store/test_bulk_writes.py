@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from retrovue.store import db
 from retrovue.store import items as dal
 from retrovue.store import schema as t
+from retrovue.store.fit import fit_row
 from retrovue.store.items import ItemRecord, PartRecord
 from retrovue.store.upsert import BULK_MIN_ROWS, bulk_insert, upsert
 from tests.conftest import StatementCounter
@@ -262,3 +263,48 @@ def test_mariadb_reads_a_page_of_ids_through_the_index(catalog: Engine) -> None:
         dal.upsert_items(conn, server, library, records[2000:], now=NOW)
         scanned = _rows_scanned(conn) - before
     assert scanned < 1000, scanned  # 2,000 parts stored: a scan would read them all
+
+
+def test_the_driver_executemany_stores_what_sqlalchemy_would(
+    catalog: Engine, statements: StatementCounter
+) -> None:
+    """Pages skip SQLAlchemy's per-row parameter building (`upsert._executemany`): the rows stored
+    must be the ones SQLAlchemy's own executemany stores, defaults and odd values included."""
+    _server, library = _library(catalog)
+    with catalog.begin() as conn:
+        other = conn.execute(
+            t.libraries.insert().values(
+                server_id=_server, section_key="2", title="B", kind="show", created_at=NOW, updated_at=NOW
+            )
+        ).inserted_primary_key[0]
+
+    def rows(lib: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "library_id": lib,
+                "rating_key": f"k{i}",
+                "title": ["Zoë", "x" * 600, "a\x00b", "", "Ωmega"][i % 5],
+                "year": [1999, None, 2**40, -5, 0][i % 5],  # 2**40 does not fit INTEGER: NULL
+                "first_seen_at": NOW,
+                "last_seen_at": NOW + i,
+                "sort_title": f"s{i}",
+                "search_text": f"t{i}",
+                "children_hydrated": bool(i % 2),
+            }
+            for i in range(10)
+        ]
+
+    with catalog.begin() as conn:
+        upsert(conn, t.shows, rows(library), conflict=("library_id", "rating_key"), update=("title",))
+        conn.execute(t.shows.insert(), [fit_row(t.shows, row) for row in rows(other)])
+    assert [n for _s, n in statements.rows_written("shows")] == [10, 10]  # the counters see both
+    columns = [c for c in t.shows.c if c.name not in ("id", "library_id")]
+    with catalog.connect() as conn:
+        by_library = {
+            lib: conn.execute(
+                sa.select(*columns).where(t.shows.c.library_id == lib).order_by(t.shows.c.rating_key)
+            ).all()
+            for lib in (library, other)
+        }
+    assert by_library[library] == by_library[other]
+    assert {row.state for row in by_library[library]} == {"ACTIVE"}  # the column's default

@@ -20,11 +20,11 @@ SQLAlchemy connection, so statement and row counters see it like any other write
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Column, Connection, MetaData, Table, func, select
+from sqlalchemy import Column, Connection, Dialect, MetaData, Table, func, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.schema import CreateTable
 
@@ -54,7 +54,7 @@ def upsert(
         if columns is not None:
             _pg_merge(conn, table, columns, _last_per_key(rows, conflict), conflict=conflict, update=update)
             return
-    conn.execute(_upsert_statement(dialect, table, tuple(conflict), tuple(update)), list(rows))
+    _executemany(conn, _upsert_statement(dialect, table, tuple(conflict), tuple(update)), table, rows)
 
 
 @cache
@@ -91,7 +91,47 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         if columns is not None:
             _pg_merge(conn, table, columns, rows, conflict=None, update=())
             return
-    conn.execute(table.insert(), list(rows))
+    _executemany(conn, table.insert(), table, rows)
+
+
+def _executemany(conn: Connection, stmt: Any, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """`stmt` for every row, through the driver's executemany with the SQL SQLAlchemy compiled once
+    per column set (`_driver_sql`), when the rows allow it: SQLAlchemy's own executemany rebuilds
+    every row's parameters in Python (defaults, bind processing), a sixth of a first sync's CPU,
+    for columns whose values need none of it. Rows of different shapes, or leaving out a column
+    whose default is computed, take SQLAlchemy's path. Either way the statement runs through the
+    SQLAlchemy connection, so statement and row counters see it."""
+    shape = _copy_columns(table, rows)
+    plan = None if shape is None else _driver_sql(conn.dialect, stmt, tuple(shape[0]), tuple(shape[1]))
+    if shape is None or plan is None:
+        conn.execute(stmt, list(rows))
+        return
+    _columns, fill = shape
+    sql, order = plan
+    if fill:  # scalar defaults of the columns the rows leave out, as SQLAlchemy would send them
+        rows = [{**fill, **row} for row in rows]
+    if order is None:  # named placeholders (PyMySQL): the bind names are the column names
+        conn.exec_driver_sql(sql, [dict(row) for row in rows])
+    elif len(order) == 1:
+        (name,) = order
+        conn.exec_driver_sql(sql, [(row[name],) for row in rows])
+    else:
+        conn.exec_driver_sql(sql, list(map(itemgetter(*order), rows)))
+
+
+@lru_cache(maxsize=256)
+def _driver_sql(
+    dialect: Dialect, stmt: Any, columns: tuple[str, ...], filled: tuple[str, ...]
+) -> tuple[str, tuple[str, ...] | None] | None:
+    """(SQL text, the column of each positional placeholder in order, or None for named ones) of
+    `stmt` inserting `columns` and `filled`; None when its placeholders are not exactly those
+    columns (SQLAlchemy's path then)."""
+    names = (*columns, *filled)
+    compiled = stmt.compile(dialect=dialect, column_keys=list(names))
+    if set(compiled.binds) != set(names):
+        return None
+    order = compiled.positiontup
+    return str(compiled), None if order is None else tuple(order)
 
 
 # --- PostgreSQL: COPY into a temporary table, then one merge ---------------------------------------
