@@ -118,7 +118,6 @@ class LibrarySync:
         self.ambiguous: list[str] = []
         self.now = 0
         self.listing = library.listings + 1  # this run's listing number, should it complete
-        self.listed = False  # the run read a listing (whether or not it completed)
         self.pages = 0
         self.lease: LockLease | None = None
         self.shows_check: ListingCheck | None = None
@@ -313,7 +312,6 @@ class LibrarySync:
         gate = gate_holds(lib, section, self.options)
         if gate and not verification_due(lib, self.now):
             return self._gated()
-        self.listed = True
         with ThreadPoolExecutor(self.client.max_concurrency, thread_name_prefix="detail") as executor:
             if lib.kind == "show":
                 self._walk_shows(section, executor)

@@ -49,12 +49,11 @@ def upsert(
         return
     rows = [fit_row(table, row) for row in rows]
     dialect = conn.dialect.name
-    if dialect == "postgresql" and len(rows) >= BULK_MIN_ROWS and _may_stage(conn):
-        columns = _copy_columns(table, rows)
-        if columns is not None:
-            _pg_merge(conn, table, columns, _last_per_key(rows, conflict), conflict=conflict, update=update)
-            return
-    _executemany(conn, _upsert_statement(dialect, table, tuple(conflict), tuple(update)), table, rows)
+    shape = _copy_columns(table, rows)
+    if shape is not None and dialect == "postgresql" and len(rows) >= BULK_MIN_ROWS and _may_stage(conn):
+        _pg_merge(conn, table, shape, _last_per_key(rows, conflict), conflict=conflict, update=update)
+        return
+    _executemany(conn, _upsert_statement(dialect, table, tuple(conflict), tuple(update)), rows, shape)
 
 
 @cache
@@ -86,22 +85,30 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     if not rows:
         return
     rows = [fit_row(table, row) for row in rows]
-    if conn.dialect.name == "postgresql" and len(rows) >= BULK_MIN_ROWS and _may_stage(conn):
-        columns = _copy_columns(table, rows)
-        if columns is not None:
-            _pg_merge(conn, table, columns, rows, conflict=None, update=())
-            return
-    _executemany(conn, table.insert(), table, rows)
+    shape = _copy_columns(table, rows)
+    if (
+        shape is not None
+        and conn.dialect.name == "postgresql"
+        and len(rows) >= BULK_MIN_ROWS
+        and _may_stage(conn)
+    ):
+        _pg_merge(conn, table, shape, rows, conflict=None, update=())
+        return
+    _executemany(conn, table.insert(), rows, shape)
 
 
-def _executemany(conn: Connection, stmt: Any, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def _executemany(
+    conn: Connection,
+    stmt: Any,
+    rows: Sequence[Mapping[str, Any]],
+    shape: tuple[list[str], dict[str, Any]] | None,
+) -> None:
     """`stmt` for every row, through the driver's executemany with the SQL SQLAlchemy compiled once
     per column set (`_driver_sql`), when the rows allow it: SQLAlchemy's own executemany rebuilds
     every row's parameters in Python (defaults, bind processing), a sixth of a first sync's CPU,
     for columns whose values need none of it. Rows of different shapes, or leaving out a column
-    whose default is computed, take SQLAlchemy's path. Either way the statement runs through the
-    SQLAlchemy connection, so statement and row counters see it."""
-    shape = _copy_columns(table, rows)
+    whose default is computed (`shape` None, see `_copy_columns`), take SQLAlchemy's path. Either
+    way the statement runs through the SQLAlchemy connection, so statement and row counters see it."""
     plan = None if shape is None else _driver_sql(conn.dialect, stmt, tuple(shape[0]), tuple(shape[1]))
     if shape is None or plan is None:
         conn.execute(stmt, list(rows))
