@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
+from msgspec.structs import replace
 
 from bench.baselines import seed_store
 from retrovue.ingest.records import item_record

@@ -142,7 +142,7 @@ def test_multi_part_movie_needs_every_part() -> None:
     assert (record.part_count, record.file_size) == (2, 30)
     half_broken = [
         record.parts[0],
-        type(record.parts[1])(**{**record.parts[1].__dict__, "file_exists": False}),
+        msgspec.structs.replace(record.parts[1], file_exists=False),
     ]
     assert plex_state(half_broken) == "UNAVAILABLE"
     assert plex_state(record.parts) == "ACTIVE"

@@ -4,9 +4,9 @@ and pooled server connections are pinged only when they sat idle."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -254,7 +254,7 @@ def test_mariadb_reads_a_page_of_ids_through_the_index(catalog: Engine) -> None:
     if catalog.dialect.name not in ("mysql", "mariadb"):
         pytest.skip("the dive limit is MariaDB's")
     server, library = _library(catalog)
-    records = [dataclasses.replace(r, parts=r.parts[:1]) for r in _records(2200, "a")]
+    records = [msgspec.structs.replace(r, parts=r.parts[:1]) for r in _records(2200, "a")]
     with catalog.begin() as conn:
         dal.upsert_items(conn, server, library, records[:2000], now=NOW)
         conn.execute(sa.text("ANALYZE TABLE media_parts, media_items"))

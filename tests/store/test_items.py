@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -64,12 +65,8 @@ def test_change_keeps_first_seen_and_replaces_parts(catalog: Engine) -> None:
     server_id, lib_id = _library(catalog)
     with catalog.begin() as conn:
         dal.upsert_items(conn, server_id, lib_id, [_episode(1)], now=10)
-    changed = dal.ItemRecord(
-        **{
-            **_episode(1).__dict__,
-            "digest": "d2",
-            "parts": (dal.PartRecord(0, 0, plex_part_id=9, file="/tv/new.mkv", size=5),),
-        }
+    changed = msgspec.structs.replace(
+        _episode(1), digest="d2", parts=(dal.PartRecord(0, 0, plex_part_id=9, file="/tv/new.mkv", size=5),)
     )
     with catalog.begin() as conn:
         dal.upsert_items(conn, server_id, lib_id, [changed], now=20)

@@ -8,9 +8,9 @@ row written), and its rules are few enough to read in one sitting apart from the
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import sqlalchemy as sa
+from msgspec.structs import replace
 
 from retrovue.ingest.detail import DetailFetch
 from retrovue.ingest.events import RUN_OK

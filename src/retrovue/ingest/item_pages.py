@@ -18,8 +18,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+from msgspec.structs import replace
+
 from retrovue.ingest.detail import DetailFetch, DetailResult
-from retrovue.ingest.records import apply_detail, evolve, item_digest, item_record, season_record
+from retrovue.ingest.records import apply_detail, item_digest, item_record, season_record
 from retrovue.ingest.run_scope import RunScope, RunStep, Seen, Tally
 from retrovue.plex import Page
 from retrovue.plex.models import Episode, Movie
@@ -171,7 +173,7 @@ class ItemPages(RunStep):
             if r.rating_key in checked.details:
                 final.append(apply_detail(r, checked.details[r.rating_key]))
             else:
-                final.append(evolve(r, detail_pending=True))
+                final.append(replace(r, detail_pending=True))
             written.add(r.rating_key)
         for key, r in plan.records.items():
             s = plan.snap.get(key)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
+from msgspec.structs import replace
 
 from retrovue.ingest.digests import SEPARATOR as _SEP
 from retrovue.ingest.digests import digest_show, streams_signature
@@ -25,7 +25,6 @@ from retrovue.store.items import ItemRecord, PartRecord, SeasonRecord, ShowRecor
 __all__ = [
     "apply_detail",
     "apply_show_detail",
-    "evolve",
     "item_digest",
     "item_record",
     "metadata",
@@ -33,18 +32,6 @@ __all__ = [
     "season_record",
     "show_record",
 ]
-
-R = TypeVar("R", ItemRecord, PartRecord)
-
-
-def evolve(record: R, **changes: Any) -> R:
-    """A copy of a record with some fields changed: `dataclasses.replace` without its per-call
-    field introspection, which a first sync paid three times per item (records have no slots and
-    no `__post_init__`, so copying their attributes is all a copy needs)."""
-    new = object.__new__(type(record))
-    new.__dict__.update(record.__dict__)
-    new.__dict__.update(changes)
-    return new
 
 
 def _parts(media: Sequence[Media]) -> tuple[PartRecord, ...]:
@@ -267,12 +254,12 @@ def apply_detail(record: ItemRecord, detail: Episode | Movie) -> ItemRecord:
     """
     by_id: Mapping[int, Part] = {p.id: p for m in detail.media for p in m.parts}
     parts = tuple(
-        evolve(p, accessible=d.accessible, file_exists=d.exists, streams=_streams_json(d))
+        replace(p, accessible=d.accessible, file_exists=d.exists, streams=_streams_json(d))
         if p.plex_part_id is not None and (d := by_id.get(p.plex_part_id)) is not None
         else p
         for p in record.parts
     )
-    return evolve(record, parts=parts, state=plex_state(parts).value, **_from_detail(record, detail))
+    return replace(record, parts=parts, state=plex_state(parts).value, **_from_detail(record, detail))
 
 
 def _from_detail(

@@ -15,7 +15,9 @@ A show whose detail did not come is owed it (`owed`): the run must not vouch for
 from __future__ import annotations
 
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+
+from msgspec.structs import replace
 
 from retrovue.ingest.detail import ShowDetailFetch
 from retrovue.ingest.item_pages import GONE

@@ -109,6 +109,16 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _connect_mariadb(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """PyMySQL's connection with the catalog's cheap value escaping (`store.mariadb_driver`).
+
+    The engine also compiles positional (`format`) placeholders: PyMySQL then escapes a row as
+    one tuple, not as a dict built for it."""
+    from retrovue.store.mariadb_driver import CatalogConnection  # PyMySQL: an optional extra
+
+    return CatalogConnection(*cargs, **cparams)
+
+
 def _on_mariadb_connect(dbapi_connection: Any, _record: Any) -> None:
     """Let the optimizer look up each value of a long IN-list in the index instead of guessing.
 
@@ -177,7 +187,8 @@ def create_catalog_engine(url: str, *, create_folder: bool = False) -> Engine:
             engine = sa.create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
             sa.event.listen(engine, "connect", _on_sqlite_connect)
         elif parsed.get_backend_name() == "mysql":
-            engine = sa.create_engine(parsed.update_query_dict({"charset": "utf8mb4"}))
+            engine = sa.create_engine(parsed.update_query_dict({"charset": "utf8mb4"}), paramstyle="format")
+            sa.event.listen(engine, "do_connect", _connect_mariadb)
             sa.event.listen(engine, "connect", _on_mariadb_connect)
             _ping_when_idle(engine)
         else:

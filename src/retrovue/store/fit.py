@@ -15,15 +15,16 @@ its limit (a server name cut to 128 characters would be a different name).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import cache
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache, partial
+from operator import is_not, itemgetter
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, String, Table
 
 from retrovue.errors import ConfigError
 
-__all__ = ["TEXT_BYTES", "fit_row", "require_fit"]
+__all__ = ["TEXT_BYTES", "fit_row", "fit_rows", "require_fit", "same_keys"]
 
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
@@ -102,6 +103,61 @@ def fit_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
     if fitted is not None:
         return fitted
     return row if isinstance(row, dict) else dict(row)
+
+
+def fit_rows(table: Table, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """`fit_row` for a batch: the rows themselves (as dicts) when every value fits, which a batch
+    of rows with the same keys proves a column at a time in C (the rows transposed by `zip`, then
+    `max(map(len, …))`, one NUL search in the column's joined text, `min`/`max` of its integers):
+    a first sync fits 450,000 rows, and walking every value of every row in Python was 3 s of it.
+    A column that does not pass, or holds values of another type than its own, and rows of
+    different keys, go through `fit_row` row by row."""
+    dicts = [row if type(row) is dict else dict(row) for row in rows]
+    if not dicts:
+        return dicts
+    names = list(dicts[0])
+    if not same_keys(dicts):
+        return [fit_row(table, row) for row in dicts]
+    if not names:
+        return dicts
+    rules = _limits(table)
+    columns = (
+        zip(*map(itemgetter(*names), dicts), strict=True)
+        if len(names) > 1
+        else ([row[names[0]] for row in dicts],)
+    )
+    for name, values in zip(names, columns, strict=True):
+        rule = rules.get(name)
+        if rule is not None and not _column_fits(values, *rule):
+            return [fit_row(table, row) for row in dicts]
+    return dicts
+
+
+def _column_fits(column: Iterable[Any], kind: str, bound: Any, _is_json: bool) -> bool:
+    """Whether every value of a column fits as it is (False when unsure)."""
+    values = list(filter(_NOT_NONE, column))
+    if not values:
+        return True
+    try:
+        if kind == "text":
+            return max(map(len, values)) <= (bound or _SAFE_CHARS) and "\x00" not in "".join(values)
+        low, high = bound
+        return bool(low <= min(values) and max(values) <= high)
+    except TypeError:  # a value of another type: `fit_row` decides it
+        return False
+
+
+_NOT_NONE = partial(is_not, None)
+
+
+def same_keys(rows: Sequence[dict[str, Any]]) -> bool:
+    """Whether every row has the first row's keys, checked in C: equal sizes, and the first row's
+    keys holding each row's keys (a set built per row took longer than writing it)."""
+    if not rows:
+        return True
+    if len(set(map(len, rows))) != 1:
+        return False
+    return all(map(rows[0].keys().__ge__, map(dict.keys, rows)))
 
 
 def require_fit(table: Table, values: Mapping[str, Any], labels: Mapping[str, str]) -> None:

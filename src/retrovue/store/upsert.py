@@ -28,7 +28,7 @@ from sqlalchemy import Column, Connection, Dialect, MetaData, Table, func, selec
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.schema import CreateTable
 
-from retrovue.store.fit import fit_row
+from retrovue.store.fit import fit_rows, same_keys
 
 __all__ = ["BULK_MIN_ROWS", "bulk_insert", "upsert"]
 
@@ -47,7 +47,7 @@ def upsert(
     """Insert `rows`, or update the `update` columns of rows whose `conflict` key already exists."""
     if not rows:
         return
-    rows = [fit_row(table, row) for row in rows]
+    rows = fit_rows(table, rows)
     dialect = conn.dialect.name
     shape = _copy_columns(table, rows)
     if shape is not None and dialect == "postgresql" and len(rows) >= BULK_MIN_ROWS and _may_stage(conn):
@@ -84,7 +84,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     large batch, an executemany (multi-row on MariaDB) otherwise."""
     if not rows:
         return
-    rows = [fit_row(table, row) for row in rows]
+    rows = fit_rows(table, rows)
     shape = _copy_columns(table, rows)
     if (
         shape is not None
@@ -156,16 +156,13 @@ def _may_stage(conn: Connection) -> bool:
     return bool(allowed)
 
 
-def _copy_columns(table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], dict[str, Any]] | None:
+def _copy_columns(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[list[str], dict[str, Any]] | None:
     """(the columns to copy, scalar defaults to fill in), or None when a batch needs SQLAlchemy's
     own insert: rows with different keys, or a left-out column whose default is computed."""
+    if not same_keys(rows):
+        return None
     keys = list(rows[0])
-    width = len(keys)
-    if any(len(row) != width for row in rows):
-        return None
     given = set(keys)
-    if any(set(row) != given for row in rows[1:]):
-        return None
     fill: dict[str, Any] = {}
     for column in table.columns:
         if column.name in given or column.default is None:
