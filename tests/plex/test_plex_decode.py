@@ -23,6 +23,7 @@ from retrovue.plex import (
     decode_sections_page,
     decode_server_info,
 )
+from retrovue.plex import decode as decode_mod
 from retrovue.plex.decode import MalformedBodyError, UnexpectedShapeError
 from retrovue.plex.models import MAX_SIZE
 from tests.plex.conftest import episode, movie
@@ -235,3 +236,44 @@ def test_junk_items_never_crash_the_page(junk: list[Any], media: dict[str, Any])
         assert keys[0] == "1001"
         assert keys[-1] == "1002"
         assert all(isinstance(error.message, str) and error.message for error in page.errors)
+
+
+def _item_by_item(raw: bytes, kind: type[Any] | None) -> Any:
+    """The two-step decode (container, then each entry) that a page falls back to."""
+    container = decode_mod._listing(raw)
+    if kind is None:
+        return decode_mod._build_page(
+            container,
+            container.metadata,
+            0,
+            lambda e: decode_mod._decode_one(
+                e, decode_mod.ITEM_TYPES.get(decode_mod._probe(e).type or "", OtherItem)
+            ),
+        )
+    return decode_mod._build_page(container, container.metadata, 0, lambda e: decode_mod._decode_one(e, kind))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    junk=st.lists(JUNK_ITEMS, max_size=2),
+    media=MEDIA_JUNK,
+    shape=st.sampled_from([(episode, Episode), (movie, Movie)]),
+)
+def test_a_page_decoded_in_one_pass_is_the_page_decoded_item_by_item(
+    junk: list[Any], media: dict[str, Any], shape: tuple[Any, type[Any]]
+) -> None:
+    """Most pages are decoded in one pass (`decode._one_pass`); whether it is taken or not, the
+    page is the same, errors included."""
+    make, kind = shape
+    entries = [make(1001), *junk, make(1003, Media=[media]), make(1002)]
+    raw = msgspec.json.encode(
+        {"MediaContainer": {"totalSize": len(entries), "offset": 0, "Metadata": entries}}
+    )
+    assert decode_page(raw, kind) == _item_by_item(raw, kind)
+    assert decode_items_page(raw) == _item_by_item(raw, None)
+
+
+def test_a_page_of_one_kind_is_decoded_in_one_pass() -> None:
+    raw = body(Metadata=[episode(1, show=9), episode(2, show=9)], totalSize=2, offset=0)
+    assert decode_mod._one_pass(raw, Episode, 0, "episode") == decode_items_page(raw)
+    assert decode_mod._one_pass(raw, Movie, 0, "movie") is None  # an episode is not a movie

@@ -1,9 +1,12 @@
 """Bytes in, typed pages out: the JSON side of the Plex edge, with no HTTP in it.
 
-A listing is decoded in two steps. First the `MediaContainer` with its items left as `msgspec.Raw`;
-then every item on its own. One malformed item therefore becomes an `ItemError` in its page while
-its neighbours decode; only a body that is not JSON (`MalformedBodyError`, probably truncated: worth a
-retry) or not a MediaContainer (`UnexpectedShapeError`) fails the whole response.
+A listing is first decoded whole, in one pass, as a page of items of one kind: what nearly every
+response is. When that fails, it is decoded in two steps: the `MediaContainer` with its items left
+as `msgspec.Raw`, then every item on its own. One malformed item therefore becomes an `ItemError` in
+its page while its neighbours decode; only a body that is not JSON (`MalformedBodyError`, probably
+truncated: worth a retry) or not a MediaContainer (`UnexpectedShapeError`) fails the whole response.
+The one-pass decode reads each byte once instead of three times (container, item type, item): a
+first sync decodes 1,700 responses, and the two-step decode of every one of them cost twice as long.
 """
 
 from __future__ import annotations
@@ -204,12 +207,48 @@ def _build_page(
 # --- public decoders ----------------------------------------------------------------------------
 
 
+@cache
+def _typed_listing(kind: type[S]) -> msgspec.json.Decoder[Any]:
+    """A decoder of a whole listing whose `Metadata` entries are all `kind`."""
+    entries = msgspec.defstruct(
+        f"_{kind.__name__}Container",
+        [
+            ("size", int | None, None),
+            ("total_size", int | None, None),
+            ("offset", int | None, None),
+            ("metadata", list[kind], msgspec.field(name="Metadata", default_factory=list)),  # type: ignore[valid-type]
+        ],
+        rename="camel",
+    )
+    envelope = msgspec.defstruct(
+        f"_{kind.__name__}Listing", [("container", entries, msgspec.field(name="MediaContainer"))]
+    )
+    return msgspec.json.Decoder(envelope, strict=False)
+
+
+def _one_pass(raw: bytes, kind: type[S], start: int, tag: str | None = None) -> Page[S] | None:
+    """`raw` decoded in one pass as a page of `kind` (of `type` `tag`, when given: a page holding
+    another type is not one), or None when it is not that (the two-step decode then tells why)."""
+    try:
+        container = _typed_listing(kind).decode(raw).container
+    except msgspec.MsgspecError:
+        return None
+    items = container.metadata
+    if tag is not None and any(item.type != tag for item in items):
+        return None
+    offset = start if container.offset is None else container.offset
+    return Page(offset=offset, total_size=container.total_size, items=items)
+
+
 def decode_page(raw: bytes, item_type: type[S], *, start: int = 0) -> Page[S]:
-    """Decode a listing's `Metadata` entries as `item_type`, one entry at a time.
+    """Decode a listing's `Metadata` entries as `item_type`.
 
     `start` is the offset that was asked for; the container's own `offset` wins when present, so a
     caller can tell when a server did not honour it.
     """
+    page = _one_pass(raw, item_type, start)
+    if page is not None:
+        return page
     container = _listing(raw)
     return _build_page(container, container.metadata, start, lambda entry: _decode_one(entry, item_type))
 
@@ -217,6 +256,12 @@ def decode_page(raw: bytes, item_type: type[S], *, start: int = 0) -> Page[S]:
 def decode_items_page(raw: bytes, *, start: int = 0) -> Page[Item]:
     """Decode a listing whose entries may be of any kind, dispatching on each entry's `type`."""
     container = _listing(raw)
+    if container.metadata:  # a page of one kind, the first entry's, is decoded in one pass
+        tag = _probe(container.metadata[0]).type or ""
+        kind = ITEM_TYPES.get(tag)
+        page: Page[Any] | None = None if kind is None else _one_pass(raw, kind, start, tag)
+        if page is not None:
+            return page
 
     def one(entry: msgspec.Raw) -> Item | ItemError:
         kind: type[Item] = ITEM_TYPES.get(_probe(entry).type or "", OtherItem)
