@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from retrovue.errors import LockHeldError, RetrovueError, UnknownLibraryError
 from retrovue.ingest.events import RUN_FAILED, EventCallback, LibraryDone, LibraryStarted, SyncSummary
+from retrovue.ingest.gc_budget import fewer_collections
 from retrovue.ingest.library_sync import LibrarySync, SyncOptions
 from retrovue.reach import AccountListing, reach
 from retrovue.store import maintenance, registry, runs
@@ -128,7 +129,8 @@ def sync(
                     via=(got.connection, got.address),
                 )
                 try:
-                    summaries.append(job.run())
+                    with fewer_collections():
+                        summaries.append(job.run())
                 except LockHeldError as exc:
                     if single:
                         raise

@@ -68,8 +68,13 @@ def _opaque(value: int | str | None) -> str | None:
     return None if value is None else str(value)
 
 
-class _Wire(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=False):
-    """Base of every model: immutable, camelCase wire names, unknown attributes ignored."""
+class _Wire(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=False, gc=False):
+    """Base of every model: immutable, camelCase wire names, unknown attributes ignored.
+
+    Untracked by the cycle collector (`gc=False`): a model holds text, numbers and tuples of
+    models, so it cannot be part of a cycle, and a run decodes millions of them. Tracked, they
+    set off a collection every few hundred items (1,100 in a listing of 110,595 items, an
+    eighth of its CPU)."""
 
 
 class Identity(_Wire, frozen=True):
