@@ -182,63 +182,64 @@ def _shallow_row(record: _Record, skip: tuple[str, ...] = ()) -> dict[str, Any]:
 # --- reads -------------------------------------------------------------------------------------
 
 
-_ITEM_SNAPSHOT = sa.select(
-    t.media_items.c.rating_key,
-    t.media_items.c.id,
-    t.media_items.c.digest,
-    t.media_items.c.state,
-    t.media_items.c.detail_pending,
-).where(
-    t.media_items.c.library_id == sa.bindparam("library_id"),
-    t.media_items.c.rating_key.in_(sa.bindparam("keys", expanding=True)),
-)
-"""Built once: every page reads through it, so SQLAlchemy compiles it once and caches the plan."""
+class _KeyedRead:
+    """`SELECT columns FROM table WHERE library_id = ? AND rating_key IN (keys)`, built once per
+    dialect: every page reads through it, so SQLAlchemy compiles each form once and caches it.
 
-_ITEM_SNAPSHOT_PG = sa.select(*_ITEM_SNAPSHOT.selected_columns).where(
-    t.media_items.c.library_id == sa.bindparam("library_id"),
-    t.media_items.c.rating_key == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.String))),
-)
-"""PostgreSQL: the keys as one array parameter, so every page sends the same statement text, which
-the driver prepares once, instead of an IN-list of as many placeholders as the page has keys."""
+    PostgreSQL takes the keys as one array parameter (`= ANY(?)`) and SQLite as one JSON array
+    (`json_each`): every page sends the same statement text, which the driver prepares once, instead
+    of an IN-list of as many placeholders as the page has keys, rendered again for every page.
+    MariaDB gets the expanding IN-list."""
 
-
-_ITEM_SNAPSHOT_SQLITE = sa.select(*_ITEM_SNAPSHOT.selected_columns).where(
-    t.media_items.c.library_id == sa.bindparam("library_id"),
-    t.media_items.c.rating_key.in_(
-        sa.select(sa.column("value", sa.String)).select_from(
-            sa.func.json_each(sa.bindparam("keys", type_=sa.JSON))
+    def __init__(self, table: sa.Table, *columns: str) -> None:
+        c = table.c
+        selected = [c.rating_key, *(c[name] for name in columns)]
+        library = c.library_id == sa.bindparam("library_id")
+        self._by_dialect: dict[str, Any] = {
+            "postgresql": sa.select(*selected).where(
+                library, c.rating_key == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.String)))
+            ),
+            "sqlite": sa.select(*selected).where(
+                library,
+                c.rating_key.in_(
+                    sa.select(sa.column("value", sa.String)).select_from(
+                        sa.func.json_each(sa.bindparam("keys", type_=sa.JSON))
+                    )
+                ),
+            ),
+        }
+        self._default = sa.select(*selected).where(
+            library, c.rating_key.in_(sa.bindparam("keys", expanding=True))
         )
-    ),
-)
-"""SQLite: the keys as one JSON array (`json_each`), for the same reason: one statement text,
-compiled once, instead of an IN-list rendered again for every page."""
+
+    def rows(self, conn: Connection, library_id: int, rating_keys: Sequence[str]) -> list[Any]:
+        """The stored rows of the given keys (those that exist): (rating key, *columns), in no order."""
+        query = self._by_dialect.get(conn.dialect.name, self._default)
+        out: list[Any] = []
+        for part in chunks(list(rating_keys)):
+            out += conn.execute(query, {"library_id": library_id, "keys": list(part)}).all()
+        return out
+
+
+_ITEM_SNAPSHOT = _KeyedRead(t.media_items, "id", "digest", "state", "detail_pending")
+_SHOW_SNAPSHOT = _KeyedRead(t.shows, "show_digest", "children_hydrated", "state")
+_SEASON_SNAPSHOT = _KeyedRead(t.seasons, "show_rating_key", "season_index", "title", "state", "last_seen_at")
 
 
 def item_snapshot(conn: Connection, library_id: int, rating_keys: Sequence[str]) -> dict[str, ItemSnapshot]:
     """Stored id, digest and state of the given items (those that exist), keyed by rating key."""
-    out: dict[str, ItemSnapshot] = {}
-    dialect = conn.dialect.name
-    query = {"postgresql": _ITEM_SNAPSHOT_PG, "sqlite": _ITEM_SNAPSHOT_SQLITE}.get(dialect, _ITEM_SNAPSHOT)
-    for part in chunks(list(rating_keys)):
-        # Unpacked by position: a Row's attribute access by name cost half this read's time.
-        rows = conn.execute(query, {"library_id": library_id, "keys": list(part)}).all()
-        for key, item_id, digest, state, pending in rows:
-            out[key] = ItemSnapshot(item_id, digest, state, bool(pending))
-    return out
+    # Unpacked by position: a Row's attribute access by name cost half this read's time.
+    return {
+        key: ItemSnapshot(item_id, digest, state, bool(pending))
+        for key, item_id, digest, state, pending in _ITEM_SNAPSHOT.rows(conn, library_id, rating_keys)
+    }
 
 
 def show_snapshot(conn: Connection, library_id: int, rating_keys: Sequence[str]) -> dict[str, ShowSnapshot]:
-    c = t.shows.c
-    out: dict[str, ShowSnapshot] = {}
-    for part in chunks(list(rating_keys)):
-        rows = conn.execute(
-            sa.select(c.rating_key, c.show_digest, c.children_hydrated, c.state).where(
-                c.library_id == library_id, c.rating_key.in_(part)
-            )
-        )
-        for key, digest, hydrated, state in rows:
-            out[key] = ShowSnapshot(digest, bool(hydrated), state)
-    return out
+    return {
+        key: ShowSnapshot(digest, bool(hydrated), state)
+        for key, digest, hydrated, state in _SHOW_SNAPSHOT.rows(conn, library_id, rating_keys)
+    }
 
 
 def library_state_counts(conn: Connection, library_id: int) -> dict[str, int]:
@@ -469,17 +470,10 @@ def season_snapshot(
     conn: Connection, library_id: int, rating_keys: Sequence[str]
 ) -> dict[str, tuple[str, int | None, str | None, str, int]]:
     """Stored (show key, index, title, state, last_seen_at) of the given seasons, by rating key."""
-    c = t.seasons.c
-    out: dict[str, tuple[str, int | None, str | None, str, int]] = {}
-    for part in chunks(list(rating_keys)):
-        rows = conn.execute(
-            sa.select(
-                c.rating_key, c.show_rating_key, c.season_index, c.title, c.state, c.last_seen_at
-            ).where(c.library_id == library_id, c.rating_key.in_(part))
-        )
-        for key, show, index, title, state, seen in rows.all():
-            out[key] = (show, index, title, state, seen)
-    return out
+    return {
+        key: (show, index, title, state, seen)
+        for key, show, index, title, state, seen in _SEASON_SNAPSHOT.rows(conn, library_id, rating_keys)
+    }
 
 
 def mark_children_hydrated(conn: Connection, library_id: int) -> None:
