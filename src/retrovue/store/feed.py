@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from retrovue.store import schema as t
-from retrovue.store.upsert import upsert
+from retrovue.store.upsert import bulk_insert, upsert
 
 __all__ = [
     "ADDED",
@@ -92,7 +92,9 @@ def record(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
     if not rows:
         return 0
     claim(conn)
-    conn.execute(t.item_changes.insert(), [{"run_id": None, "machine": None, **r} for r in rows])
+    # The batch writer: a first sync records every item it adds, and SQLAlchemy's own executemany
+    # built each of those rows' parameters in Python again.
+    bulk_insert(conn, t.item_changes, [{"run_id": None, "machine": None, **r} for r in rows])
     return len(rows)
 
 
