@@ -17,6 +17,7 @@ from retrovue.ingest.events import RUN_OK
 from retrovue.ingest.records import apply_detail, item_record
 from retrovue.ingest.run_scope import Tally
 from retrovue.ingest.sync_common import SyncOptions
+from retrovue.intervals import due
 from retrovue.plex import PlexClient
 from retrovue.plex.models import Section
 from retrovue.store import items as dal
@@ -41,10 +42,7 @@ def verification_due(library: LibraryRow, now: int) -> bool:
     """The gate trusts Plex's `contentChangedAt`; a library not listed completely for its
     verification interval (default 24 h; 0 = every run) is listed anyway, to catch what Plex
     may not count as a change. A last listing in the future (a clock set back) counts as due."""
-    if library.listed_at is None:
-        return True
-    age = now - library.listed_at
-    return age < 0 or age >= library.verify_hours * 3600
+    return due(library.listed_at, now, library.verify_hours * 3600)
 
 
 def retry_pending_detail(

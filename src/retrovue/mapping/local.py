@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from retrovue import machine as machines
+from retrovue.intervals import due
 from retrovue.mapping.resolve import servers, stored_mappings
 from retrovue.mapping.roots import ProbeFn, RootStatus, probe_root, probe_roots
 from retrovue.paths import LocalOS, Resolver, check_exists, local_answer
@@ -266,10 +267,7 @@ def _full_due(mark: LocalCheck | None, now: int, every: int | None) -> bool:
     clock set back, counts as due), or none yet on this machine (every item is undecided then)."""
     if every is None:
         return False
-    if mark is None or mark.full_at is None:
-        return True
-    age = now - mark.full_at
-    return age < 0 or age >= every
+    return due(None if mark is None else mark.full_at, now, every)
 
 
 def _mode(
