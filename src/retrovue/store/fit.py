@@ -105,18 +105,21 @@ def fit_row(table: Table, row: Mapping[str, Any]) -> dict[str, Any]:
     return row if isinstance(row, dict) else dict(row)
 
 
-def fit_rows(table: Table, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def fit_rows(
+    table: Table, rows: Sequence[Mapping[str, Any]], *, uniform: bool | None = None
+) -> list[dict[str, Any]]:
     """`fit_row` for a batch: the rows themselves (as dicts) when every value fits, which a batch
     of rows with the same keys proves a column at a time in C (the rows transposed by `zip`, then
     `max(map(len, …))`, one NUL search in the column's joined text, `min`/`max` of its integers):
     a first sync fits 450,000 rows, and walking every value of every row in Python was 3 s of it.
     A column that does not pass, or holds values of another type than its own, and rows of
-    different keys, go through `fit_row` row by row."""
+    different keys, go through `fit_row` row by row. `uniform`: whether the rows have the same
+    keys, when the caller already knows (None: checked here)."""
     dicts = [row if type(row) is dict else dict(row) for row in rows]
     if not dicts:
         return dicts
     names = list(dicts[0])
-    if not same_keys(dicts):
+    if not (same_keys(dicts) if uniform is None else uniform):
         return [fit_row(table, row) for row in dicts]
     if not names:
         return dicts

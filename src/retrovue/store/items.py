@@ -451,12 +451,16 @@ def _delete_of(table: sa.Table, owner: str) -> Any:
     return table.delete().where(table.c[owner].in_(sa.bindparam("ids", expanding=True)))
 
 
-def replace_tags(conn: Connection, table: sa.Table, owner: str, records: Mapping[int, object]) -> None:
-    """Rewrite the genres, collections and labels of the given rows (by id): one delete, one insert."""
-    ids = list(records)
+def _delete_owned(conn: Connection, table: sa.Table, owner: str, ids: Sequence[int]) -> None:
+    """Delete the rows of `table` whose `owner` column holds one of `ids`, a chunk at a time."""
     delete = _delete_of(table, owner)
     for part in chunks(ids):
         conn.execute(delete, {"ids": list(part)})
+
+
+def replace_tags(conn: Connection, table: sa.Table, owner: str, records: Mapping[int, object]) -> None:
+    """Rewrite the genres, collections and labels of the given rows (by id): one delete, one insert."""
+    _delete_owned(conn, table, owner, list(records))
     rows = [
         {owner: row_id, "kind": kind, "tag": name, "tag_key": key, "position": position}
         for row_id, record in records.items()
@@ -467,9 +471,7 @@ def replace_tags(conn: Connection, table: sa.Table, owner: str, records: Mapping
 
 def _replace_parts(conn: Connection, ids: Mapping[str, int], items: Sequence[ItemRecord]) -> None:
     item_ids = list(ids.values())
-    delete = _delete_of(t.media_parts, "item_id")
-    for part in chunks(item_ids):
-        conn.execute(delete, {"ids": list(part)})
+    _delete_owned(conn, t.media_parts, "item_id", item_ids)
     rows = [{"item_id": ids[i.rating_key], **_shallow_row(p)} for i in items for p in i.parts]
     bulk_insert(conn, t.media_parts, rows)
 

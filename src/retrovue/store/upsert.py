@@ -47,9 +47,8 @@ def upsert(
     """Insert `rows`, or update the `update` columns of rows whose `conflict` key already exists."""
     if not rows:
         return
-    rows = fit_rows(table, rows)
+    rows, shape = _fitted(table, rows)
     dialect = conn.dialect.name
-    shape = _copy_columns(table, rows)
     if shape is not None and dialect == "postgresql" and len(rows) >= BULK_MIN_ROWS and _may_stage(conn):
         _pg_merge(conn, table, shape, _last_per_key(rows, conflict), conflict=conflict, update=update)
         return
@@ -84,8 +83,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     large batch, an executemany (multi-row on MariaDB) otherwise."""
     if not rows:
         return
-    rows = fit_rows(table, rows)
-    shape = _copy_columns(table, rows)
+    rows, shape = _fitted(table, rows)
     if (
         shape is not None
         and conn.dialect.name == "postgresql"
@@ -156,11 +154,20 @@ def _may_stage(conn: Connection) -> bool:
     return bool(allowed)
 
 
+def _fitted(
+    table: Table, rows: Sequence[Mapping[str, Any]]
+) -> tuple[list[dict[str, Any]], tuple[list[str], dict[str, Any]] | None]:
+    """A batch fitted to `table` (`fit_rows`), with its `_copy_columns` shape: whether its rows
+    share their keys is checked once for both (fitting changes values, never keys)."""
+    dicts = [row if type(row) is dict else dict(row) for row in rows]
+    uniform = same_keys(dicts)
+    fitted = fit_rows(table, dicts, uniform=uniform)
+    return fitted, _copy_columns(table, fitted) if uniform else None
+
+
 def _copy_columns(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[list[str], dict[str, Any]] | None:
     """(the columns to copy, scalar defaults to fill in), or None when a batch needs SQLAlchemy's
-    own insert: rows with different keys, or a left-out column whose default is computed."""
-    if not same_keys(rows):
-        return None
+    own insert: a left-out column whose default is computed. The rows share their keys."""
     keys = list(rows[0])
     given = set(keys)
     fill: dict[str, Any] = {}
