@@ -385,6 +385,59 @@ def test_machines_keep_their_own_mappings_and_verdicts(env: Env, tmp_path: Path)
         mapping.remove_mapping(env.engine, "home", PLEX, machine="laptop")
 
 
+@pytest.mark.parametrize("mapped_elsewhere", [False, True], ids=["no-mapping", "mapping-elsewhere"])
+def test_a_machine_without_a_mapping_decides_as_the_item_by_item_pass_does(
+    env: Env, statements: StatementCounter, mapped_elsewhere: bool
+) -> None:
+    """No mapping for the server here: one statement stores "does not play" (`settle_unmapped`).
+    A mapping that matches none of the files takes the item-by-item pass. Both must leave the same
+    verdicts, history, feed and counts, and write nothing when run again."""
+    f = env.file
+    env.item("no-verdict", ItemState.ACTIVE, [f(f"{PLEX}/Movies/a.mkv")])
+    env.item("stale-no", ItemState.REMOTE_ONLY, [f(f"{PLEX}/Movies/b.mkv")])
+    env.item("undecided", ItemState.REMOTE_ONLY, [f(f"{PLEX}/Movies/c.mkv")])
+    env.item("current-no", ItemState.REMOTE_ONLY, [f(f"{PLEX}/Movies/d.mkv")])
+    env.item("yes", ItemState.ACTIVE, [f(f"{PLEX}/Movies/e.mkv")])
+    env.item("no-parts", ItemState.REMOTE_ONLY)
+    env.item("unavailable", ItemState.UNAVAILABLE, [f(f"{PLEX}/Movies/g.mkv")])
+    env.item("missing", ItemState.MISSING, [f(f"{PLEX}/Movies/h.mkv")])
+    v = t.local_verdicts.c
+    with env.engine.begin() as conn:
+        conn.execute(t.local_verdicts.delete().where(v.item_id == env.ids["no-verdict"]))
+        conn.execute(t.local_verdicts.update().where(v.item_id == env.ids["stale-no"]).values(digest="old"))
+        conn.execute(t.local_verdicts.update().where(v.item_id == env.ids["undecided"]).values(local=None))
+    if mapped_elsewhere:
+        mapping.add_mapping(env.engine, "home", "/elsewhere", str(env.local), reevaluate=False)
+
+    (result,) = mapping.reevaluate_states(env.engine, "home", LocalOptions(now=NOW + 5))
+
+    by_id = {item_id: key for key, item_id in env.ids.items()}
+    with env.engine.connect() as conn:
+        verdicts = {
+            by_id[r.item_id]: (r.local, r.digest, r.decided_at)
+            for r in conn.execute(sa.select(t.local_verdicts))
+        }
+        changes = conn.execute(sa.select(t.item_changes).where(t.item_changes.c.change == "local"))
+        feed = [(by_id[r.item_id], r.old_value, r.new_value) for r in changes]
+    assert verdicts == {
+        "no-verdict": (False, "d", NOW + 5),
+        "stale-no": (False, "d", NOW + 5),
+        "undecided": (False, "d", NOW + 5),
+        "current-no": (False, "d", NOW),  # already current: not written again
+        "yes": (False, "d", NOW + 5),
+        "no-parts": (False, "d", NOW),
+    }
+    assert env.events() == [("yes", "ACTIVE", "REMOTE_ONLY", DETAIL)]  # a first verdict is no history
+    assert feed == [("yes", "ACTIVE", "REMOTE_ONLY")]
+    assert (result.examined, result.to_active, result.to_remote_only, result.unchanged) == (6, 0, 1, 5)
+    assert result.no_parts == 1
+    statements.reset()
+    (again,) = mapping.reevaluate_states(env.engine, "home", LocalOptions(now=NOW + 10))
+    assert (again.examined, again.changed, again.unchanged) == (6, 0, 6)
+    for table in ("local_verdicts", "item_events", "item_changes"):  # the pass's own mark moves on
+        assert statements.rows_written(table) == [], table
+
+
 def test_write_statements_do_not_grow_with_the_chunk(env: Env, statements: StatementCounter) -> None:
     def fill(n: int) -> None:
         for i in range(n):

@@ -30,6 +30,11 @@ Decisions, for both:
 * Every verdict that moves ACTIVE <-> REMOTE_ONLY is written to the item's history (`item_events`,
   event `local`, detail naming the machine).
 
+On a machine with no mapping for the library's server nothing can resolve: a full pass then stores
+"does not play" for every item in one statement the database runs (`store.settle_unmapped`), and
+reads only the items whose verdict still says "plays" (a mapping was removed), which go the normal
+way so that their move is written to history and the feed.
+
 The work is streamed: items are read in id order `chunk_size` at a time (one short read transaction
 per chunk), resolved with this machine's resolver, checked on disk with bounded concurrency outside
 any transaction, and written back with one upsert (plus one history insert) per chunk.
@@ -287,7 +292,14 @@ def _mode(
 
 
 def _stream(
-    engine: Engine, owner: str, library_id: int, mode: str, mark: LocalCheck | None, chunk_size: int
+    engine: Engine,
+    owner: str,
+    library_id: int,
+    mode: str,
+    mark: LocalCheck | None,
+    chunk_size: int,
+    *,
+    plays_only: bool = False,
 ) -> Iterator[list[LocalItem]]:
     if mode == "none":
         return iter(())
@@ -298,6 +310,7 @@ def _stream(
         library_id=library_id,
         since=since,
         undecided_only=mode in ("written", "undecided"),
+        plays_only=plays_only,
         chunk_size=chunk_size,
     )
 
@@ -339,7 +352,14 @@ def refresh_library(
     down = {r.mapping_id for r in roots if r.down}
     mode = _mode(full or _full_due(mark, stamp, full_every), roots, mark, through, wrote)
     counts: Counter[str] = Counter()
-    for chunk in _stream(engine, owner, library_id, mode, mark, opts.chunk_size):
+    unmapped = mode == "full" and not resolver.roots()
+    if unmapped:  # nothing resolves here: "does not play" for all but the items said to play
+        with engine.begin() as conn:
+            settled = store.settle_unmapped(conn, owner, library_id, now=stamp)
+        counts.update(examined=settled.items, unchanged=settled.items, no_parts=settled.without_parts)
+        if progress is not None and settled.items:
+            progress(server.name, counts["examined"])
+    for chunk in _stream(engine, owner, library_id, mode, mark, opts.chunk_size, plays_only=unmapped):
         targets = [
             item
             for item in chunk

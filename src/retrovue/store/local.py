@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine
 from retrovue.states import ItemState
 from retrovue.store import feed
 from retrovue.store import schema as t
-from retrovue.store.upsert import upsert
+from retrovue.store.upsert import upsert, upsert_from_select
 
 __all__ = [
     "PLEX_PLAYABLE",
@@ -35,6 +35,7 @@ __all__ = [
     "LocalCheck",
     "LocalItem",
     "RootRow",
+    "Settled",
     "down_roots",
     "item_files",
     "items_through",
@@ -43,6 +44,7 @@ __all__ = [
     "root_rows",
     "save_local_check",
     "save_roots",
+    "settle_unmapped",
     "state_counts",
     "stream_local_items",
     "undecided_count",
@@ -141,16 +143,18 @@ def stream_local_items(
     states: Sequence[str] = PLEX_PLAYABLE,
     since: int | None = None,
     undecided_only: bool = False,
+    plays_only: bool = False,
     chunk_size: int = 5_000,
 ) -> Iterator[list[LocalItem]]:
     """Items in `states` with their parts and `machine`'s verdict, `chunk_size` at a time, by id.
 
-    `since` keeps items written at or after that stamp (`last_seen_at`), `undecided_only` those without a
-    valid yes/no verdict. Each chunk is one window of `chunk_size` ids (`start <= id < start +
-    chunk_size`, so at most that many items, fewer where ids are sparse): every read is an index
-    range of its own window. (Keyset pages — `id > last ORDER BY id LIMIT n` — read, on SQLite,
-    every remaining row of the library for each page, to sort them by id across the two states:
-    quadratic, 0.06 s a page at 100,000 items.) Each chunk is read in its own short transaction,
+    `since` keeps items written at or after that stamp (`last_seen_at`), `undecided_only` those
+    without a valid yes/no verdict, `plays_only` those whose stored verdict says "plays". Each chunk
+    is one window of `chunk_size` ids (`start <= id < start + chunk_size`, so at most that many
+    items, fewer where ids are sparse): every read is an index range of its own window. (Keyset
+    pages — `id > last ORDER BY id LIMIT n` — read, on SQLite, every remaining row of the library
+    for each page, to sort them by id across the two states: quadratic, 0.06 s a page at 100,000
+    items.) Each chunk is read in its own short transaction,
     closed before the caller checks files, so a slow share never holds a database lock.
     """
     if chunk_size < 1:
@@ -166,6 +170,8 @@ def stream_local_items(
         scope.append(i.last_seen_at >= since)
     if undecided_only:
         scope.append(sa.or_(v.c.item_id.is_(None), v.c.local.is_(None), sa.not_(_valid(v))))
+    if plays_only:
+        scope.append(v.c.local == sa.true())
     with engine.connect() as conn:
         start, high = conn.execute(sa.select(sa.func.min(i.id), sa.func.max(i.id))).one()
     if start is None:
@@ -254,6 +260,65 @@ class Decision:
     # `local` entry whenever that moves — also for a first or re-decided verdict, which history
     # leaves out (an added item that turns out to play here goes REMOTE_ONLY -> ACTIVE for readers).
     seen_as: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What `settle_unmapped` covered: items Plex can play whose verdict is not "plays"."""
+
+    items: int
+    without_parts: int
+    written: int  # of them, those whose verdict was missing, undecided or stale
+
+
+def settle_unmapped(conn: Connection, machine: str, library_id: int, *, now: int) -> Settled:
+    """Store "does not play here" for the library's items on a machine with no mapping for its
+    server, in one statement the database runs, for every item Plex can play whose verdict is
+    missing, undecided or stale (and not "plays"): no file of it can resolve, so the answer needs
+    neither its parts nor a check. A first verdict, or one that stays "does not play", moves
+    nothing a reader sees (an undecided item reads as REMOTE_ONLY), so it writes no history and no
+    feed entry; items whose verdict says "plays" are left to the caller, which writes both.
+    One count first: a library whose verdicts are all current writes nothing."""
+    i, p = t.media_items.c, t.media_parts.c
+    v, on = verdict_join(machine)
+    scope = (
+        i.library_id == library_id,
+        i.state.in_(PLEX_PLAYABLE),
+        sa.or_(v.c.local.is_(None), v.c.local == sa.false()),
+    )
+    stale = sa.or_(v.c.item_id.is_(None), v.c.local.is_(None), sa.not_(_valid(v)))
+    partless = ~sa.exists().where(p.item_id == i.id)
+    joined = t.media_items.outerjoin(v, on)
+    items, without_parts, written = conn.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(sa.case((partless, 1), else_=0)), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((stale, 1), else_=0)), 0),
+        )
+        .select_from(joined)
+        .where(*scope)
+    ).one()
+    if written:
+        rows = (
+            sa.select(
+                i.id,
+                sa.literal(machine, t.local_verdicts.c.machine.type),
+                sa.false(),
+                sa.func.coalesce(i.digest, ""),
+                sa.literal(now, t.local_verdicts.c.decided_at.type),
+            )
+            .select_from(joined)
+            .where(*scope, stale)
+        )
+        upsert_from_select(
+            conn,
+            t.local_verdicts,
+            ("item_id", "machine", "local", "digest", "decided_at"),
+            rows,
+            conflict=("item_id", "machine"),
+            update=("local", "digest", "decided_at"),
+        )
+    return Settled(int(items), int(without_parts), int(written))
 
 
 def _visible(local: bool | None) -> str:

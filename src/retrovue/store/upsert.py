@@ -24,13 +24,13 @@ from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Column, Connection, Dialect, MetaData, Table, func, select
+from sqlalchemy import Column, Connection, Dialect, MetaData, Select, Table, func, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.schema import CreateTable
 
 from retrovue.store.fit import fit_rows, same_keys
 
-__all__ = ["BULK_MIN_ROWS", "bulk_insert", "upsert"]
+__all__ = ["BULK_MIN_ROWS", "bulk_insert", "upsert", "upsert_from_select"]
 
 BULK_MIN_ROWS = 16
 """Below this many rows the COPY path's extra round trips cost more than they save."""
@@ -55,20 +55,49 @@ def upsert(
     _executemany(conn, _upsert_statement(dialect, table, tuple(conflict), tuple(update)), rows, shape)
 
 
+def upsert_from_select(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Select[Any],
+    *,
+    conflict: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """`upsert` of the rows a SELECT gives (`columns` in its order), in one statement the database
+    runs: rows made from what the catalog already holds never cross to Python."""
+    conn.execute(_upsert_of(conn.dialect.name, table, tuple(conflict), tuple(update), (tuple(columns), rows)))
+
+
 @cache
 def _upsert_statement(dialect: str, table: Table, conflict: tuple[str, ...], update: tuple[str, ...]) -> Any:
     """The dialect's upsert of `table`, built once per shape: building it (and SQLAlchemy's cache
     key for it, memoized on the statement) took more than running it for a page of 200 items."""
+    return _upsert_of(dialect, table, conflict, update)
+
+
+def _upsert_of(
+    dialect: str,
+    table: Table,
+    conflict: tuple[str, ...],
+    update: tuple[str, ...],
+    source: tuple[tuple[str, ...], Select[Any]] | None = None,
+) -> Any:
+    """The dialect's upsert of `table`: of bound rows, or of `source`'s (columns, SELECT)."""
+
+    def insert(base: Any) -> Any:
+        return base if source is None else base.from_select(list(source[0]), source[1])
+
     if dialect == "mysql" or dialect == "mariadb":
-        my_stmt = mysql.insert(table)
+        my_stmt = insert(mysql.insert(table))
         # MariaDB has no DO NOTHING: re-assigning a key column to itself is the idiom for it.
         assignments = {c: my_stmt.inserted[c] for c in (update or conflict[:1])}
         return my_stmt.on_duplicate_key_update(assignments)
     stmt: Any
     if dialect == "postgresql":
-        stmt = postgresql.insert(table)
+        stmt = insert(postgresql.insert(table))
     elif dialect == "sqlite":
-        stmt = sqlite.insert(table)
+        stmt = insert(sqlite.insert(table))
     else:  # pragma: no cover - only the three supported dialects reach here
         raise NotImplementedError(f"upsert is not implemented for {dialect}")
     if update:
