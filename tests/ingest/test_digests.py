@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from retrovue.ingest.digests import digest_show
-from retrovue.ingest.records import apply_detail, item_record, plex_state, season_record, show_record
+from retrovue.ingest.records import item_record, plex_state, season_record, show_record
 from retrovue.plex import decode_page
 from retrovue.plex.models import Episode, Movie, Show
 
@@ -69,7 +69,7 @@ def test_digest_is_stable_and_ignores_detail_only_fields() -> None:
     detail = _episode(
         Media=_media(accessible=False, exists=False, Stream=[{"id": 1, "streamType": 1, "codec": "h264"}])
     )
-    enriched = apply_detail(listed, detail)
+    enriched = item_record(_episode(), detail=detail)
     assert enriched.digest == listed.digest  # the next listing must compare equal
     assert enriched.state == "UNAVAILABLE"
     assert enriched.parts[0].streams is not None

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from msgspec.structs import replace
 
 from retrovue.ingest.detail import DetailFetch
 from retrovue.ingest.events import RUN_OK
-from retrovue.ingest.records import apply_detail, item_record
+from retrovue.ingest.records import item_record
 from retrovue.ingest.run_scope import Tally
 from retrovue.ingest.sync_common import SyncOptions
 from retrovue.intervals import due
@@ -64,8 +63,7 @@ def retry_pending_detail(
     records = []
     for key, detail in result.details.items():
         if (snap := owed.get(key)) is not None:
-            fresh = apply_detail(item_record(detail), detail)
-            records.append(replace(fresh, digest=snap.digest or ""))
+            records.append(item_record(detail, snap.digest or "", detail=detail))
     if result.failed:
         tally.errors += len(result.failed)
         tally.detail_failures += len(result.failed)

@@ -2,10 +2,11 @@
 
 A page goes through two steps so that the run can overlap them (see `LibrarySync._walk_items`):
 
-1. `prepare` — decode into records, read the stored digest/state of the page's items in one query,
-   decide what must be written (new, changed, restored from MISSING, owed a file check) and start
-   the detail requests for those; record every catalog id the page proves present in `Seen`.
-2. `write` — wait for the page's detail, then write only what changed, in one fenced transaction.
+1. `prepare` — digest the listed items, read the stored digest/state of the page's items in one
+   query, decide what must be written (new, changed, restored from MISSING, owed a file check) and
+   start the detail requests for those; record every catalog id the page proves present in `Seen`.
+2. `write` — wait for the page's detail, build each record to write once, with its detail, then
+   write only what changed, in one fenced transaction.
 
 Nothing is written for an item that is unchanged: that it was seen is kept in memory (`Seen`), and
 finalize compares the catalog with it. A run that stores nothing but its bookkeeping writes no
@@ -18,10 +19,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-from msgspec.structs import replace
-
 from retrovue.ingest.detail import DetailFetch, DetailResult
-from retrovue.ingest.records import apply_detail, item_digest, item_record, season_record
+from retrovue.ingest.records import item_digest, item_record, season_record
 from retrovue.ingest.run_scope import RunScope, RunStep, Seen, Tally
 from retrovue.plex import Page
 from retrovue.plex.models import Episode, Movie
@@ -47,14 +46,15 @@ def plex_class(state: str) -> str:
 
 @dataclass
 class PagePlan:
-    records: dict[str, ItemRecord]  # full records of the items that may be written
+    items: dict[str, Episode | Movie]  # the listed items that may be written, by rating key
+    digests: dict[str, str]
     snap: dict[str, ItemSnapshot]
-    write: list[ItemRecord]
+    write: list[str]  # of them, those new, changed or back: written whatever their detail says
     errors: dict[str, str]
     seasons: list[SeasonRecord]
     detail: DetailFetch
     entries: int  # listing entries this page counts as processed
-    listed: int  # items of the page that can be stored (`records` holds only those that may be)
+    listed: int  # items of the page that can be stored (`items` holds only those that may be written)
 
 
 class ItemPages(RunStep):
@@ -111,8 +111,6 @@ class ItemPages(RunStep):
         changed = [k for k in listed if needs_write(snap.get(k), digests[k])]
         owed = [k for k in listed if (s := snap.get(k)) is not None and s.detail_pending]
         detail_keys = list(listed) if self.deep else list(dict.fromkeys([*changed, *owed]))
-        # Full records only for what may be written: a listing where nothing changed builds none.
-        records = {k: item_record(listed[k], digests[k]) for k in detail_keys}
         changed_seasons = [
             s
             for k, s in seasons.items()
@@ -122,9 +120,11 @@ class ItemPages(RunStep):
         ]
         self.seen.added_seasons += sum(1 for k in seasons if k not in season_snap)
         return PagePlan(
-            records=records,
+            # Records are built in `write`, once each, with the detail: none for a quiet listing.
+            items={k: listed[k] for k in detail_keys},
+            digests=digests,
             snap=snap,
-            write=[records[k] for k in changed],
+            write=changed,
             errors=errors,
             seasons=changed_seasons,
             detail=DetailFetch(self.client, self.executor, detail_keys, self.detail_chunk),
@@ -157,7 +157,7 @@ class ItemPages(RunStep):
         tally.written += len(final)
         tally.processed += plan.entries
         tally.changed += sum(
-            1 for r in plan.write if (s := plan.snap.get(r.rating_key)) is None or s.digest != r.digest
+            1 for k in plan.write if (s := plan.snap.get(k)) is None or s.digest != plan.digests[k]
         )
         tally.skipped += plan.listed - len(final)
         was_pending = {k for k, s in plan.snap.items() if s.detail_pending}
@@ -167,19 +167,17 @@ class ItemPages(RunStep):
     def _final_records(self, plan: PagePlan, checked: DetailResult[Episode | Movie]) -> list[ItemRecord]:
         """What to write: changed records with their file checks (or owed one), items whose owed
         check came back, and — in a deep run — items whose playability Plex now reports differently."""
-        final: list[ItemRecord] = []
-        written: set[str] = set()
-        for r in plan.write:
-            if r.rating_key in checked.details:
-                final.append(apply_detail(r, checked.details[r.rating_key]))
-            else:
-                final.append(replace(r, detail_pending=True))
-            written.add(r.rating_key)
-        for key, r in plan.records.items():
+        details = checked.details
+        final = [
+            item_record(plan.items[k], plan.digests[k], detail=details.get(k), pending=k not in details)
+            for k in plan.write
+        ]
+        written = set(plan.write)
+        for key, item in plan.items.items():
             s = plan.snap.get(key)
-            if key in written or s is None or key not in checked.details:
+            if key in written or s is None or key not in details:
                 continue
-            done = apply_detail(r, checked.details[key])
+            done = item_record(item, plan.digests[key], detail=details[key])
             if s.detail_pending or plex_class(done.state) != plex_class(s.state):
                 final.append(done)
         return final

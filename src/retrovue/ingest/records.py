@@ -23,7 +23,6 @@ from retrovue.states import ItemState
 from retrovue.store.items import ItemRecord, PartRecord, SeasonRecord, ShowRecord
 
 __all__ = [
-    "apply_detail",
     "apply_show_detail",
     "item_digest",
     "item_record",
@@ -34,31 +33,37 @@ __all__ = [
 ]
 
 
-def _parts(media: Sequence[Media]) -> tuple[PartRecord, ...]:
-    return tuple(
-        PartRecord(
-            media_index=m_index,
-            part_index=p_index,
-            plex_media_id=m.id,
-            plex_part_id=p.id,
-            part_key=p.key,
-            file=p.file,
-            size=p.size,
-            duration_ms=p.duration,
-            container=p.container or m.container,
-            video_codec=m.video_codec,
-            audio_codec=m.audio_codec,
-            audio_channels=m.audio_channels,
-            video_resolution=m.video_resolution,
-            width=m.width,
-            height=m.height,
-            bitrate=m.bitrate,
-            accessible=p.accessible,
-            file_exists=p.exists,
-        )
-        for m_index, m in enumerate(media)
-        for p_index, p in enumerate(m.parts)
-    )
+def _parts(media: Sequence[Media], checked: Mapping[int, Part] | None = None) -> tuple[PartRecord, ...]:
+    """The parts of a listed item; with `checked` (its detail's parts by Plex part id), each part
+    the detail mentions carries its file check and streams, and the others their listing values."""
+    out = []
+    for m_index, m in enumerate(media):
+        for p_index, p in enumerate(m.parts):
+            d = checked.get(p.id) if checked is not None and p.id is not None else None
+            out.append(
+                PartRecord(
+                    media_index=m_index,
+                    part_index=p_index,
+                    plex_media_id=m.id,
+                    plex_part_id=p.id,
+                    part_key=p.key,
+                    file=p.file,
+                    size=p.size,
+                    duration_ms=p.duration,
+                    container=p.container or m.container,
+                    video_codec=m.video_codec,
+                    audio_codec=m.audio_codec,
+                    audio_channels=m.audio_channels,
+                    video_resolution=m.video_resolution,
+                    width=m.width,
+                    height=m.height,
+                    bitrate=m.bitrate,
+                    accessible=p.accessible if d is None else d.accessible,
+                    file_exists=p.exists if d is None else d.exists,
+                    streams=None if d is None else _streams_json(d),
+                )
+            )
+    return tuple(out)
 
 
 def plex_state(parts: Sequence[PartRecord]) -> ItemState:
@@ -176,13 +181,30 @@ def item_digest(item: Episode | Movie) -> str:
     return hashlib.sha1(f"{text}{_SEP}".encode(), usedforsecurity=False).hexdigest()
 
 
-def item_record(item: Episode | Movie, digest: str | None = None) -> ItemRecord:
-    """The catalog record of a listed episode or movie, with its digest (computed unless given)."""
-    parts = _parts(item.media)
+def item_record(
+    item: Episode | Movie,
+    digest: str | None = None,
+    *,
+    detail: Episode | Movie | None = None,
+    pending: bool = False,
+) -> ItemRecord:
+    """The catalog record of a listed episode or movie, with its digest (computed unless given).
+
+    With `detail` (the item's detail, asked with `checkFiles=1`) the record also holds what only
+    detail has: each part's file check and streams (matched by Plex part id; a part the detail does
+    not mention keeps its listing values) and every tag (a listing carries only the first ones). The
+    digest stays the listing's, so the next run's listing compares equal. Built in one step: every
+    item a first sync stores comes through here. `pending`: stored without its file check (its
+    detail request failed), which the next run owes it."""
+    checked = None if detail is None else {p.id: p for m in detail.media for p in m.parts}
+    parts = _parts(item.media, checked)
     sizes = [p.size for p in parts if p.size is not None]
     file_size = sum(sizes) if sizes else None
     signature = streams_signature(item.media)
     kind, show_key, season_key, show_title, season_index, episode_index = _place(item)
+    fields = metadata(item)
+    if detail is not None:
+        fields.update(_from_detail(detail))
     return ItemRecord(
         rating_key=item.rating_key,
         kind=kind,
@@ -204,7 +226,8 @@ def item_record(item: Episode | Movie, digest: str | None = None) -> ItemRecord:
         updated_at_plex=item.updated_at,
         parts=parts,
         title_sort=item.title_sort,
-        **metadata(item),
+        detail_pending=pending,
+        **fields,
     )
 
 
@@ -246,28 +269,10 @@ def _streams_json(part: Part) -> str | None:
 _JSON = msgspec.json.Encoder()  # compact UTF-8 JSON, an order of magnitude cheaper than json.dumps
 
 
-def apply_detail(record: ItemRecord, detail: Episode | Movie) -> ItemRecord:
-    """Enrich a listing record with what only item detail has: file checks and streams.
-
-    The digest is left as the listing computed it, so the next run's listing compares equal.
-    Parts are matched by Plex part id; a part the detail does not mention keeps its listing values.
-    """
-    by_id: Mapping[int, Part] = {p.id: p for m in detail.media for p in m.parts}
-    parts = tuple(
-        replace(p, accessible=d.accessible, file_exists=d.exists, streams=_streams_json(d))
-        if p.plex_part_id is not None and (d := by_id.get(p.plex_part_id)) is not None
-        else p
-        for p in record.parts
-    )
-    return replace(record, parts=parts, state=plex_state(parts).value, **_from_detail(record, detail))
-
-
-def _from_detail(
-    record: ItemRecord | ShowRecord, detail: Episode | Movie | Show, *, fill: bool = False
-) -> dict[str, Any]:
+def _from_detail(detail: Episode | Movie | Show, record: ShowRecord | None = None) -> dict[str, Any]:
     """What detail adds to a listing's metadata: every tag (a listing carries only the first ones),
-    and with `fill` what the listing left out (a show listing has no `Guid` list: a show's ids)."""
-    if not fill:  # the tags alone: every item a first sync writes passes here
+    and for a show's `record` what its listing left out (a show listing has no `Guid` list: its ids)."""
+    if record is None:  # the tags alone: every item a first sync writes passes here
         return {name: value for name, value in tags(detail).items() if value}
     return {
         name: value
@@ -279,7 +284,7 @@ def _from_detail(
 def apply_show_detail(record: ShowRecord, detail: Show) -> ShowRecord:
     """A listed show's record with what its detail adds: every genre, collection and label, and its
     external ids. The digest stays the listing's, so the next run's listing compares equal."""
-    return replace(record, **_from_detail(record, detail, fill=True))
+    return replace(record, **_from_detail(detail, record))
 
 
 def show_record(show: Show) -> ShowRecord:
