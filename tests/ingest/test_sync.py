@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from retrovue import servers
 from retrovue.errors import LockHeldError
 from retrovue.ingest import LibraryDone, LibraryStarted, PageProgress, sync
+from retrovue.ingest.item_pages import WRITE_PAGES
 from retrovue.sim import Simulator
 from retrovue.store import locks, registry, runs
 from retrovue.store import schema as t
@@ -252,6 +253,50 @@ def test_listing_that_shifts_mid_walk_marks_nothing(home: Home) -> None:
     (tv,) = sync(home.engine, library="TV Shows", page_size=4)
     assert tv.status == "ok"
     assert_matches_truth(home.engine, home.sim)
+
+
+def test_pages_are_stored_five_to_a_transaction(home: Home, statements: StatementCounter) -> None:
+    """A first sync stores `WRITE_PAGES` listing pages per item transaction: the fixed cost of a
+    transaction (fence, reads, a dozen statements, a commit) is paid once for them."""
+    section = next(s for s in home.sim.sections() if s["type"] == "movie")
+    pages = math.ceil(section["movies"] / 3)
+    (summary,) = sync(home.engine, library="Movies", page_size=3)
+    assert summary.status == "ok"
+    upserts = [w for w in statements.writes() if w.lstrip().upper().startswith("INSERT INTO MEDIA_ITEMS")]
+    assert len(upserts) == math.ceil(pages / WRITE_PAGES)
+    assert_matches_truth(home.engine, home.sim, sections={section["key"]})
+
+
+def test_a_first_sync_whose_listing_shifts_stores_each_item_once(home: Home) -> None:
+    """New items listed twice in one transaction's pages (an episode added while the walk runs
+    shifts the pages after it) are stored once: one row, one set of parts, one `added` entry."""
+    season = home.sim.ground_truth()["sections"][0]["shows"][0]["seasons"][0]["ratingKey"]
+    added: list[str] = []
+
+    def add_once(event: object) -> None:
+        if isinstance(event, PageProgress) and event.phase == "items" and not added:
+            added.append(home.sim.add_episode(season))
+
+    (tv,) = sync(home.engine, library="TV Shows", page_size=4, on_event=add_once)
+    assert added
+    assert tv.status == "partial"  # the shift was seen: nothing may be finalized
+    with home.engine.connect() as conn:
+        c = t.item_changes.c
+        per_item = conn.execute(
+            sa.select(c.item_id, sa.func.count()).where(c.change == "added").group_by(c.item_id)
+        ).all()
+        assert per_item and {n for _, n in per_item} == {1}
+        p = t.media_parts.c
+        parts = conn.execute(
+            sa.select(p.item_id, p.media_index, p.part_index, sa.func.count())
+            .group_by(p.item_id, p.media_index, p.part_index)
+            .having(sa.func.count() > 1)
+        ).all()
+        assert parts == []
+    (tv,) = sync(home.engine, library="TV Shows", page_size=4)
+    assert tv.status == "ok"
+    shows = {s["key"] for s in home.sim.sections() if s["type"] == "show"}
+    assert_matches_truth(home.engine, home.sim, sections=shows)
 
 
 def test_cancel_between_pages(home: Home) -> None:

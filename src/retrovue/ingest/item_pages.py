@@ -5,8 +5,9 @@ A page goes through two steps so that the run can overlap them (see `LibrarySync
 1. `prepare` — digest the listed items, read the stored digest/state of the page's items in one
    query, decide what must be written (new, changed, restored from MISSING, owed a file check) and
    start the detail requests for those; record every catalog id the page proves present in `Seen`.
-2. `write` — wait for the page's detail, build each record to write once, with its detail, then
-   write only what changed, in one fenced transaction.
+2. `write` — wait for the page's detail, build each record to write once, with its detail, and
+   queue what changed; every `WRITE_PAGES` pages (and at the end, `flush`) the queue is written
+   in one fenced transaction.
 
 Nothing is written for an item that is unchanged: that it was seen is kept in memory (`Seen`), and
 finalize compares the catalog with it. A run that stores nothing but its bookkeeping writes no
@@ -16,7 +17,7 @@ item row at all.
 from __future__ import annotations
 
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from retrovue.ingest.detail import DetailFetch, DetailResult
@@ -29,9 +30,15 @@ from retrovue.store import items as dal
 from retrovue.store.items import ItemRecord, ItemSnapshot, SeasonRecord
 from retrovue.store.schema import KEY
 
-__all__ = ["GONE", "ItemPages", "PagePlan", "Seen", "Tally", "needs_write", "plex_class"]
+__all__ = ["GONE", "WRITE_PAGES", "ItemPages", "PagePlan", "Seen", "Tally", "needs_write", "plex_class"]
 
 GONE = (ItemState.MISSING.value, ItemState.DELETED.value)
+
+WRITE_PAGES = 5
+"""Listing pages written per transaction. A transaction costs the same fixed work whatever its size
+(the fence, a snapshot read, a dozen statements, a commit that waits for the disk on PostgreSQL and
+MariaDB): five pages of 200 items each commit 110 times in a 110,000-item first sync, not 560. A
+run that stops early loses at most these pages' writes, which the next run makes."""
 
 
 def needs_write(snap: ItemSnapshot | None, digest: str) -> bool:
@@ -57,6 +64,27 @@ class PagePlan:
     listed: int  # items of the page that can be stored (`items` holds only those that may be written)
 
 
+@dataclass
+class _Queued:
+    """Pages written (`ItemPages.write`) but not yet stored (`ItemPages.flush`)."""
+
+    pages: int = 0
+    # By rating key, the last page's record winning: a key two queued pages listed (pages that
+    # shifted under the walk) is stored once, as consecutive writes would have left it.
+    records: dict[str, ItemRecord] = field(default_factory=dict)
+    stored: set[str] = field(default_factory=set)  # keys the catalog held when their page was read
+    errors: list[dict[str, str]] = field(default_factory=list)  # one per page: each counts
+    seasons: list[SeasonRecord] = field(default_factory=list)
+
+    def add(self, plan: PagePlan, final: list[ItemRecord]) -> None:
+        self.pages += 1
+        self.records.update((r.rating_key, r) for r in final)
+        self.stored.update(plan.snap)
+        if plan.errors:
+            self.errors.append(plan.errors)
+        self.seasons += plan.seasons
+
+
 class ItemPages(RunStep):
     """Prepares and writes pages of one library's episode or movie listing for one run."""
 
@@ -66,6 +94,7 @@ class ItemPages(RunStep):
         self.deep = deep
         self.detail_chunk = detail_chunk
         self.seasons_done: set[str] = set()  # seasons compared this run (they span pages)
+        self.queued = _Queued()
 
     def prepare(self, page: Page[Any]) -> PagePlan:
         lib = self.library
@@ -133,28 +162,15 @@ class ItemPages(RunStep):
         )
 
     def write(self, plan: PagePlan) -> None:
+        """Build the page's records with its detail and queue them; every `WRITE_PAGES` pages
+        the queue is written (`flush`)."""
         checked = plan.detail.result()
         final = self._final_records(plan, checked)
-        lib = self.library
-        ids: dict[str, int] = {}
-        # A page with nothing to store opens no transaction: a listing where nothing changed
-        # writes nothing, not even the fence's heartbeat (the lease's own thread keeps it alive).
-        if final or plan.errors or plan.seasons:
-            with self.engine.begin() as conn:
-                self.fence(conn)
-                ids = dal.upsert_items(
-                    conn, lib.server_id, lib.id, final, now=self.now, run_id=self.run_id, listing=self.listing
-                )
-                if plan.errors:
-                    dal.record_item_errors(conn, lib.id, plan.errors, now=self.now)
-                dal.upsert_seasons(conn, lib.id, plan.seasons, now=self.now)
-        self.seen.items.update(ids.values())
-        self.seen.added_items += sum(1 for k in ids if k not in plan.snap)
+        self.queued.add(plan, final)
         tally = self.tally
         if checked.failed:
             tally.errors += len(checked.failed)
             tally.detail_failures += len(checked.failed)
-        tally.written += len(final)
         tally.processed += plan.entries
         tally.changed += sum(
             1 for k in plan.write if (s := plan.snap.get(k)) is None or s.digest != plan.digests[k]
@@ -163,6 +179,35 @@ class ItemPages(RunStep):
         was_pending = {k for k, s in plan.snap.items() if s.detail_pending}
         if any(r.detail_pending != (r.rating_key in was_pending) for r in final):
             tally.pending_changed = True
+        if self.queued.pages >= WRITE_PAGES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is queued in one fenced transaction. A queue with nothing to store opens
+        none: a listing where nothing changed writes nothing, not even the fence's heartbeat (the
+        lease's own thread keeps it alive)."""
+        queued, self.queued = self.queued, _Queued()
+        records = list(queued.records.values())
+        ids: dict[str, int] = {}
+        if records or queued.errors or queued.seasons:
+            lib = self.library
+            with self.engine.begin() as conn:
+                self.fence(conn)
+                ids = dal.upsert_items(
+                    conn,
+                    lib.server_id,
+                    lib.id,
+                    records,
+                    now=self.now,
+                    run_id=self.run_id,
+                    listing=self.listing,
+                )
+                for errors in queued.errors:
+                    dal.record_item_errors(conn, lib.id, errors, now=self.now)
+                dal.upsert_seasons(conn, lib.id, queued.seasons, now=self.now)
+        self.seen.items.update(ids.values())
+        self.seen.added_items += sum(1 for k in ids if k not in queued.stored)
+        self.tally.written += len(records)
 
     def _final_records(self, plan: PagePlan, checked: DetailResult[Episode | Movie]) -> list[ItemRecord]:
         """What to write: changed records with their file checks (or owed one), items whose owed

@@ -395,12 +395,20 @@ class LibrarySync:
                 self.total = page.total_size
             return writer.prepare(page)
 
-        for plan, more in one_ahead(checked(self._read(pages), check), prepare):
-            writer.write(plan)
-            self._progress("items")
-            if more and self.tally.written >= analyze_at:  # a growing library: keep its plans right
-                maintenance.analyze_if_grown(self.engine, ("media_items", "media_parts"))
-                analyze_at = 2 * self.tally.written
+        try:
+            for plan, more in one_ahead(checked(self._read(pages), check), prepare):
+                writer.write(plan)
+                self._progress("items")
+                if more and self.tally.written >= analyze_at:  # a growing library: keep its plans right
+                    maintenance.analyze_if_grown(self.engine, ("media_items", "media_parts"))
+                    analyze_at = 2 * self.tally.written
+        except BaseException as exc:
+            # Pages written before a cancel or a Plex error are stored, as they were before pages
+            # were queued (`ItemPages.flush`); not when the catalog itself failed or the lock was lost.
+            if not isinstance(exc, (SQLAlchemyError, LockLostError)):
+                writer.flush()
+            raise
+        writer.flush()
 
     # --- after the listing ------------------------------------------------------------------------
 
