@@ -285,7 +285,8 @@ def test_a_first_sync_whose_listing_shifts_stores_each_item_once(home: Home) -> 
         per_item = conn.execute(
             sa.select(c.item_id, sa.func.count()).where(c.change == "added").group_by(c.item_id)
         ).all()
-        assert per_item and {n for _, n in per_item} == {1}
+        assert per_item
+        assert {n for _, n in per_item} == {1}
         p = t.media_parts.c
         parts = conn.execute(
             sa.select(p.item_id, p.media_index, p.part_index, sa.func.count())
