@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -219,6 +220,27 @@ def test_row_counter_parses_write_targets() -> None:
     assert _target("INSERT INTO `seasons` (a) VALUES (%s) ON DUPLICATE KEY UPDATE a=a") == "seasons"
     assert _target("SELECT 1") is None
     assert RowCounter.__doc__
+
+
+def test_row_counter_caps_mariadb_upserts_at_the_rows_sent_but_not_upserts_from_a_select() -> None:
+    """MariaDB reports 2 for a row its upsert updated: a statement that sent rows counts at most
+    those; an upsert from a SELECT (the unmapped local pass) sent none and counts what it made."""
+    counter = RowCounter(sa.create_engine("sqlite://"))
+    try:
+        cursor = SimpleNamespace(rowcount=6)
+        sent = (
+            "INSERT INTO local_verdicts (item_id, local) VALUES (%s, %s) "
+            "ON DUPLICATE KEY UPDATE local = VALUES(local)"
+        )
+        counter._on_execute(None, cursor, sent, [(1, 0), (2, 0), (3, 0)], None, True)
+        made = (
+            "INSERT INTO local_verdicts (item_id, local) SELECT media_items.id, false FROM media_items "
+            "ON DUPLICATE KEY UPDATE local = VALUES(local)"
+        )
+        counter._on_execute(None, SimpleNamespace(rowcount=107), made, (), None, False)
+        assert counter.rows["local_verdicts"] == 3 + 107
+    finally:
+        counter.close()
 
 
 def test_a_replaced_mapping_root_is_rechecked_without_asking_plex(data: dict[str, Any]) -> None:

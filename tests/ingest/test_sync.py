@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -321,6 +322,68 @@ def test_cancel_between_pages(home: Home) -> None:
     with home.engine.connect() as conn:
         assert runs.list_runs(conn, limit=1)[0].status == "cancelled"
         assert conn.execute(sa.select(sa.func.count()).select_from(t.library_locks)).scalar() == 0
+
+
+class _FirstDetailWaitsForThird(httpx.BaseTransport):
+    """Real HTTP, except that the first file-check detail request is answered only once a third
+    one was sent (or after 10 s): a page's detail is still in flight while later pages are
+    compared, as at 20 ms a request."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+        self._sent = 0
+        self._third = threading.Event()
+        self.released_by_third: bool | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/library/metadata/") and request.url.params.get("checkFiles") == "1":
+            with self._lock:
+                self._sent += 1
+                n = self._sent
+            if n == 1:
+                self.released_by_third = self._third.wait(timeout=10)
+            elif n >= 3:
+                self._third.set()
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def test_a_page_is_not_held_up_by_its_own_detail(home: Home) -> None:
+    """The writer does not wait for a page's detail when the page's turn comes, only when its
+    transaction is stored: the third page is compared (its detail requested) while the first
+    page's detail is still in flight."""
+    transport = _FirstDetailWaitsForThird(httpx.HTTPTransport())
+    (movies,) = sync(home.engine, library="Movies", page_size=3, transport=transport)
+    assert movies.status == "ok"
+    assert transport.released_by_third is True
+    section = next(s for s in home.sim.sections() if s["type"] == "movie")
+    assert_matches_truth(home.engine, home.sim, sections={section["key"]}, check_files=True)
+
+
+def test_a_cancel_stores_the_pages_already_written(home: Home) -> None:
+    """Pages are queued and stored five at a time (`WRITE_PAGES`): a cancel after the second page
+    still stores both, as it did when every page had its own transaction."""
+    stop = threading.Event()
+    pages: list[int] = []
+
+    def cancel_after_two_pages(event: object) -> None:
+        if isinstance(event, PageProgress) and event.phase == "items":
+            pages.append(event.processed)
+            if len(pages) == 2:
+                stop.set()
+
+    (movies,) = sync(home.engine, library="Movies", page_size=3, cancel=stop, on_event=cancel_after_two_pages)
+    assert movies.status == "cancelled"
+    assert len(pages) == 2 < WRITE_PAGES
+    with home.engine.connect() as conn:
+        lib = registry.get_library(conn, "Movies")
+        stored = conn.execute(
+            sa.select(sa.func.count()).select_from(t.media_items).where(t.media_items.c.library_id == lib.id)
+        ).scalar_one()
+    assert stored == pages[-1] == 6
 
 
 def test_events_arrive_in_order(home: Home) -> None:

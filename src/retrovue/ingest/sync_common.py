@@ -27,7 +27,10 @@ class SyncOptions:
     detail_chunk: int = 100  # keys per checkFiles request: 2 per listing page of 200
     use_gate: bool = True
     resolve_local: bool = True  # re-decide ACTIVE vs REMOTE_ONLY for written items (path mappings)
-    prefetch_pages: int = 2  # listing pages read ahead of the writer (memory stays page-bounded)
+    # Listing pages read ahead of the writer (memory stays page-bounded): more than the pages
+    # stored per transaction (`item_pages.WRITE_PAGES`), so the listing keeps arriving while a
+    # transaction's pages are written.
+    prefetch_pages: int = 6
     heartbeat_every: float | None = None  # seconds between lock heartbeats (None: the default)
 
 
