@@ -23,6 +23,7 @@ from typing import Any
 from retrovue.ingest.detail import DetailFetch, DetailResult
 from retrovue.ingest.records import item_digest, item_record, season_record
 from retrovue.ingest.run_scope import RunScope, RunStep, Seen, Tally
+from retrovue.ingest.sync_common import WRITE_PAGES
 from retrovue.plex import Page
 from retrovue.plex.models import Episode, Movie
 from retrovue.states import ItemState
@@ -33,12 +34,6 @@ from retrovue.store.schema import KEY
 __all__ = ["GONE", "WRITE_PAGES", "ItemPages", "PagePlan", "Seen", "Tally", "needs_write", "plex_class"]
 
 GONE = (ItemState.MISSING.value, ItemState.DELETED.value)
-
-WRITE_PAGES = 5
-"""Listing pages written per transaction. A transaction costs the same fixed work whatever its size
-(the fence, a snapshot read, a dozen statements, a commit that waits for the disk on PostgreSQL and
-MariaDB): five pages of 200 items each commit 110 times in a 110,000-item first sync, not 560. A
-run that stops early loses at most these pages' writes, which the next run makes."""
 
 
 def needs_write(snap: ItemSnapshot | None, digest: str) -> bool:

@@ -13,7 +13,14 @@ from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-__all__ = ["CancelledError", "Outcome", "SyncOptions", "catalog_error", "one_ahead"]
+__all__ = ["WRITE_PAGES", "CancelledError", "Outcome", "SyncOptions", "catalog_error", "one_ahead"]
+
+WRITE_PAGES = 5
+"""Listing pages written per transaction (`item_pages.ItemPages.flush`). A transaction costs the
+same fixed work whatever its size (the fence, a snapshot read, a dozen statements, a commit that
+waits for the disk on PostgreSQL and MariaDB): five pages of 200 items each commit 110 times in a
+110,000-item first sync, not 560. A run that stops early loses at most these pages' writes, which
+the next run makes."""
 
 P = TypeVar("P")
 Q = TypeVar("Q")
@@ -28,9 +35,8 @@ class SyncOptions:
     use_gate: bool = True
     resolve_local: bool = True  # re-decide ACTIVE vs REMOTE_ONLY for written items (path mappings)
     # Listing pages read ahead of the writer (memory stays page-bounded): more than the pages
-    # stored per transaction (`item_pages.WRITE_PAGES`), so the listing keeps arriving while a
-    # transaction's pages are written.
-    prefetch_pages: int = 6
+    # stored per transaction, so the listing keeps arriving while a transaction's pages are written.
+    prefetch_pages: int = WRITE_PAGES + 1
     heartbeat_every: float | None = None  # seconds between lock heartbeats (None: the default)
 
 

@@ -154,8 +154,8 @@ def stream_local_items(
     items, fewer where ids are sparse): every read is an index range of its own window. (Keyset
     pages — `id > last ORDER BY id LIMIT n` — read, on SQLite, every remaining row of the library
     for each page, to sort them by id across the two states: quadratic, 0.06 s a page at 100,000
-    items.) Each chunk is read in its own short transaction,
-    closed before the caller checks files, so a slow share never holds a database lock.
+    items.) Each chunk is read in its own short transaction, closed before the caller checks
+    files, so a slow share never holds a database lock.
     """
     if chunk_size < 1:
         raise ValueError("chunk_size must be at least 1")
@@ -268,7 +268,6 @@ class Settled:
 
     items: int
     without_parts: int
-    written: int  # of them, those whose verdict was missing, undecided or stale
 
 
 def settle_unmapped(conn: Connection, machine: str, library_id: int, *, now: int) -> Settled:
@@ -318,7 +317,7 @@ def settle_unmapped(conn: Connection, machine: str, library_id: int, *, now: int
             conflict=("item_id", "machine"),
             update=("local", "digest", "decided_at"),
         )
-    return Settled(int(items), int(without_parts), int(written))
+    return Settled(int(items), int(without_parts))
 
 
 def _visible(local: bool | None) -> str:
