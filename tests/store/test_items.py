@@ -44,18 +44,25 @@ def _episode(n: int, digest: str = "d", **kw: object) -> dal.ItemRecord:
 
 def test_page_upsert_is_a_fixed_number_of_statements(catalog: Engine, statements: StatementCounter) -> None:
     server_id, lib_id = _library(catalog)
-    for size in (5, 200):
+
+    def page_writes(episodes: list[dal.ItemRecord]) -> list[str]:
         statements.reset()
         with catalog.begin() as conn:
-            dal.upsert_items(
-                conn, server_id, lib_id, [_episode(1000 * size + i) for i in range(size)], now=10
-            )
+            dal.upsert_items(conn, server_id, lib_id, episodes, now=10)
         # PostgreSQL empties its session staging tables before a COPY (store/upsert.py): not the
         # catalog's rows, one per table whatever the size.
-        writes = [w for w in statements.writes() if "rv_stage_" not in w.split("\n", 1)[0][:40]]
-        # the feed's clock, items upsert, parts delete, parts insert, tags delete, the feed's
-        # entries — whatever the page size (no tags here: no tags insert)
-        assert len(writes) == 6, writes
+        return [w for w in statements.writes() if "rv_stage_" not in w.split("\n", 1)[0][:40]]
+
+    for size in (5, 200):
+        new = page_writes([_episode(1000 * size + i) for i in range(size)])
+        # the feed's clock, items upsert, parts insert, the feed's entries — whatever the page
+        # size; new rows own no parts or tags, so nothing is deleted (no tags here: no tags insert)
+        assert len(new) == 4, new
+        assert not [w for w in new if w.lstrip().upper().startswith("DELETE")], new
+        changed = [_episode(1000 * size + i, digest="d2") for i in range(size)]
+        rewritten = page_writes(changed)
+        # rewriting: the same, and a parts delete and a tags delete for the rows owned before
+        assert len(rewritten) == 6, rewritten
     with catalog.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(t.media_items)).scalar() == 205
         assert conn.execute(sa.select(sa.func.count()).select_from(t.media_parts)).scalar() == 205

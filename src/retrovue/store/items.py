@@ -356,8 +356,9 @@ def upsert_items(
 
     `listing` is the library's listing number for the run (`libraries.listings` + 1), kept on new
     rows as `first_listing` so re-key matching can tell what appeared since an item was last seen.
-    Statements: one snapshot read, one upsert, one id read, one parts delete, one parts insert, and
-    one events insert when states changed — independent of the page size.
+    Statements: one snapshot read, one upsert, one id read, a parts and a tags delete for rows that
+    existed before, a parts and a tags insert, and one events insert when states changed —
+    independent of the page size. A new row owns no parts or tags yet: a first sync deletes nothing.
     """
     if not items:
         return {}
@@ -384,8 +385,15 @@ def upsert_items(
         feed.claim(conn)  # before the rows it describes (store/feed.py: lock order)
     upsert(conn, t.media_items, rows, conflict=("library_id", "rating_key"), update=ITEM_UPDATE_COLUMNS)
     ids = {k: snap.id for k, snap in item_snapshot(conn, library_id, keys).items()}
-    _replace_parts(conn, ids, items)
-    replace_tags(conn, t.item_tags, "item_id", {ids[i.rating_key]: i for i in items})
+    owned = [ids[k] for k in keys if k in before]  # rows that may already own parts and tags
+    _delete_owned(conn, t.media_parts, "item_id", owned)
+    _delete_owned(conn, t.item_tags, "item_id", owned)
+    bulk_insert(
+        conn,
+        t.media_parts,
+        [{"item_id": ids[i.rating_key], **_shallow_row(p)} for i in items for p in i.parts],
+    )
+    insert_tags(conn, t.item_tags, "item_id", {ids[i.rating_key]: i for i in items})
     feed.record(
         conn,
         [
@@ -461,19 +469,17 @@ def _delete_owned(conn: Connection, table: sa.Table, owner: str, ids: Sequence[i
 def replace_tags(conn: Connection, table: sa.Table, owner: str, records: Mapping[int, object]) -> None:
     """Rewrite the genres, collections and labels of the given rows (by id): one delete, one insert."""
     _delete_owned(conn, table, owner, list(records))
+    insert_tags(conn, table, owner, records)
+
+
+def insert_tags(conn: Connection, table: sa.Table, owner: str, records: Mapping[int, object]) -> None:
+    """Insert the genres, collections and labels of rows that own none yet: one insert."""
     rows = [
         {owner: row_id, "kind": kind, "tag": name, "tag_key": key, "position": position}
         for row_id, record in records.items()
         for kind, name, key, position in _tag_rows(record)
     ]
     bulk_insert(conn, table, rows)
-
-
-def _replace_parts(conn: Connection, ids: Mapping[str, int], items: Sequence[ItemRecord]) -> None:
-    item_ids = list(ids.values())
-    _delete_owned(conn, t.media_parts, "item_id", item_ids)
-    rows = [{"item_id": ids[i.rating_key], **_shallow_row(p)} for i in items for p in i.parts]
-    bulk_insert(conn, t.media_parts, rows)
 
 
 def season_snapshot(
