@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import sys
 import threading
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +17,7 @@ from retrovue.errors import LockHeldError
 from retrovue.ingest import LibraryDone, LibraryStarted, PageProgress, sync
 from retrovue.ingest.item_pages import WRITE_PAGES
 from retrovue.sim import Simulator
+from retrovue.store import items as dal
 from retrovue.store import locks, registry, runs
 from retrovue.store import schema as t
 from tests.conftest import StatementCounter
@@ -299,6 +303,56 @@ def test_a_first_sync_whose_listing_shifts_stores_each_item_once(home: Home) -> 
     assert tv.status == "ok"
     shows = {s["key"] for s in home.sim.sections() if s["type"] == "show"}
     assert_matches_truth(home.engine, home.sim, sections=shows)
+
+
+class _ComparisonReads:
+    """Counts the keys a run's pages read back from the catalog to compare with the listing (item
+    and season snapshots), apart from the reads `upsert_items` makes of the rows it writes."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.items = 0
+        self.seasons = 0
+        for name in ("item_snapshot", "season_snapshot"):
+            monkeypatch.setattr(dal, name, self._counted(name, getattr(dal, name)))
+
+    def _counted(self, name: str, read: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(conn: sa.Connection, library_id: int, keys: Sequence[str]) -> Any:
+            if sys._getframe(1).f_code.co_name != "upsert_items":
+                if name == "item_snapshot":
+                    self.items += len(keys)
+                else:
+                    self.seasons += len(keys)
+            return read(conn, library_id, keys)
+
+        return counted
+
+
+_OWNED_DELETES = ("DELETE FROM MEDIA_PARTS", "DELETE FROM ITEM_TAGS")
+
+
+def test_a_first_sync_does_not_compare_its_pages_with_an_empty_catalog(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into an empty library there is nothing to compare a page with and nothing to replace: a
+    first sync reads no stored item or season back and deletes no parts or tags, and still
+    mirrors Plex exactly. The next listing compares every page (the spy sees the reads)."""
+    reads = _ComparisonReads(monkeypatch)
+    counter = StatementCounter(home.engine)
+    summaries = sync(home.engine, page_size=5)
+    counter.close()
+    assert [s.status for s in summaries] == ["ok", "ok"]
+    assert (reads.items, reads.seasons) == (0, 0)
+    assert not [w for w in counter.writes() if w.lstrip().upper().startswith(_OWNED_DELETES)]
+    parts = sum(n for _, n in counter.rows_written("media_parts"))
+    assert parts == sum(
+        len(leaf["parts"]) for kind in ("episode", "movie") for leaf in _leaves(home.sim, kind)
+    )
+    assert_matches_truth(home.engine, home.sim, check_files=True)
+    summaries = sync(home.engine, page_size=5, use_gate=False)
+    leaves = len(_leaves(home.sim)) + len(_leaves(home.sim, "movie"))
+    assert reads.items == leaves
+    assert reads.seasons > 0
+    assert sum(s.written for s in summaries) == 0
 
 
 def test_cancel_between_pages(home: Home) -> None:

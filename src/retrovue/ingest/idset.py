@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["IdSet"]
+__all__ = ["IdSet", "KeySet"]
 
 
 class IdSet:
@@ -50,3 +50,46 @@ class IdSet:
 
     def __len__(self) -> int:
         return self._count
+
+
+class KeySet:
+    """Rating keys, held as compactly as `IdSet` holds ids: the keys a first sync has listed.
+
+    Plex rating keys are decimal numbers in practice, so those (written without a leading zero,
+    below 2**27: a bitmap of at most 16 MB) are bits; any other key is kept as a string, so the set
+    holds exactly the keys added whatever Plex sends.
+    """
+
+    BOUND = 1 << 27
+
+    def __init__(self) -> None:
+        self._numbers = IdSet()
+        self._others: set[str] = set()
+
+    @classmethod
+    def _number(cls, key: str) -> int | None:
+        if key.isascii() and key.isdigit() and (key == "0" or key[0] != "0") and len(key) < 10:
+            number = int(key)
+            if number < cls.BOUND:
+                return number
+        return None
+
+    def add(self, key: str) -> None:
+        number = self._number(key)
+        if number is None:
+            self._others.add(key)
+        else:
+            self._numbers.add(number)
+
+    def update(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.add(key)
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        number = self._number(key)
+        return key in self._others if number is None else number in self._numbers
+
+    def __len__(self) -> int:
+        return len(self._numbers) + len(self._others)

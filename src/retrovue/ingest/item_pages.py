@@ -3,8 +3,9 @@
 A page goes through two steps so that the run can overlap them (see `LibrarySync._walk_items`):
 
 1. `prepare` — digest the listed items, read the stored digest/state of the page's items in one
-   query, decide what must be written (new, changed, restored from MISSING, owed a file check) and
-   start the detail requests for those; record every catalog id the page proves present in `Seen`.
+   query (none into an empty library, `_stored`), decide what must be written (new, changed,
+   restored from MISSING, owed a file check) and start the detail requests for those; record
+   every catalog id the page proves present in `Seen`.
 2. `write` — queue the page; every `WRITE_PAGES` pages (and at the end) `flush` waits for the
    queued pages' detail, builds each record to write once, with its detail, and stores what
    changed in one fenced transaction.
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from retrovue.ingest.detail import DetailFetch, DetailResult
+from retrovue.ingest.idset import KeySet
 from retrovue.ingest.records import item_digest, item_record, season_record
 from retrovue.ingest.run_scope import RunScope, RunStep, Seen, Tally
 from retrovue.ingest.sync_common import WRITE_PAGES
@@ -81,16 +83,27 @@ class _Batch:
 class ItemPages(RunStep):
     """Prepares and writes pages of one library's episode or movie listing for one run."""
 
-    def __init__(self, scope: RunScope, *, executor: Executor | None, deep: bool, detail_chunk: int) -> None:
+    def __init__(
+        self,
+        scope: RunScope,
+        *,
+        executor: Executor | None,
+        deep: bool,
+        detail_chunk: int,
+        empty: bool = False,
+    ) -> None:
         super().__init__(scope)
         self.executor = executor
         self.deep = deep
         self.detail_chunk = detail_chunk
         self.seasons_done: set[str] = set()  # seasons compared this run (they span pages)
         self.queued: list[PagePlan] = []  # written pages not stored yet (`flush`)
+        # The library held no item and no season when the run began (a first sync): the catalog
+        # can hold only keys this run listed, so a page reads only those (`_stored`).
+        self.empty = empty
+        self.listed_keys = KeySet()
 
     def prepare(self, page: Page[Any]) -> PagePlan:
-        lib = self.library
         listed: dict[str, Episode | Movie] = {}
         digests: dict[str, str] = {}
         seasons: dict[str, SeasonRecord] = {}
@@ -119,9 +132,7 @@ class ItemPages(RunStep):
         }
         self.tally.errors += len(page.errors)
         self.tally.unreadable += sum(1 for e in page.errors if e.rating_key is None)
-        with self.engine.connect() as conn:
-            snap = dal.item_snapshot(conn, lib.id, [*listed, *errors])
-            season_snap = dal.season_snapshot(conn, lib.id, list(seasons))
+        snap, season_snap = self._stored(listed, errors, seasons)
         # An entry this listing already showed (pages shifted under the walk) is not written again:
         # which version is current cannot be told, and `ListingCheck` keeps the run from finalizing.
         for key in [k for k, s in snap.items() if s.id in self.seen.items]:
@@ -153,6 +164,27 @@ class ItemPages(RunStep):
             entries=len(listed) + len(errors),
             listed=len(listed),
         )
+
+    def _stored(
+        self, listed: dict[str, Episode | Movie], errors: dict[str, str], seasons: dict[str, SeasonRecord]
+    ) -> tuple[dict[str, ItemSnapshot], dict[str, tuple[str, int | None, str | None, str, int]]]:
+        """What the catalog holds of a page's items and seasons, in one read each. Into an empty
+        library, only the keys this run listed before can be stored (pages that shifted under the
+        walk), and no season: a first sync's page reads nothing else, or nothing at all (the reads
+        were a tenth of a first sync on PostgreSQL and MariaDB)."""
+        keys = [*listed, *errors]
+        if self.empty:
+            known = self.listed_keys
+            known_keys = [k for k in keys if k in known]
+            known.update(keys)
+            if not known_keys:
+                return {}, {}
+            with self.engine.connect() as conn:
+                return dal.item_snapshot(conn, self.library.id, known_keys), {}
+        with self.engine.connect() as conn:
+            return dal.item_snapshot(conn, self.library.id, keys), dal.season_snapshot(
+                conn, self.library.id, list(seasons)
+            )
 
     def write(self, plan: PagePlan) -> None:
         """Queue the page; every `WRITE_PAGES` pages the queue is stored (`flush`). Its detail is

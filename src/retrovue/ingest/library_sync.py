@@ -124,6 +124,7 @@ class LibrarySync:
         self.items_check: ListingCheck | None = None
         self.shows_owed = 0  # listed shows stored without their detail: the next run lists again
         self.collections_owed = False  # a collection could not be walked: the next run lists again
+        self.empty = False  # the library held no item when the run began (`ItemPages._stored`)
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -140,6 +141,7 @@ class LibrarySync:
             with self.engine.begin() as conn:
                 lease.fence(conn)
                 self.run_id = runs.start_run(conn, lib.id, mode=self.mode, now=self.now)
+                self.empty = dal.holds_no_items(conn, lib.id)
             self.on_event(LibraryStarted(lib.server_id, lib.id, lib.server_name, lib.title, self.mode))
             outcome = self._guarded_body()
             finished_at = int(self.clock())
@@ -386,7 +388,11 @@ class LibrarySync:
         check = ListingCheck("episodes" if self.library.kind == "show" else "movies")
         self.items_check = check
         writer = ItemPages(
-            self._scope(), executor=executor, deep=self.options.deep, detail_chunk=self.options.detail_chunk
+            self._scope(),
+            executor=executor,
+            deep=self.options.deep,
+            detail_chunk=self.options.detail_chunk,
+            empty=self.empty,
         )
         analyze_at = GROWTH_ANALYZE_ROWS
 

@@ -38,6 +38,7 @@ __all__ = [
     "SeasonRecord",
     "ShowRecord",
     "ShowSnapshot",
+    "holds_no_items",
     "item_snapshot",
     "library_missing_deleted_counts",
     "library_state_counts",
@@ -234,6 +235,15 @@ def item_snapshot(conn: Connection, library_id: int, rating_keys: Sequence[str])
         key: ItemSnapshot(item_id, digest, state, bool(pending))
         for key, item_id, digest, state, pending in _ITEM_SNAPSHOT.rows(conn, library_id, rating_keys)
     }
+
+
+def holds_no_items(conn: Connection, library_id: int) -> bool:
+    """Whether the library has no item and no season row in any state: a first sync's pages have
+    nothing to be compared with, and can skip reading the catalog for keys it has never held."""
+    for table in (t.media_items, t.seasons):
+        if conn.execute(sa.select(table.c.id).where(table.c.library_id == library_id).limit(1)).first():
+            return False
+    return True
 
 
 def show_snapshot(conn: Connection, library_id: int, rating_keys: Sequence[str]) -> dict[str, ShowSnapshot]:
