@@ -320,3 +320,24 @@ def test_fixture_rows_upgrade_on_every_database(fresh_db_url: str, revision: str
         assert [(c.change, c.id) for c in cat.changes(first.cursor).changes] == [("missing", 1)]
     finally:
         engine.dispose()
+
+
+def test_upgrade_drops_the_unused_guid_index_and_keeps_every_row(fresh_db_url: str, tmp_path: Path) -> None:
+    """Migration 0009, on each backend: the catalog of 0008 loses the `(library_id, guid_primary)`
+    index (nothing reads by it; it cost a first sync ~2 s on SQLite) and keeps every row, GUIDs
+    included."""
+    copy = tmp_path / "0008.sqlite"
+    shutil.copy(FIXTURES[[p.stem for p in FIXTURES].index("0008")], copy)
+    before = _load_into(copy, fresh_db_url, "0008")
+    index = "ix_media_items_library_id_guid_primary"
+    engine = create_catalog_engine(fresh_db_url)
+    try:
+        assert index in {i["name"] for i in sa.inspect(engine).get_indexes("media_items")}
+        migrate(engine)
+        assert current_revision(engine) == head_revision()
+        assert index not in {i["name"] for i in sa.inspect(engine).get_indexes("media_items")}
+        after = _dump_by_key(engine)
+    finally:
+        engine.dispose()
+    _assert_every_row_survived("0008", before, after)
+    assert any(row["guid_primary"] for row in after["media_items"].values())

@@ -286,7 +286,6 @@ media_items = Table(
     UniqueConstraint("library_id", "rating_key"),
     Index(None, "library_id", "state"),
     Index(None, "library_id", "show_rating_key"),
-    Index(None, "library_id", "guid_primary"),
     Index(None, "library_id", "sort_title"),
     Index(None, "library_id", "sort_show"),
 )
