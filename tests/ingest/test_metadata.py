@@ -6,9 +6,11 @@ although it does not move the item's `updatedAt`), kept through a re-key, and fi
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -345,3 +347,65 @@ def test_a_collections_request_that_fails_leaves_memberships_and_lists_again(hom
         "Midnight Movies",
     )
     assert all(s.gated for s in sync(home.engine, clock=lambda: T0 + 30))
+
+
+class _FirstWalkWaitsForSecond(httpx.BaseTransport):
+    """Real HTTP, except that the first collection walk is answered only once a second walk was
+    sent (or after 10 s): walks made one after another would hold the first for the full 10 s."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+        self._sent = 0
+        self._second = threading.Event()
+        self.released_by_second: bool | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.startswith("/library/collections/") and path.endswith("/children"):
+            with self._lock:
+                self._sent += 1
+                n = self._sent
+            if n == 1:
+                self.released_by_second = self._second.wait(timeout=10)
+            else:
+                self._second.set()
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def test_collections_are_walked_side_by_side_and_stored_whole(home: Home) -> None:
+    """The changed collections' member walks are in flight together (at 20 ms a request, walking
+    hundreds of collections one by one was seconds of waiting), each stored on its own: a walk that
+    fails costs its own collection only, which the next run walks again."""
+    movies = [m["ratingKey"] for m in home.sim.ground_truth()["sections"][1]["movies"] if m["parts"]]
+    aw, hn, mm, sm = "Award Winners", "Halloween Night", "Midnight Movies", "Saturday Morning"
+    home.sim.set_collections(movies[0], (aw, hn, mm))
+    home.sim.set_collections(movies[1], (aw, hn, sm))
+    home.sim.set_collections(movies[2], (mm, sm))
+    transport = _FirstWalkWaitsForSecond(httpx.HTTPTransport())
+    (summary,) = sync(home.engine, library="Movies", clock=lambda: T0, transport=transport)
+    assert summary.status == "ok"
+    assert transport.released_by_second is True
+    cat = Catalog(home.engine)
+    items = _by_key(cat)
+    assert [items[k].collections for k in movies[:3]] == [(aw, hn, mm), (aw, hn, sm), (mm, sm)]
+
+    # Two memberships change through their collections (the items' first two tags stay: only the
+    # walks can tell); one walk fails. The other is stored; the failed one keeps its members, and
+    # the run does not vouch for the section, so the next run walks it again.
+    home.sim.set_collections(movies[0], (aw, hn))
+    home.sim.set_collections(movies[1], (aw, hn))
+    midnight = next(c for c in home.sim.ground_truth()["sections"][1]["collections"] if c["title"] == mm)
+    home.sim.set_faults("status=500", pattern=f"/library/collections/{midnight['ratingKey']}/children")
+    (summary,) = sync(home.engine, library="Movies", clock=lambda: T0 + 10)
+    assert (summary.status, summary.errors, summary.written) == ("ok", 1, 0)
+    items = _by_key(cat)
+    assert [items[k].collections for k in movies[:3]] == [(aw, hn, mm), (aw, hn), (mm, sm)]
+    home.sim.clear_faults()
+    (summary,) = sync(home.engine, library="Movies", clock=lambda: T0 + 20)
+    assert not summary.gated
+    items = _by_key(cat)
+    assert [items[k].collections for k in movies[:3]] == [(aw, hn), (aw, hn), (mm, sm)]
