@@ -290,13 +290,16 @@ class Bench:
             self.repeat(reps, lambda _i: self.run("sync", url)),
             note="contentChangedAt gate",
         )
-        self.record(
-            scenario,
-            "ours-nogate",
-            db,
-            self.repeat(reps, lambda _i: self.run("sync", url, use_gate=False)),
-            note="use_gate=False: every listing page walked",
-        )
+        # The gate-off listing's ratio target is against the floor, so each of its runs follows a
+        # floor run: the two share the machine's state of that minute (floors taken minutes apart
+        # have differed by 1.8x on this machine), and every backend gets its own.
+        floors: list[dict[str, Any]] = []
+        listings: list[dict[str, Any]] = []
+        for _ in range(reps):
+            floors.append(self.run("floor", "sqlite://"))
+            listings.append(self.run("sync", url, use_gate=False))
+        self.record(scenario, "floor", db, floors, note="taken alternately with the gate-off listing")
+        self.record(scenario, "ours-nogate", db, listings, note="use_gate=False: every listing page walked")
         self.set_verify_hours(url, 0)
         try:
             self.record(
@@ -743,8 +746,9 @@ def _write_side_targets(data: dict[str, Any], db: str, lat: float) -> list[dict[
                 }
             )
         nogate = _find(data, "nochange", "ours-nogate", db_name, 0.0)
+        beside = _find(data, "nochange", "floor", db_name, 0.0) or floor  # older runs: the first floor
         maybe.append(
-            _ratio_target(f"{db_name}: gate-off listing <= 1.5x the floor", nogate, floor, 1.5, "floor")
+            _ratio_target(f"{db_name}: gate-off listing <= 1.5x the floor", nogate, beside, 1.5, "floor")
         )
         if db_name != db:
             other = _find(data, "full", "ours", db_name, 0.0)

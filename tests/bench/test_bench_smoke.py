@@ -140,6 +140,14 @@ def test_no_change_writes_no_item_row_on_every_database(on_every_db: dict[str, A
     for r in (gated, nogate, verify):
         assert r["rows_written"] == 0, r["raw"][0]["rows"]
         assert sum(r["raw"][0]["rows"].values()) == 0  # state history included
+    # the gate-off listing's runs alternate with floor runs on this backend, its ratio's base
+    beside = result(on_every_db, "nochange", "floor")
+    assert beside["requests"] == listing
+    assert len(beside["raw"]) == len(nogate["raw"])
+    (target,) = [
+        t for t in on_every_db["targets"] if t["target"].endswith("gate-off listing <= 1.5x the floor")
+    ]
+    assert f"floor {beside['median_s']:.2f} s" in target["detail"]
 
 
 def test_one_percent_changed_writes_at_most_three_rows_per_change(on_every_db: dict[str, Any]) -> None:
