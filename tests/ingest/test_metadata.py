@@ -6,7 +6,6 @@ although it does not move the item's `updatedAt`), kept through a re-key, and fi
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ from retrovue.ingest import sync
 from retrovue.sim import Simulator
 from tests.conftest import CliResult, StatementCounter
 from tests.ingest.conftest import Home
+from tests.ingest.transports import FirstHeldUntil
 
 T0 = 1_800_000_000
 
@@ -349,31 +349,9 @@ def test_a_collections_request_that_fails_leaves_memberships_and_lists_again(hom
     assert all(s.gated for s in sync(home.engine, clock=lambda: T0 + 30))
 
 
-class _FirstWalkWaitsForSecond(httpx.BaseTransport):
-    """Real HTTP, except that the first collection walk is answered only once a second walk was
-    sent (or after 10 s): walks made one after another would hold the first for the full 10 s."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self._inner = inner
-        self._lock = threading.Lock()
-        self._sent = 0
-        self._second = threading.Event()
-        self.released_by_second: bool | None = None
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path.startswith("/library/collections/") and path.endswith("/children"):
-            with self._lock:
-                self._sent += 1
-                n = self._sent
-            if n == 1:
-                self.released_by_second = self._second.wait(timeout=10)
-            else:
-                self._second.set()
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        self._inner.close()
+def _collection_walk(request: httpx.Request) -> bool:
+    path = request.url.path
+    return path.startswith("/library/collections/") and path.endswith("/children")
 
 
 def test_collections_are_walked_side_by_side_and_stored_whole(home: Home) -> None:
@@ -385,10 +363,11 @@ def test_collections_are_walked_side_by_side_and_stored_whole(home: Home) -> Non
     home.sim.set_collections(movies[0], (aw, hn, mm))
     home.sim.set_collections(movies[1], (aw, hn, sm))
     home.sim.set_collections(movies[2], (mm, sm))
-    transport = _FirstWalkWaitsForSecond(httpx.HTTPTransport())
+    # the first walk is answered only once a second was sent: one after another, it waits 10 s
+    transport = FirstHeldUntil(httpx.HTTPTransport(), _collection_walk, nth=2)
     (summary,) = sync(home.engine, library="Movies", clock=lambda: T0, transport=transport)
     assert summary.status == "ok"
-    assert transport.released_by_second is True
+    assert transport.released is True
     cat = Catalog(home.engine)
     items = _by_key(cat)
     assert [items[k].collections for k in movies[:3]] == [(aw, hn, mm), (aw, hn, sm), (mm, sm)]

@@ -22,6 +22,7 @@ from retrovue.store import locks, registry, runs
 from retrovue.store import schema as t
 from tests.conftest import StatementCounter
 from tests.ingest.conftest import Home
+from tests.ingest.transports import FirstHeldUntil
 from tests.ingest.truth import assert_matches_truth, library_ids, states
 
 DAY = 86_400
@@ -378,41 +379,20 @@ def test_cancel_between_pages(home: Home) -> None:
         assert conn.execute(sa.select(sa.func.count()).select_from(t.library_locks)).scalar() == 0
 
 
-class _FirstDetailWaitsForThird(httpx.BaseTransport):
-    """Real HTTP, except that the first file-check detail request is answered only once a third
-    one was sent (or after 10 s): a page's detail is still in flight while later pages are
-    compared, as at 20 ms a request."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self._inner = inner
-        self._lock = threading.Lock()
-        self._sent = 0
-        self._third = threading.Event()
-        self.released_by_third: bool | None = None
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path.startswith("/library/metadata/") and request.url.params.get("checkFiles") == "1":
-            with self._lock:
-                self._sent += 1
-                n = self._sent
-            if n == 1:
-                self.released_by_third = self._third.wait(timeout=10)
-            elif n >= 3:
-                self._third.set()
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        self._inner.close()
+def _file_check(request: httpx.Request) -> bool:
+    return request.url.path.startswith("/library/metadata/") and request.url.params.get("checkFiles") == "1"
 
 
 def test_a_page_is_not_held_up_by_its_own_detail(home: Home) -> None:
     """The writer does not wait for a page's detail when the page's turn comes, only when its
     transaction is stored: the third page is compared (its detail requested) while the first
     page's detail is still in flight."""
-    transport = _FirstDetailWaitsForThird(httpx.HTTPTransport())
+    # the first file check is answered only once a third was sent: as at 20 ms a request, a
+    # page's detail is still in flight while later pages are compared
+    transport = FirstHeldUntil(httpx.HTTPTransport(), _file_check, nth=3)
     (movies,) = sync(home.engine, library="Movies", page_size=3, transport=transport)
     assert movies.status == "ok"
-    assert transport.released_by_third is True
+    assert transport.released is True
     section = next(s for s in home.sim.sections() if s["type"] == "movie")
     assert_matches_truth(home.engine, home.sim, sections={section["key"]}, check_files=True)
 
