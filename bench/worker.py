@@ -57,7 +57,7 @@ def _floor(job: Job) -> dict[str, Any]:
 
     counts = {"shows": 0, "episodes": 0, "movies": 0, "pages": 0}
     with PlexClient(job.sim_url, job.token, page_size=int(job.options.get("page_size", 200))) as client:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         for section in client.sections():
             listings: list[tuple[str, Any]]
             if section.type == "show":
@@ -73,9 +73,16 @@ def _floor(job: Job) -> dict[str, Any]:
                 for page in pages:
                     counts[name] += page.count
                     counts["pages"] += 1
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         requests = client.request_count
-    return {"seconds": seconds, "client_requests": requests, "rows": {}, "rows_total": 0, "counts": counts}
+    return {
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "client_requests": requests,
+        "rows": {},
+        "rows_total": 0,
+        "counts": counts,
+    }
 
 
 def _with_catalog(job: Job) -> dict[str, Any]:
@@ -89,9 +96,10 @@ def _with_catalog(job: Job) -> dict[str, Any]:
     try:
         with engine.connect() as conn:
             libraries = registry.list_libraries(conn, server=job.server, enabled_only=True)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         out = _operation(job, engine, libraries)
         out["seconds"] = time.perf_counter() - t0
+        out["cpu_s"] = time.process_time() - cpu0  # every thread of this process
     finally:
         counter.close()
         engine.dispose()

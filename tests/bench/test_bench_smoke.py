@@ -219,6 +219,11 @@ def test_outputs_written(data: dict[str, Any], tmp_path: Path) -> None:
     assert text.rstrip().endswith("after")
     assert "STALE-BLOCK" not in text
     assert "Retrovue (ours)" in text
+    # every operation's CPU time is measured (in this process: no separate simulator figure)
+    floor = result(data, "full", "floor")
+    assert floor["cpu_s"] > 0
+    assert floor["sim_cpu_s"] is None
+    assert "| CPU s ours / simulator |" in text
 
 
 def test_row_counter_parses_write_targets() -> None:
