@@ -107,6 +107,7 @@ def test_full_sync_requests_and_writes(data: dict[str, Any]) -> None:
     new = detail_requests(lib["episodes"]) + detail_requests(lib["movies"]) + detail_requests(lib["shows"])
     # shows' detail too (every genre); each library's collections listed, each collection walked once
     assert ours["requests"] == floor["requests"] + new + LIBRARIES + lib["collections"]
+    assert len(floor["raw"]) == len(ours["raw"])  # taken alternately, a floor run before each sync
     assert ours["raw"][0]["client_requests"] == ours["requests"]
     rows = ours["raw"][0]["rows"]
     assert rows["media_items"] >= lib["episodes"] + lib["movies"]
