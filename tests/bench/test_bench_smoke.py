@@ -262,3 +262,28 @@ def test_a_replaced_mapping_root_is_rechecked_without_asking_plex(data: dict[str
     assert recheck["requests"] == 1
     assert recheck["rows_written"] == 0  # same files behind the new root: no item row, no verdict
     assert recheck["raw"][0]["rows"].get("local_verdicts", 0) == 0
+
+
+def test_a_second_backends_first_sync_is_compared_with_one_taken_beside_it() -> None:
+    """Each first sync on a second backend follows one on the first backend, and the backends'
+    ratio target compares those: the machine's speed drifts between the two backends' turns."""
+    if "postgresql" not in BACKENDS:
+        pytest.skip("PostgreSQL is not among the backends of this run")
+    config = Config(
+        size="small",
+        dbs=("sqlite", "postgresql"),
+        only=("full", "databases"),
+        repeat=2,
+        in_process=True,
+        baselines=False,
+        log=lambda _line: None,
+    )
+    data = run_benchmark(config)
+    beside = [r for r in data["results"] if (r["tool"], r["db"]) == ("beside", "postgresql")]
+    (pg,) = [
+        r for r in data["results"] if (r["scenario"], r["tool"], r["db"]) == ("full", "ours", "postgresql")
+    ]
+    assert [b["runs"] for b in beside] == [pg["runs"]] == [2]
+    assert beside[0]["rows_written"] == pg["rows_written"]  # the same library, written once each
+    (target,) = [t for t in data["targets"] if t["target"] == "postgresql: first full sync <= 1.5x sqlite's"]
+    assert f"sqlite {beside[0]['median_s']:.2f} s" in target["detail"]
