@@ -279,8 +279,8 @@ class Bench:
     ) -> str:
         """Scenario 1: reps fresh catalogs; returns the last one (kept for the next scenarios).
         With `floor`, each run follows a floor run; with `beside`, a first sync on that backend:
-        a ratio target compares runs that shared the machine's state of that minute (this
-        machine has run the same code 1.7x slower twenty minutes later)."""
+        a ratio target compares runs that shared the machine's state of that minute (the floor
+        took 2.42 s and 4.66 s twenty minutes apart in one run on this machine)."""
         runs = []
         floors = []
         others = []

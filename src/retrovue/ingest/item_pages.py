@@ -170,8 +170,8 @@ class ItemPages(RunStep):
     ) -> tuple[dict[str, ItemSnapshot], dict[str, tuple[str, int | None, str | None, str, int]]]:
         """What the catalog holds of a page's items and seasons, in one read each. Into an empty
         library, only the keys this run listed before can be stored (pages that shifted under the
-        walk), and no season: a first sync's page reads nothing else, or nothing at all (the reads
-        were a tenth of a first sync on PostgreSQL and MariaDB)."""
+        walk), and no season: a first sync's page reads nothing else, or nothing at all (on
+        PostgreSQL and MariaDB each read is a round trip the server plans and answers)."""
         keys = [*listed, *errors]
         if self.empty:
             known = self.listed_keys

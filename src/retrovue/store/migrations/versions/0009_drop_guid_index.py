@@ -2,7 +2,7 @@
 
 Re-key matching compares GUIDs of rows it has already read by id, and the read API returns the
 GUID without filtering on it. Keeping the index cost every insert and GUID change a write into a
-B-tree keyed by random strings: about 2 s of a 110,000-item first sync on SQLite (docs/benchmarks.md).
+B-tree keyed by random strings, for nothing.
 
 Revision ID: 0009
 Revises: 0008
